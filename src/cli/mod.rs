@@ -1,0 +1,42 @@
+//! The command-line front end: one module per subcommand.
+
+mod demo;
+mod fake_org_cmd;
+mod migrate_cmd;
+
+pub use demo::DemoArgs;
+pub use fake_org_cmd::FakeOrgArgs;
+pub use migrate_cmd::MigrateArgs;
+
+use clap::{Parser, Subcommand};
+
+/// orgpool: a horizontally scaled batch worker pool for Salesforce.
+#[derive(Debug, Parser)]
+#[command(name = "orgpool", version, about)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve a simulated Salesforce org (OAuth, REST, Bulk API 2.0) until stopped.
+    FakeOrg(FakeOrgArgs),
+    /// Apply the database migrations (creates the control schema `orgpool`).
+    Migrate(MigrateArgs),
+    /// Run the demo: a seeded fake org queried over HTTP.
+    Demo(DemoArgs),
+}
+
+impl Cli {
+    /// Runs the chosen subcommand.
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::FakeOrg(a) => a.run().await,
+            Command::Migrate(a) => a.run().await,
+            Command::Demo(a) => a.run().await,
+        }
+    }
+}

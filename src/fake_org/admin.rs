@@ -1,0 +1,99 @@
+//! The fault-injection admin endpoints, served under `/__admin` only when the org runs
+//! with `--admin`. Documented in `docs/fake-org.md`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::api_error::{ApiError, json_response};
+use super::auth;
+use super::config::ChurnSpec;
+use super::faults::OutageMode;
+use super::handle::{ChurnHandle, state_json};
+use super::state::OrgState;
+
+/// Body of `POST /__admin/faults`: every field optional, only given ones change.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultsPatch {
+    /// Start an outage of this many seconds (0 ends one).
+    pub outage_seconds: Option<f64>,
+    /// `unavailable` (503, default) or `refuse` (connections refused).
+    pub outage_mode: Option<OutageMode>,
+    /// Latency added to every request, in ms.
+    pub latency_ms: Option<u64>,
+    /// Bulk job processing delay, in ms.
+    pub bulk_delay_ms: Option<u64>,
+    /// Share of ingest records failing with `UNABLE_TO_LOCK_ROW` (0..1).
+    pub ingest_failure_rate: Option<f64>,
+    /// Daily API allowance.
+    pub api_limit: Option<u64>,
+    /// Reset the API usage counter.
+    pub reset_api_usage: Option<bool>,
+    /// Expire every issued access token now.
+    pub expire_tokens: Option<bool>,
+    /// Replace the churn generators (`Object:inserts=N,updates=N,deletes=N`).
+    pub churn: Option<Vec<String>>,
+}
+
+/// `GET /__admin/state`.
+pub async fn get_state(State((org, _)): State<(Arc<OrgState>, ChurnHandle)>) -> Response {
+    json_response(StatusCode::OK, &state_json(&org))
+}
+
+/// `POST /__admin/faults`.
+pub async fn post_faults(State((org, churn)): State<(Arc<OrgState>, ChurnHandle)>, Json(p): Json<FaultsPatch>) -> Result<Response, ApiError> {
+    if let Some(r) = p.ingest_failure_rate {
+        if !(0.0..=1.0).contains(&r) {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_INPUT", "ingest_failure_rate must be between 0 and 1"));
+        }
+    }
+    let specs = match &p.churn {
+        Some(list) => Some(
+            list.iter()
+                .map(|s| ChurnSpec::parse(s))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_INPUT", e))?,
+        ),
+        None => None,
+    };
+    if let Some(specs) = &specs {
+        let store = org.store.read();
+        if let Some(bad) = specs.iter().find(|s| store.schema.index(&s.object).is_none()) {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_INPUT", format!("churn: no object named {}", bad.object)));
+        }
+    }
+    org.faults.update(|s| {
+        if let Some(secs) = p.outage_seconds {
+            s.outage_until = (secs > 0.0).then(|| (Instant::now() + Duration::from_secs_f64(secs), p.outage_mode.unwrap_or(OutageMode::Unavailable)));
+        }
+        if let Some(ms) = p.latency_ms {
+            s.latency = Duration::from_millis(ms);
+        }
+        if let Some(ms) = p.bulk_delay_ms {
+            s.bulk_delay = Duration::from_millis(ms);
+        }
+        if let Some(r) = p.ingest_failure_rate {
+            s.ingest_failure_rate = r;
+        }
+        if let Some(l) = p.api_limit {
+            s.api_limit = l;
+        }
+        if p.reset_api_usage == Some(true) {
+            s.api_used = 0;
+        }
+    });
+    if p.expire_tokens == Some(true) {
+        auth::expire_all(&org);
+    }
+    if let Some(specs) = specs {
+        churn.set(specs);
+    }
+    Ok(json_response(StatusCode::OK, &json!({"ok": true, "state": state_json(&org)})))
+}

@@ -1,0 +1,61 @@
+//! A failure to write one record, in the terms Salesforce reports it: a status code, a
+//! message and the fields involved. REST turns it into an error array, sObject
+//! Collections into a per-item result, Bulk ingest into an `sf__Error` cell.
+
+use serde_json::{Value as Json, json};
+
+/// Why a record could not be written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordError {
+    /// Salesforce status code (`REQUIRED_FIELD_MISSING` ...).
+    pub code: &'static str,
+    /// Human-readable message, as Salesforce words it.
+    pub message: String,
+    /// The fields concerned.
+    pub fields: Vec<String>,
+}
+
+impl RecordError {
+    /// An error without fields.
+    pub fn new(code: &'static str, message: impl Into<String>) -> RecordError {
+        RecordError {
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    /// An error naming fields.
+    pub fn with_fields(code: &'static str, message: impl Into<String>, fields: Vec<String>) -> RecordError {
+        RecordError {
+            code,
+            message: message.into(),
+            fields,
+        }
+    }
+
+    /// The top-level REST error body item (`errorCode`).
+    pub fn rest_json(&self) -> Json {
+        json!({"message": self.message, "errorCode": self.code, "fields": self.fields})
+    }
+
+    /// The sObject Collections item error (`statusCode`).
+    pub fn collection_json(&self) -> Json {
+        json!({"statusCode": self.code, "message": self.message, "fields": self.fields})
+    }
+
+    /// The Bulk ingest `sf__Error` cell: `CODE:message:field,field --`.
+    pub fn bulk_cell(&self) -> String {
+        format!("{}:{}:{} --", self.code, self.message, self.fields.join(","))
+    }
+
+    /// `NOT_FOUND` for an unknown record.
+    pub fn not_found() -> RecordError {
+        RecordError::new("NOT_FOUND", "The requested resource does not exist")
+    }
+
+    /// `ENTITY_IS_DELETED`.
+    pub fn deleted() -> RecordError {
+        RecordError::new("ENTITY_IS_DELETED", "entity is deleted")
+    }
+}

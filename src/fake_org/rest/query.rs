@@ -1,0 +1,113 @@
+//! `query` / `queryAll` with `nextRecordsUrl` paging (`<queryId>-<offset>` locators) and
+//! the `Sforce-Query-Options: batchSize=N` hint (200..2000, default 2000).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{Value as Json, json};
+
+use super::super::api_error::{ApiError, json_response};
+use super::super::middleware::ApiVersion;
+use super::super::query::{compile, count, execute, record_json};
+use super::super::state::{Cursor, OrgState};
+
+const CURSOR_IDLE: Duration = Duration::from_secs(15 * 60);
+
+fn batch_size(headers: &HeaderMap) -> usize {
+    headers
+        .get("Sforce-Query-Options")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|s| {
+            s.split(',')
+                .find_map(|kv| kv.trim().strip_prefix("batchSize=").and_then(|n| n.trim().parse::<usize>().ok()))
+        })
+        .map(|n| n.clamp(200, 2000))
+        .unwrap_or(2000)
+}
+
+/// `GET /query?q=` and `GET /queryAll?q=`.
+pub async fn start(
+    State(org): State<Arc<OrgState>>,
+    Extension(ApiVersion(v)): Extension<ApiVersion>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+    all: bool,
+) -> Result<Response, ApiError> {
+    let Some(text) = params.get("q") else {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_QUERY", "A query string has to be specified"));
+    };
+    let org2 = org.clone();
+    let text = text.clone();
+    let batch = batch_size(&headers);
+    // A large scan should not stall the async workers.
+    tokio::task::spawn_blocking(move || run(&org2, &text, all, batch, &v))
+        .await
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN_EXCEPTION", "query failed"))?
+}
+
+fn run(org: &OrgState, text: &str, all: bool, batch: usize, v: &str) -> Result<Response, ApiError> {
+    let store = org.store.read();
+    let q = compile(&store.schema, text).map_err(|e| ApiError::query(&e))?;
+    if q.count_only {
+        let n = count(&store, &q, all);
+        return Ok(json_response(StatusCode::OK, &json!({"totalSize": n, "done": true, "records": []})));
+    }
+    let seqs = Arc::new(execute(&store, &q, all));
+    let cursor = Cursor {
+        obj: q.obj,
+        columns: q.columns,
+        seqs,
+        batch,
+        touched: Instant::now(),
+    };
+    let body = page(&store, &cursor, 0, None, v);
+    if cursor.seqs.len() > batch {
+        let id = org.new_id(b"01g");
+        let body = page(&store, &cursor, 0, Some(&id), v);
+        let mut cursors = org.cursors.lock();
+        cursors.retain(|_, c| c.touched.elapsed() < CURSOR_IDLE);
+        cursors.insert(id, cursor);
+        return Ok(json_response(StatusCode::OK, &body));
+    }
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+fn page(store: &super::super::store::Store, c: &Cursor, offset: usize, id: Option<&str>, v: &str) -> Json {
+    let end = (offset + c.batch).min(c.seqs.len());
+    let records: Vec<Json> = c.seqs[offset.min(end)..end]
+        .iter()
+        .filter_map(|s| store.table(c.obj).get(*s))
+        .map(|row| record_json(store, c.obj, row, &c.columns, v))
+        .collect();
+    let done = end >= c.seqs.len();
+    let mut body = json!({"totalSize": c.seqs.len(), "done": done, "records": records});
+    if let (false, Some(id)) = (done, id) {
+        body["nextRecordsUrl"] = json!(format!("/services/data/{v}/query/{id}-{end}"));
+    }
+    body
+}
+
+/// `GET /query/{locator}` (and `/queryAll/{locator}`).
+pub async fn more(State(org): State<Arc<OrgState>>, Extension(ApiVersion(v)): Extension<ApiVersion>, Path(p): Path<HashMap<String, String>>) -> Result<Response, ApiError> {
+    let locator = p.get("locator").cloned().unwrap_or_default();
+    let invalid = || ApiError::new(StatusCode::BAD_REQUEST, "INVALID_QUERY_LOCATOR", "invalid query locator");
+    let (id, offset) = locator.rsplit_once('-').ok_or_else(invalid)?;
+    let offset: usize = offset.parse().map_err(|_| invalid())?;
+    let store = org.store.read();
+    let mut cursors = org.cursors.lock();
+    let c = cursors.get_mut(id).ok_or_else(invalid)?;
+    if offset > c.seqs.len() {
+        return Err(invalid());
+    }
+    c.touched = Instant::now();
+    let body = page(&store, c, offset, Some(id), &v);
+    if body["done"] == json!(true) {
+        cursors.remove(id);
+    }
+    Ok(json_response(StatusCode::OK, &body))
+}

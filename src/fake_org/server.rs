@@ -1,0 +1,193 @@
+//! Starting a fake org: schema, seeded store, routes, and the accept loop (plain or
+//! TLS). The accept loop closes the listening socket during a `refuse` outage so clients
+//! see connection refused, and binds again when it ends.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post, put};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+use tower::ServiceExt;
+use tower_http::compression::CompressionLayer;
+use tower_http::normalize_path::NormalizePath;
+
+use super::handle::{ChurnHandle, FakeOrg};
+use super::schema::Schema;
+use super::seed::{SeedSummary, seed};
+use super::state::OrgState;
+use super::store::Store;
+use super::{FakeOrgConfig, admin, auth, bulk, churn, middleware, rest, tls};
+use super::faults::OutageMode;
+
+/// Why a fake org could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The schema file was refused.
+    #[error(transparent)]
+    Schema(#[from] super::schema_file::SchemaError),
+    /// Seeding failed (a bug, or a schema file that breaks standard objects).
+    #[error("seeding failed: {0}")]
+    Seed(String),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}; pick another --listen address")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// TLS set-up failed.
+    #[error("{0}")]
+    Tls(String),
+}
+
+/// Builds the org's data from the config (schema file + seeding), without serving.
+pub fn build_store(config: &FakeOrgConfig) -> Result<(Store, SeedSummary), StartError> {
+    let schema = Arc::new(Schema::load(config.schema_file.as_deref())?);
+    let mut store = Store::new(schema, &config.username);
+    let summary = seed(&mut store, &config.seed).map_err(|e| StartError::Seed(e.message))?;
+    Ok((store, summary))
+}
+
+/// Starts a fake org in-process with seeded data.
+pub async fn start(config: FakeOrgConfig) -> Result<FakeOrg, StartError> {
+    let (store, _) = tokio::task::block_in_place(|| build_store(&config))?;
+    serve(config, store).await
+}
+
+/// Serves `store` per `config`.
+pub async fn serve(config: FakeOrgConfig, store: Store) -> Result<FakeOrg, StartError> {
+    let listener = TcpListener::bind(config.listen).await.map_err(|source| StartError::Bind { addr: config.listen, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+    let (tls, cert_pem) = if config.tls {
+        let (cfg, pem) = tls::self_signed().map_err(StartError::Tls)?;
+        if let Some(path) = &config.tls_cert_out {
+            std::fs::write(path, &pem).map_err(|e| StartError::Tls(format!("cannot write {}: {e}", path.display())))?;
+        }
+        (Some(tokio_rustls::TlsAcceptor::from(cfg)), Some(pem))
+    } else {
+        (None, None)
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base_url = format!("{scheme}://{addr}");
+    let churn_specs = config.churn.clone();
+    let admin_on = config.admin;
+    let org = Arc::new(OrgState::new(config, store));
+    let _ = org.base_url.set(base_url.clone());
+    let (churn_tx, churn_rx) = watch::channel(churn_specs);
+    let churn = ChurnHandle(Arc::new(churn_tx));
+    tokio::spawn(churn::run(org.clone(), churn_rx));
+    let app = router(org.clone(), churn.clone(), admin_on);
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let task = tokio::spawn(accept_loop(org.clone(), listener, addr, tls, app, stop_rx));
+    Ok(FakeOrg {
+        addr,
+        base_url,
+        cert_pem,
+        org,
+        churn,
+        shutdown: Some(stop_tx),
+        task: Some(task),
+    })
+}
+
+fn router(org: Arc<OrgState>, churn: ChurnHandle, admin_on: bool) -> Router {
+    use rest::{composite, describe, query, records, versions};
+    let api = Router::new()
+        .route("/", get(versions::resources))
+        .route("/limits", get(versions::limits))
+        .route("/sobjects", get(describe::global))
+        .route("/sobjects/{obj}", get(describe::basic).post(records::create))
+        .route("/sobjects/{obj}/describe", get(describe::describe))
+        .route("/sobjects/{obj}/{id}", get(records::get).patch(records::update).delete(records::delete))
+        .route("/sobjects/{obj}/{field}/{value}", get(records::get_by_external).patch(records::upsert))
+        .route("/query", get(|s, v, h, q| query::start(s, v, h, q, false)))
+        .route("/queryAll", get(|s, v, h, q| query::start(s, v, h, q, true)))
+        .route("/query/{locator}", get(query::more))
+        .route("/queryAll/{locator}", get(query::more))
+        .route("/composite/sobjects", post(composite::create).patch(composite::update).delete(composite::delete))
+        .route("/composite/sobjects/{obj}", get(composite::retrieve))
+        .route("/composite/sobjects/{obj}/{field}", axum::routing::patch(composite::upsert))
+        .route("/jobs/query", post(bulk::create_query).get(bulk::list_query))
+        .route("/jobs/query/{id}", get(bulk::get_query).patch(bulk::patch_query).delete(bulk::delete_query))
+        .route("/jobs/query/{id}/results", get(bulk::results))
+        .route("/jobs/ingest", post(bulk::create_ingest).get(bulk::list_ingest))
+        .route("/jobs/ingest/{id}", get(bulk::get_ingest).patch(bulk::patch_ingest).delete(bulk::delete_ingest))
+        .route("/jobs/ingest/{id}/batches", put(bulk::upload))
+        .route("/jobs/ingest/{id}/{kind}", get(bulk::ingest_results))
+        .route_layer(from_fn_with_state(org.clone(), middleware::api))
+        .with_state(org.clone());
+    let mut app = Router::new()
+        .route("/services/oauth2/token", post(auth::token))
+        .route("/services/data", get(versions::versions))
+        .route("/id/{org}/{user}", get(versions::identity))
+        .with_state(org.clone())
+        .nest("/services/data/{version}", api);
+    if admin_on {
+        let admin = Router::new()
+            .route("/state", get(admin::get_state))
+            .route("/faults", post(admin::post_faults))
+            .with_state((org.clone(), churn));
+        app = app.nest("/__admin", admin);
+    }
+    app.layer(from_fn_with_state(org, middleware::faults))
+        .layer(CompressionLayer::new().gzip(true))
+}
+
+async fn accept_loop(
+    org: Arc<OrgState>,
+    mut listener: TcpListener,
+    addr: SocketAddr,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    app: Router,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let service = NormalizePath::trim_trailing_slash(app);
+    loop {
+        if let Some((OutageMode::Refuse, until)) = org.faults.outage() {
+            drop(listener);
+            tokio::select! {
+                _ = tokio::time::sleep_until(until.into()) => {}
+                _ = &mut stop => return,
+            }
+            listener = loop {
+                match TcpListener::bind(addr).await {
+                    Ok(l) => break l,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            };
+            continue;
+        }
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = org.faults.changed.notified() => continue,
+            _ = &mut stop => return,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let _ = stream.set_nodelay(true);
+        let svc = service.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let hyper_svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                svc.clone().oneshot(req.map(axum::body::Body::new))
+            });
+            let builder = Builder::new(TokioExecutor::new());
+            match tls {
+                Some(acceptor) => {
+                    if let Ok(s) = acceptor.accept(stream).await {
+                        let _ = builder.serve_connection(TokioIo::new(s), hyper_svc).await;
+                    }
+                }
+                None => {
+                    let _ = builder.serve_connection(TokioIo::new(stream), hyper_svc).await;
+                }
+            }
+        });
+    }
+}

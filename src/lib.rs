@@ -1,0 +1,11 @@
+//! orgpool: a horizontally scaled batch worker pool for Salesforce. This crate holds the
+//! library behind the `orgpool` binary: the fake org, the SOQL parser, migrations and
+//! the command-line front end.
+
+// Describe bodies are large `json!` literals.
+#![recursion_limit = "256"]
+
+pub mod cli;
+pub mod fake_org;
+pub mod migrate;
+pub mod soql;

@@ -5,6 +5,7 @@
 // Describe bodies are large `json!` literals.
 #![recursion_limit = "256"]
 
+pub mod bench;
 pub mod cli;
 pub mod fake_org;
 pub mod migrate;

@@ -1,7 +1,7 @@
 //! Database migrations of the control schema, embedded in the binary from
 //! `migrations/` so `orgpool migrate` (the Procfile's release phase) needs no files.
 
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection};
 use sqlx::migrate::Migrator;
 
 /// The embedded migrations.
@@ -26,12 +26,14 @@ pub enum MigrateError {
 /// Connects to `url` and applies every pending migration; returns how many are applied
 /// in total.
 pub async fn run(url: &str) -> Result<usize, MigrateError> {
-    let pool = PgPool::connect(url).await.map_err(|source| MigrateError::Connect {
+    // One connection, not a pool: a refused connection fails at once instead of after
+    // the pool's acquire timeout.
+    let mut conn = PgConnection::connect(url).await.map_err(|source| MigrateError::Connect {
         url: redact(url),
         source,
     })?;
-    MIGRATOR.run(&pool).await?;
-    pool.close().await;
+    MIGRATOR.run(&mut conn).await?;
+    let _ = conn.close().await;
     Ok(MIGRATOR.iter().count())
 }
 

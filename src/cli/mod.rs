@@ -1,9 +1,11 @@
 //! The command-line front end: one module per subcommand.
 
+mod bench;
 mod demo;
 mod fake_org_cmd;
 mod migrate_cmd;
 
+pub use bench::BenchArgs;
 pub use demo::DemoArgs;
 pub use fake_org_cmd::FakeOrgArgs;
 pub use migrate_cmd::MigrateArgs;
@@ -28,6 +30,8 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Run the demo: a seeded fake org queried over HTTP.
     Demo(DemoArgs),
+    /// Run a benchmark and print it beside a baseline from the same run.
+    Bench(BenchArgs),
 }
 
 impl Cli {
@@ -37,6 +41,7 @@ impl Cli {
             Command::FakeOrg(a) => a.run().await,
             Command::Migrate(a) => a.run().await,
             Command::Demo(a) => a.run().await,
+            Command::Bench(a) => a.run().await,
         }
     }
 }

@@ -258,10 +258,19 @@ impl Store {
             if f.name == "Id" {
                 continue;
             }
-            if !f.updateable {
+            let calculated = f.calculated || !f.createable;
+            if calculated && !f.updateable {
                 return Err(not_writable(f, "update"));
             }
             let v = self.convert(def, f, a.input)?;
+            if !f.updateable {
+                // Create-only fields (master-detail parents) may be re-sent unchanged, as
+                // upserts do; changing them is refused.
+                if f.slot.is_some_and(|s| values[s] == v) {
+                    continue;
+                }
+                return Err(not_writable(f, "update"));
+            }
             if v.is_null() && !f.nillable {
                 return Err(RecordError::with_fields(
                     "REQUIRED_FIELD_MISSING",

@@ -1,0 +1,39 @@
+//! `orgpool bench ...`: benchmarks that print results beside a same-run baseline.
+
+use clap::{Args, Subcommand};
+
+use crate::bench;
+
+/// Which benchmark.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The benchmark.
+    #[command(subcommand)]
+    pub which: Bench,
+}
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum Bench {
+    /// Seeding speed and Bulk query streaming rate of the fake org.
+    FakeOrg {
+        /// Opportunities to seed [1000000].
+        #[arg(long, default_value_t = 1_000_000)]
+        opportunities: u64,
+        /// Line items per opportunity [3].
+        #[arg(long, default_value_t = 3)]
+        lines: u64,
+        /// Rows per results page (maxRecords) [500000].
+        #[arg(long, default_value_t = 500_000)]
+        page: u64,
+    },
+}
+
+impl BenchArgs {
+    /// Runs it.
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.which {
+            Bench::FakeOrg { opportunities, lines, page } => bench::fake_org::run(bench::fake_org::Params { opportunities, lines, page }).await,
+        }
+    }
+}

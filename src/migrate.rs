@@ -1,8 +1,8 @@
 //! Database migrations of the control schema, embedded in the binary from
 //! `migrations/` so `orgpool migrate` (the Procfile's release phase) needs no files.
 
-use sqlx::{Connection, PgConnection};
 use sqlx::migrate::Migrator;
+use sqlx::{Connection, PgConnection};
 
 /// The embedded migrations.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -11,7 +11,9 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
     /// Could not connect.
-    #[error("cannot connect to Postgres at {url}: {source}; check DATABASE_URL and that the server runs")]
+    #[error(
+        "cannot connect to Postgres at {url}: {source}; check DATABASE_URL and that the server runs"
+    )]
     Connect {
         /// The URL with any password removed.
         url: String,
@@ -28,10 +30,12 @@ pub enum MigrateError {
 pub async fn run(url: &str) -> Result<usize, MigrateError> {
     // One connection, not a pool: a refused connection fails at once instead of after
     // the pool's acquire timeout.
-    let mut conn = PgConnection::connect(url).await.map_err(|source| MigrateError::Connect {
-        url: redact(url),
-        source,
-    })?;
+    let mut conn = PgConnection::connect(url)
+        .await
+        .map_err(|source| MigrateError::Connect {
+            url: redact(url),
+            source,
+        })?;
     MIGRATOR.run(&mut conn).await?;
     let _ = conn.close().await;
     Ok(MIGRATOR.iter().count())
@@ -54,7 +58,10 @@ pub fn redact(url: &str) -> String {
 mod tests {
     #[test]
     fn redacts_passwords() {
-        assert_eq!(super::redact("postgres://u:secret@h:5432/db"), "postgres://u:****@h:5432/db");
+        assert_eq!(
+            super::redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:****@h:5432/db"
+        );
         assert_eq!(super::redact("postgres://h/db"), "postgres://h/db");
         assert!(!super::redact("not a url secret").contains("secret"));
     }

@@ -29,7 +29,10 @@ const STREAM_TARGET_ROWS_PER_SEC: f64 = 200_000.0;
 
 /// Runs the benchmark and prints a report.
 pub async fn run(p: Params) -> anyhow::Result<()> {
-    println!("orgpool bench fake-org: {} opportunities x {} lines", p.opportunities, p.lines);
+    println!(
+        "orgpool bench fake-org: {} opportunities x {} lines",
+        p.opportunities, p.lines
+    );
     let rows_total = p.opportunities * (1 + p.lines);
 
     // Baseline: the same number of rows of the same width, generated, no org behaviour.
@@ -58,11 +61,26 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     .await??;
     let seeded = t.elapsed();
     let (rss, _) = rss_mib();
-    let records = summary.accounts + summary.contacts + summary.products * 2 + summary.opportunities + summary.line_items;
+    let records = summary.accounts
+        + summary.contacts
+        + summary.products * 2
+        + summary.opportunities
+        + summary.line_items;
     println!("seeding");
-    println!("  orgpool:  {records} records in {:.2}s ({:.0} records/s), resident memory {rss:.0} MiB", seeded.as_secs_f64(), records as f64 / seeded.as_secs_f64());
-    println!("  baseline: {rows_total} bare rows of the same width in {:.2}s (generator + allocation only)", baseline.as_secs_f64());
-    println!("  target:   under {}s -> {}", SEED_TARGET.as_secs(), verdict(seeded < SEED_TARGET));
+    println!(
+        "  orgpool:  {records} records in {:.2}s ({:.0} records/s), resident memory {rss:.0} MiB",
+        seeded.as_secs_f64(),
+        records as f64 / seeded.as_secs_f64()
+    );
+    println!(
+        "  baseline: {rows_total} bare rows of the same width in {:.2}s (generator + allocation only)",
+        baseline.as_secs_f64()
+    );
+    println!(
+        "  target:   under {}s -> {}",
+        SEED_TARGET.as_secs(),
+        verdict(seeded < SEED_TARGET)
+    );
 
     let org = fake_org::serve(config.clone(), store).await?;
     let soql = "SELECT Id, OpportunityId, PricebookEntryId, Product2.Family, Quantity, UnitPrice, TotalPrice, SystemModstamp FROM OpportunityLineItem";
@@ -75,19 +93,40 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     let http = reqwest::Client::builder().gzip(false).build()?;
     let token: Json = http
         .post(org.token_url())
-        .form(&[("grant_type", "client_credentials"), ("client_id", config.client_id.as_str()), ("client_secret", config.client_secret.as_str())])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", config.client_id.as_str()),
+            ("client_secret", config.client_secret.as_str()),
+        ])
         .send()
         .await?
         .error_for_status()?
         .json()
         .await?;
-    let access = token["access_token"].as_str().unwrap_or_default().to_string();
+    let access = token["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let api = format!("{}/services/data/v62.0", org.base_url);
     let t = Instant::now();
-    let job: Json = http.post(format!("{api}/jobs/query")).bearer_auth(&access).json(&json!({"operation": "query", "query": soql})).send().await?.error_for_status()?.json().await?;
+    let job: Json = http
+        .post(format!("{api}/jobs/query"))
+        .bearer_auth(&access)
+        .json(&json!({"operation": "query", "query": soql}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
     let id = job["id"].as_str().unwrap_or_default().to_string();
     loop {
-        let info: Json = http.get(format!("{api}/jobs/query/{id}")).bearer_auth(&access).send().await?.json().await?;
+        let info: Json = http
+            .get(format!("{api}/jobs/query/{id}"))
+            .bearer_auth(&access)
+            .send()
+            .await?
+            .json()
+            .await?;
         match info["state"].as_str() {
             Some("JobComplete") => break,
             Some("Failed") | Some("Aborted") => anyhow::bail!("bulk job ended {}", info["state"]),
@@ -99,12 +138,20 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     let (mut rows, mut bytes, mut pages) = (0u64, 0u64, 0u64);
     let mut locator: Option<String> = None;
     loop {
-        let mut req = http.get(format!("{api}/jobs/query/{id}/results")).query(&[("maxRecords", p.page.to_string())]).bearer_auth(&access);
+        let mut req = http
+            .get(format!("{api}/jobs/query/{id}/results"))
+            .query(&[("maxRecords", p.page.to_string())])
+            .bearer_auth(&access);
         if let Some(l) = &locator {
             req = req.query(&[("locator", l)]);
         }
         let resp = req.send().await?.error_for_status()?;
-        let next = resp.headers().get("Sforce-Locator").and_then(|h| h.to_str().ok()).unwrap_or("null").to_string();
+        let next = resp
+            .headers()
+            .get("Sforce-Locator")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("null")
+            .to_string();
         let mut body = resp.bytes_stream();
         let mut lines = 0u64;
         while let Some(chunk) = body.next().await {
@@ -122,10 +169,25 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     let streamed = t.elapsed();
     let (_, peak) = rss_mib();
     let rate = rows as f64 / streamed.as_secs_f64();
-    println!("bulk query streaming ({rows} rows, {pages} pages of {}, {:.0} MB of CSV; job ready in {:.2}s)", p.page, bytes as f64 / 1e6, job_ready.as_secs_f64());
-    println!("  orgpool:  {rate:.0} rows/s over HTTP ({:.0} MB/s)", bytes as f64 / 1e6 / streamed.as_secs_f64());
-    println!("  baseline: {:.0} rows/s rendering the same CSV in-process, no HTTP ({ceiling_rows} rows, {:.0} MB)", ceiling_rows as f64 / ceiling.as_secs_f64(), ceiling_bytes as f64 / 1e6);
-    println!("  target:   at least {STREAM_TARGET_ROWS_PER_SEC:.0} rows/s -> {}", verdict(rate >= STREAM_TARGET_ROWS_PER_SEC));
+    println!(
+        "bulk query streaming ({rows} rows, {pages} pages of {}, {:.0} MB of CSV; job ready in {:.2}s)",
+        p.page,
+        bytes as f64 / 1e6,
+        job_ready.as_secs_f64()
+    );
+    println!(
+        "  orgpool:  {rate:.0} rows/s over HTTP ({:.0} MB/s)",
+        bytes as f64 / 1e6 / streamed.as_secs_f64()
+    );
+    println!(
+        "  baseline: {:.0} rows/s rendering the same CSV in-process, no HTTP ({ceiling_rows} rows, {:.0} MB)",
+        ceiling_rows as f64 / ceiling.as_secs_f64(),
+        ceiling_bytes as f64 / 1e6
+    );
+    println!(
+        "  target:   at least {STREAM_TARGET_ROWS_PER_SEC:.0} rows/s -> {}",
+        verdict(rate >= STREAM_TARGET_ROWS_PER_SEC)
+    );
     println!("peak resident memory {peak:.0} MiB");
     org.shutdown().await;
     Ok(())

@@ -33,7 +33,18 @@ impl BenchArgs {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<()> {
         match self.which {
-            Bench::FakeOrg { opportunities, lines, page } => bench::fake_org::run(bench::fake_org::Params { opportunities, lines, page }).await,
+            Bench::FakeOrg {
+                opportunities,
+                lines,
+                page,
+            } => {
+                bench::fake_org::run(bench::fake_org::Params {
+                    opportunities,
+                    lines,
+                    page,
+                })
+                .await
+            }
         }
     }
 }

@@ -30,7 +30,11 @@ impl DemoArgs {
         };
         let t = Instant::now();
         let org = fake_org::start(config.clone()).await?;
-        println!("fake org at {} (seeded in {:.2}s)", org.base_url, t.elapsed().as_secs_f64());
+        println!(
+            "fake org at {} (seeded in {:.2}s)",
+            org.base_url,
+            t.elapsed().as_secs_f64()
+        );
         let http = reqwest::Client::new();
         let token: Json = http
             .post(org.token_url())
@@ -44,18 +48,53 @@ impl DemoArgs {
             .error_for_status()?
             .json()
             .await?;
-        let access = token["access_token"].as_str().unwrap_or_default().to_string();
-        let api = format!("{}/services/data/v62.0", token["instance_url"].as_str().unwrap_or_default());
-        println!("1. OAuth client_credentials: token issued for {}", token["id"].as_str().unwrap_or(""));
+        let access = token["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let api = format!(
+            "{}/services/data/v62.0",
+            token["instance_url"].as_str().unwrap_or_default()
+        );
+        println!(
+            "1. OAuth client_credentials: token issued for {}",
+            token["id"].as_str().unwrap_or("")
+        );
 
-        let describe: Json = http.get(format!("{api}/sobjects/Opportunity/describe")).bearer_auth(&access).send().await?.error_for_status()?.json().await?;
-        println!("2. describe Opportunity: key prefix {}, {} fields", describe["keyPrefix"], describe["fields"].as_array().map_or(0, Vec::len));
+        let describe: Json = http
+            .get(format!("{api}/sobjects/Opportunity/describe"))
+            .bearer_auth(&access)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        println!(
+            "2. describe Opportunity: key prefix {}, {} fields",
+            describe["keyPrefix"],
+            describe["fields"].as_array().map_or(0, Vec::len)
+        );
 
         let q = "SELECT Id, Name, StageName, Amount, Account.Name, Account.BillingCountry FROM Opportunity WHERE StageName IN ('Proposal/Price Quote','Negotiation/Review') AND IsClosed = false ORDER BY Amount DESC LIMIT 3";
-        let page: Json = http.get(format!("{api}/query")).query(&[("q", q)]).bearer_auth(&access).send().await?.error_for_status()?.json().await?;
+        let page: Json = http
+            .get(format!("{api}/query"))
+            .query(&[("q", q)])
+            .bearer_auth(&access)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
         println!("3. REST query, top quotable opportunities by amount:");
         for r in page["records"].as_array().into_iter().flatten() {
-            println!("   {}  {:<45} {:>12}  {} ({})", r["Id"].as_str().unwrap_or(""), r["Name"].as_str().unwrap_or(""), r["Amount"], r["Account"]["Name"].as_str().unwrap_or(""), r["Account"]["BillingCountry"].as_str().unwrap_or(""));
+            println!(
+                "   {}  {:<45} {:>12}  {} ({})",
+                r["Id"].as_str().unwrap_or(""),
+                r["Name"].as_str().unwrap_or(""),
+                r["Amount"],
+                r["Account"]["Name"].as_str().unwrap_or(""),
+                r["Account"]["BillingCountry"].as_str().unwrap_or("")
+            );
         }
 
         let mut pages = 0;
@@ -75,8 +114,17 @@ impl DemoArgs {
         loop {
             pages += 1;
             rows += cur["records"].as_array().map_or(0, Vec::len);
-            let Some(n) = cur["nextRecordsUrl"].as_str().map(String::from) else { break };
-            cur = http.get(format!("{}{n}", org.base_url)).bearer_auth(&access).send().await?.error_for_status()?.json().await?;
+            let Some(n) = cur["nextRecordsUrl"].as_str().map(String::from) else {
+                break;
+            };
+            cur = http
+                .get(format!("{}{n}", org.base_url))
+                .bearer_auth(&access)
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
         }
         println!("4. REST query with paging: {rows} of {total} accounts in {pages} pages of 500");
 
@@ -92,7 +140,13 @@ impl DemoArgs {
             .await?;
         let id = job["id"].as_str().unwrap_or_default().to_string();
         loop {
-            let info: Json = http.get(format!("{api}/jobs/query/{id}")).bearer_auth(&access).send().await?.json().await?;
+            let info: Json = http
+                .get(format!("{api}/jobs/query/{id}"))
+                .bearer_auth(&access)
+                .send()
+                .await?
+                .json()
+                .await?;
             if info["state"] == "JobComplete" {
                 break;
             }
@@ -105,13 +159,26 @@ impl DemoArgs {
         let (mut bulk_rows, mut bulk_pages, mut bytes) = (0u64, 0u64, 0usize);
         let mut sample = String::new();
         loop {
-            let mut req = http.get(format!("{api}/jobs/query/{id}/results")).query(&[("maxRecords", "25000")]).bearer_auth(&access);
+            let mut req = http
+                .get(format!("{api}/jobs/query/{id}/results"))
+                .query(&[("maxRecords", "25000")])
+                .bearer_auth(&access);
             if let Some(l) = &locator {
                 req = req.query(&[("locator", l)]);
             }
             let resp = req.send().await?.error_for_status()?;
-            let n: u64 = resp.headers().get("Sforce-NumberOfRecords").and_then(|h| h.to_str().ok()).and_then(|s| s.parse().ok()).unwrap_or(0);
-            let next = resp.headers().get("Sforce-Locator").and_then(|h| h.to_str().ok()).unwrap_or("null").to_string();
+            let n: u64 = resp
+                .headers()
+                .get("Sforce-NumberOfRecords")
+                .and_then(|h| h.to_str().ok())
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let next = resp
+                .headers()
+                .get("Sforce-Locator")
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("null")
+                .to_string();
             let body = resp.text().await?;
             if sample.is_empty() {
                 sample = body.lines().take(3).collect::<Vec<_>>().join("\n   ");
@@ -125,8 +192,14 @@ impl DemoArgs {
             locator = Some(next);
         }
         let secs = t.elapsed().as_secs_f64();
-        println!("5. Bulk API 2.0 query over line items: {bulk_rows} rows, {bulk_pages} pages, {:.1} MB of CSV in {secs:.2}s; first lines:\n   {sample}", bytes as f64 / 1e6);
-        println!("done: the fake org answered {} API calls", org.api_usage().0);
+        println!(
+            "5. Bulk API 2.0 query over line items: {bulk_rows} rows, {bulk_pages} pages, {:.1} MB of CSV in {secs:.2}s; first lines:\n   {sample}",
+            bytes as f64 / 1e6
+        );
+        println!(
+            "done: the fake org answered {} API calls",
+            org.api_usage().0
+        );
         org.shutdown().await;
         Ok(())
     }

@@ -87,10 +87,15 @@ impl FakeOrgArgs {
     /// The org settings these flags describe.
     pub fn config(&self) -> anyhow::Result<FakeOrgConfig> {
         if !(0.0..=1.0).contains(&self.ingest_failure_rate) {
-            anyhow::bail!("--ingest-failure-rate must be between 0 and 1, got {}", self.ingest_failure_rate);
+            anyhow::bail!(
+                "--ingest-failure-rate must be between 0 and 1, got {}",
+                self.ingest_failure_rate
+            );
         }
         let jwt_public_key = match &self.jwt_public_key {
-            Some(p) => Some(std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("cannot read --jwt-public-key {}: {e}", p.display()))?),
+            Some(p) => Some(std::fs::read_to_string(p).map_err(|e| {
+                anyhow::anyhow!("cannot read --jwt-public-key {}: {e}", p.display())
+            })?),
             None => None,
         };
         Ok(FakeOrgConfig {
@@ -146,10 +151,20 @@ impl FakeOrgArgs {
         writeln!(
             out,
             "  {:<15}{} accounts, {} contacts, {} products, {} opportunities, {} line items in {:.1}s",
-            "seeded", summary.accounts, summary.contacts, summary.products, summary.opportunities, summary.line_items, seeded.as_secs_f64()
+            "seeded",
+            summary.accounts,
+            summary.contacts,
+            summary.products,
+            summary.opportunities,
+            summary.line_items,
+            seeded.as_secs_f64()
         )?;
         if config.admin {
-            writeln!(out, "  {:<15}{}/__admin/state, POST {}/__admin/faults", "admin", org.base_url, org.base_url)?;
+            writeln!(
+                out,
+                "  {:<15}{}/__admin/state, POST {}/__admin/faults",
+                "admin", org.base_url, org.base_url
+            )?;
         }
         out.flush()?;
         drop(out);
@@ -163,13 +178,14 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(t) => t,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -16,7 +16,10 @@ impl MigrateArgs {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<()> {
         let n = migrate::run(&self.database_url).await?;
-        println!("orgpool migrate: {n} migration(s) applied to {}", migrate::redact(&self.database_url));
+        println!(
+            "orgpool migrate: {n} migration(s) applied to {}",
+            migrate::redact(&self.database_url)
+        );
         Ok(())
     }
 }

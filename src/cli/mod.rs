@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve a simulated Salesforce org (OAuth, REST, Bulk API 2.0) until stopped.
-    FakeOrg(FakeOrgArgs),
+    FakeOrg(Box<FakeOrgArgs>),
     /// Apply the database migrations (creates the control schema `orgpool`).
     Migrate(MigrateArgs),
     /// Run the demo: a seeded fake org queried over HTTP.

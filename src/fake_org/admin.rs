@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -48,11 +48,18 @@ pub async fn get_state(State((org, _)): State<(Arc<OrgState>, ChurnHandle)>) -> 
 }
 
 /// `POST /__admin/faults`.
-pub async fn post_faults(State((org, churn)): State<(Arc<OrgState>, ChurnHandle)>, Json(p): Json<FaultsPatch>) -> Result<Response, ApiError> {
-    if let Some(r) = p.ingest_failure_rate {
-        if !(0.0..=1.0).contains(&r) {
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_INPUT", "ingest_failure_rate must be between 0 and 1"));
-        }
+pub async fn post_faults(
+    State((org, churn)): State<(Arc<OrgState>, ChurnHandle)>,
+    Json(p): Json<FaultsPatch>,
+) -> Result<Response, ApiError> {
+    if let Some(r) = p.ingest_failure_rate
+        && !(0.0..=1.0).contains(&r)
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_INPUT",
+            "ingest_failure_rate must be between 0 and 1",
+        ));
     }
     let specs = match &p.churn {
         Some(list) => Some(
@@ -65,13 +72,25 @@ pub async fn post_faults(State((org, churn)): State<(Arc<OrgState>, ChurnHandle)
     };
     if let Some(specs) = &specs {
         let store = org.store.read();
-        if let Some(bad) = specs.iter().find(|s| store.schema.index(&s.object).is_none()) {
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_INPUT", format!("churn: no object named {}", bad.object)));
+        if let Some(bad) = specs
+            .iter()
+            .find(|s| store.schema.index(&s.object).is_none())
+        {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_INPUT",
+                format!("churn: no object named {}", bad.object),
+            ));
         }
     }
     org.faults.update(|s| {
         if let Some(secs) = p.outage_seconds {
-            s.outage_until = (secs > 0.0).then(|| (Instant::now() + Duration::from_secs_f64(secs), p.outage_mode.unwrap_or(OutageMode::Unavailable)));
+            s.outage_until = (secs > 0.0).then(|| {
+                (
+                    Instant::now() + Duration::from_secs_f64(secs),
+                    p.outage_mode.unwrap_or(OutageMode::Unavailable),
+                )
+            });
         }
         if let Some(ms) = p.latency_ms {
             s.latency = Duration::from_millis(ms);
@@ -95,5 +114,8 @@ pub async fn post_faults(State((org, churn)): State<(Arc<OrgState>, ChurnHandle)
     if let Some(specs) = specs {
         churn.set(specs);
     }
-    Ok(json_response(StatusCode::OK, &json!({"ok": true, "state": state_json(&org)})))
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"ok": true, "state": state_json(&org)}),
+    ))
 }

@@ -28,7 +28,11 @@ impl ApiError {
 
     /// 404 `NOT_FOUND`.
     pub fn not_found() -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist")
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "The requested resource does not exist",
+        )
     }
 
     /// 400 with a record error's body (fields included).
@@ -50,7 +54,11 @@ impl ApiError {
 
     /// 401 `INVALID_SESSION_ID`.
     pub fn invalid_session() -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID", "Session expired or invalid")
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_SESSION_ID",
+            "Session expired or invalid",
+        )
     }
 
     /// 400 `JSON_PARSER_ERROR`.
@@ -77,7 +85,10 @@ pub fn json_response(status: StatusCode, body: &Json) -> Response {
 
 /// An OAuth error: 400 `{"error": ..., "error_description": ...}`.
 pub fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let mut resp = json_response(status, &json!({"error": error, "error_description": description}));
+    let mut resp = json_response(
+        status,
+        &json!({"error": error, "error_description": description}),
+    );
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp

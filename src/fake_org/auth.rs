@@ -20,18 +20,34 @@ use super::api_error::{json_response, oauth_error};
 use super::state::OrgState;
 
 /// `POST /services/oauth2/token`.
-pub async fn token(State(org): State<Arc<OrgState>>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+pub async fn token(
+    State(org): State<Arc<OrgState>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     let cfg = &org.config;
     let Some(grant) = form.get("grant_type") else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant type is missing");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "grant type is missing",
+        );
     };
     let (client_id, client_secret) = client_credentials(&headers, &form);
-    let check_client = |need_secret: bool| -> Result<(), Response> {
+    let check_client = |need_secret: bool| -> Result<(), Box<Response>> {
         if client_id.as_deref() != Some(cfg.client_id.as_str()) {
-            return Err(oauth_error(StatusCode::BAD_REQUEST, "invalid_client_id", "client identifier invalid"));
+            return Err(Box::new(oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_client_id",
+                "client identifier invalid",
+            )));
         }
         if need_secret && !constant_eq(client_secret.as_deref().unwrap_or(""), &cfg.client_secret) {
-            return Err(oauth_error(StatusCode::BAD_REQUEST, "invalid_client", "invalid client credentials"));
+            return Err(Box::new(oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_client",
+                "invalid client credentials",
+            )));
         }
         Ok(())
     };
@@ -39,19 +55,25 @@ pub async fn token(State(org): State<Arc<OrgState>>, headers: HeaderMap, Form(fo
     let scope = match grant.as_str() {
         "client_credentials" => {
             if let Err(r) = check_client(true) {
-                return r;
+                return *r;
             }
             Some("api")
         }
         "password" => {
             if let Err(r) = check_client(true) {
-                return r;
+                return *r;
             }
-            let user_ok = form.get("username").is_some_and(|u| u.eq_ignore_ascii_case(&cfg.username));
+            let user_ok = form
+                .get("username")
+                .is_some_and(|u| u.eq_ignore_ascii_case(&cfg.username));
             let pw = form.get("password").map(String::as_str).unwrap_or("");
             let with_token = format!("{}{}", cfg.password, cfg.security_token);
             if !user_ok || !(constant_eq(pw, &cfg.password) || constant_eq(pw, &with_token)) {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "authentication failure");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "authentication failure",
+                );
             }
             None
         }
@@ -59,24 +81,41 @@ pub async fn token(State(org): State<Arc<OrgState>>, headers: HeaderMap, Form(fo
             // Public clients may omit the secret; a given secret must match.
             let need_secret = client_secret.is_some();
             if let Err(r) = check_client(need_secret) {
-                return r;
+                return *r;
             }
-            if !form.get("refresh_token").is_some_and(|t| constant_eq(t, &cfg.refresh_token)) {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "expired access/refresh token");
+            if !form
+                .get("refresh_token")
+                .is_some_and(|t| constant_eq(t, &cfg.refresh_token))
+            {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "expired access/refresh token",
+                );
             }
             refresh = Some(cfg.refresh_token.clone());
             Some("api refresh_token")
         }
         "urn:ietf:params:oauth:grant-type:jwt-bearer" => {
             let Some(assertion) = form.get("assertion") else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "assertion is missing");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "assertion is missing",
+                );
             };
             if let Err((e, d)) = check_jwt(&org, assertion) {
                 return oauth_error(StatusCode::BAD_REQUEST, e, &d);
             }
             Some("api")
         }
-        _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "grant type not supported"),
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "grant type not supported",
+            );
+        }
     };
     let access = issue(&org);
     let issued_at = chrono::Utc::now().timestamp_millis().to_string();
@@ -100,27 +139,40 @@ pub async fn token(State(org): State<Arc<OrgState>>, headers: HeaderMap, Form(fo
 }
 
 /// Client id and secret from the body or an `Authorization: Basic` header.
-fn client_credentials(headers: &HeaderMap, form: &HashMap<String, String>) -> (Option<String>, Option<String>) {
+fn client_credentials(
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> (Option<String>, Option<String>) {
     if let Some(basic) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
         .and_then(|b| String::from_utf8(b).ok())
+        && let Some((id, secret)) = basic.split_once(':')
     {
-        if let Some((id, secret)) = basic.split_once(':') {
-            return (Some(id.to_string()), Some(secret.to_string()));
-        }
+        return (Some(id.to_string()), Some(secret.to_string()));
     }
-    (form.get("client_id").cloned(), form.get("client_secret").cloned())
+    (
+        form.get("client_id").cloned(),
+        form.get("client_secret").cloned(),
+    )
 }
 
 fn check_jwt(org: &OrgState, assertion: &str) -> Result<(), (&'static str, String)> {
     use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
     let cfg = &org.config;
-    let header = decode_header(assertion).map_err(|_| ("invalid_grant", "invalid assertion".to_string()))?;
+    let header =
+        decode_header(assertion).map_err(|_| ("invalid_grant", "invalid assertion".to_string()))?;
     if header.alg != Algorithm::RS256 {
-        return Err(("invalid_grant", "invalid assertion: algorithm must be RS256".into()));
+        return Err((
+            "invalid_grant",
+            "invalid assertion: algorithm must be RS256".into(),
+        ));
     }
     let mut v = Validation::new(Algorithm::RS256);
     v.leeway = 180; // Salesforce allows three minutes of clock skew.
@@ -134,11 +186,17 @@ fn check_jwt(org: &OrgState, assertion: &str) -> Result<(), (&'static str, Strin
     }
     let claims: Claims = match &cfg.jwt_public_key {
         Some(pem) => {
-            let key = DecodingKey::from_rsa_pem(pem.as_bytes())
-                .map_err(|_| ("invalid_grant", "the connected app has no usable certificate".to_string()))?;
+            let key = DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| {
+                (
+                    "invalid_grant",
+                    "the connected app has no usable certificate".to_string(),
+                )
+            })?;
             decode::<Claims>(assertion, &key, &v)
                 .map_err(|e| match e.kind() {
-                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => ("invalid_grant", "expired authorization code".to_string()),
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                        ("invalid_grant", "expired authorization code".to_string())
+                    }
                     _ => ("invalid_grant", "invalid assertion".to_string()),
                 })?
                 .claims
@@ -147,7 +205,9 @@ fn check_jwt(org: &OrgState, assertion: &str) -> Result<(), (&'static str, Strin
             v.insecure_disable_signature_validation();
             decode::<Claims>(assertion, &DecodingKey::from_secret(&[]), &v)
                 .map_err(|e| match e.kind() {
-                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => ("invalid_grant", "expired authorization code".to_string()),
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                        ("invalid_grant", "expired authorization code".to_string())
+                    }
                     _ => ("invalid_grant", "invalid assertion".to_string()),
                 })?
                 .claims
@@ -200,7 +260,10 @@ pub fn authorized(org: &OrgState, headers: &HeaderMap) -> bool {
     let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("OAuth ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("OAuth "))
+        })
     else {
         return false;
     };

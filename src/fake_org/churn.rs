@@ -39,7 +39,9 @@ pub async fn run(org: Arc<OrgState>, mut specs: watch::Receiver<Vec<ChurnSpec>>)
         let mut store = org.store.write();
         let mut rng = rand::rng();
         for (spec, c) in current.iter().zip(carry.iter_mut()) {
-            let Some(obj) = store.schema.index(&spec.object) else { continue };
+            let Some(obj) = store.schema.index(&spec.object) else {
+                continue;
+            };
             // Fractional rates accumulate across ticks.
             let rates = [spec.inserts, spec.updates, spec.deletes];
             for (k, rate) in rates.iter().enumerate() {
@@ -73,10 +75,14 @@ fn random_live(store: &Store, obj: usize, rng: &mut impl Rng) -> Option<RecordId
 }
 
 fn insert(store: &mut Store, obj: usize, rng: &mut impl Rng, n: u64) {
-    let Some(src) = random_live(store, obj, rng) else { return };
+    let Some(src) = random_live(store, obj, rng) else {
+        return;
+    };
     let schema = store.schema.clone();
     let def = &schema.objects[obj];
-    let Some(row) = store.table(obj).get(src.seq()) else { return };
+    let Some(row) = store.table(obj).get(src.seq()) else {
+        return;
+    };
     let mut assigns: Vec<Assign> = def
         .fields
         .iter()
@@ -84,25 +90,45 @@ fn insert(store: &mut Store, obj: usize, rng: &mut impl Rng, n: u64) {
         .filter(|(_, f)| f.createable && !f.unique && f.slot.is_some())
         .filter_map(|(i, f)| {
             let v = row.values[f.slot?].clone();
-            (!v.is_null()).then_some(Assign { field: i, input: Input::Value(v) })
+            (!v.is_null()).then_some(Assign {
+                field: i,
+                input: Input::Value(v),
+            })
         })
         .collect();
-    if let Some(i) = def.field_index("Name").filter(|i| def.fields[*i].createable) {
+    if let Some(i) = def
+        .field_index("Name")
+        .filter(|i| def.fields[*i].createable)
+    {
         assigns.retain(|a| a.field != i);
-        assigns.push(Assign { field: i, input: Input::Value(Value::text(&format!("Churn {} {n}", def.name))) });
+        assigns.push(Assign {
+            field: i,
+            input: Input::Value(Value::text(&format!("Churn {} {n}", def.name))),
+        });
     }
     let _ = store.create(obj, assigns, None);
 }
 
 fn update(store: &mut Store, obj: usize, rng: &mut impl Rng, n: u64) {
-    let Some(id) = random_live(store, obj, rng) else { return };
+    let Some(id) = random_live(store, obj, rng) else {
+        return;
+    };
     let def = &store.schema.objects[obj];
     let field = ["Description", "NextStep", "Title", "Name"]
         .iter()
         .filter_map(|f| def.field_index(f))
-        .find(|i| def.fields[*i].updateable && matches!(def.fields[*i].ftype, FieldType::String | FieldType::TextArea));
+        .find(|i| {
+            def.fields[*i].updateable
+                && matches!(
+                    def.fields[*i].ftype,
+                    FieldType::String | FieldType::TextArea
+                )
+        });
     let Some(field) = field else { return };
-    let assigns = vec![Assign { field, input: Input::Value(Value::text(&format!("churn update {n}"))) }];
+    let assigns = vec![Assign {
+        field,
+        input: Input::Value(Value::text(&format!("churn update {n}"))),
+    }];
     let _ = store.update(obj, id, assigns, None);
 }
 

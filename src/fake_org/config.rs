@@ -98,9 +98,9 @@ pub struct ChurnSpec {
 impl ChurnSpec {
     /// Parses `Object:inserts=N,updates=N,deletes=N` (missing rates are 0).
     pub fn parse(text: &str) -> Result<ChurnSpec, String> {
-        let (object, rest) = text
-            .split_once(':')
-            .ok_or_else(|| format!("churn {text:?}: expected Object:inserts=N,updates=N,deletes=N"))?;
+        let (object, rest) = text.split_once(':').ok_or_else(|| {
+            format!("churn {text:?}: expected Object:inserts=N,updates=N,deletes=N")
+        })?;
         let mut spec = ChurnSpec {
             object: object.trim().to_string(),
             inserts: 0.0,
@@ -116,12 +116,18 @@ impl ChurnSpec {
                 .parse()
                 .ok()
                 .filter(|r: &f64| r.is_finite() && *r >= 0.0)
-                .ok_or_else(|| format!("churn {text:?}: rate {v:?} is not a non-negative number"))?;
+                .ok_or_else(|| {
+                    format!("churn {text:?}: rate {v:?} is not a non-negative number")
+                })?;
             match k.trim() {
                 "inserts" => spec.inserts = rate,
                 "updates" => spec.updates = rate,
                 "deletes" => spec.deletes = rate,
-                other => return Err(format!("churn {text:?}: unknown key {other:?}; use inserts, updates or deletes")),
+                other => {
+                    return Err(format!(
+                        "churn {text:?}: unknown key {other:?}; use inserts, updates or deletes"
+                    ));
+                }
             }
         }
         Ok(spec)
@@ -161,9 +167,16 @@ mod tests {
     #[test]
     fn churn_spec() {
         let s = ChurnSpec::parse("Opportunity:inserts=5,deletes=0.5").unwrap();
-        assert_eq!((s.object.as_str(), s.inserts, s.updates, s.deletes), ("Opportunity", 5.0, 0.0, 0.5));
+        assert_eq!(
+            (s.object.as_str(), s.inserts, s.updates, s.deletes),
+            ("Opportunity", 5.0, 0.0, 0.5)
+        );
         assert!(ChurnSpec::parse("Opportunity").is_err());
-        assert!(ChurnSpec::parse("Opportunity:creates=1").unwrap_err().contains("creates"));
+        assert!(
+            ChurnSpec::parse("Opportunity:creates=1")
+                .unwrap_err()
+                .contains("creates")
+        );
         assert!(ChurnSpec::parse("Opportunity:inserts=-1").is_err());
     }
 }

@@ -43,7 +43,12 @@ pub struct Faults {
 
 impl Faults {
     /// Faults from start-up settings.
-    pub fn new(latency: Duration, bulk_delay: Duration, failure_rate: f64, api_limit: u64) -> Faults {
+    pub fn new(
+        latency: Duration,
+        bulk_delay: Duration,
+        failure_rate: f64,
+        api_limit: u64,
+    ) -> Faults {
         Faults {
             state: Mutex::new(FaultState {
                 outage_until: None,

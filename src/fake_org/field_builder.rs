@@ -180,7 +180,18 @@ pub fn address(prefix: &str) -> Vec<FieldDef> {
             .num(18, 15)
             .part_of(&compound),
         f(&format!("{prefix}GeocodeAccuracy"), FieldType::Picklist)
-            .values(&["Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip", "City", "County", "State", "Unknown"])
+            .values(&[
+                "Address",
+                "NearAddress",
+                "Block",
+                "Street",
+                "ExtendedZip",
+                "Zip",
+                "City",
+                "County",
+                "State",
+                "Unknown",
+            ])
             .part_of(&compound),
         f(&compound, FieldType::Address).ro(),
     ]

@@ -55,7 +55,9 @@ impl FakeOrg {
 
     /// An outage of `duration` starting now.
     pub fn outage(&self, duration: Duration, mode: OutageMode) {
-        self.org.faults.update(|s| s.outage_until = Some((Instant::now() + duration, mode)));
+        self.org
+            .faults
+            .update(|s| s.outage_until = Some((Instant::now() + duration, mode)));
     }
 
     /// Ends any outage now.
@@ -75,7 +77,9 @@ impl FakeOrg {
 
     /// Share of ingest records failing with `UNABLE_TO_LOCK_ROW`.
     pub fn set_ingest_failure_rate(&self, rate: f64) {
-        self.org.faults.update(|s| s.ingest_failure_rate = rate.clamp(0.0, 1.0));
+        self.org
+            .faults
+            .update(|s| s.ingest_failure_rate = rate.clamp(0.0, 1.0));
     }
 
     /// Daily API allowance (and optionally reset the usage counter).
@@ -116,7 +120,10 @@ impl FakeOrg {
     /// Live (not deleted) records of `object`.
     pub fn count(&self, object: &str) -> usize {
         let store = self.org.store.read();
-        store.schema.index(object).map_or(0, |o| store.table(o).live())
+        store
+            .schema
+            .index(object)
+            .map_or(0, |o| store.table(o).live())
     }
 
     /// A value of a record by field name, as REST JSON shows it.
@@ -162,7 +169,12 @@ pub fn state_json(org: &OrgState) -> Json {
         .objects
         .iter()
         .enumerate()
-        .map(|(i, o)| (o.name.clone(), json!({"live": store.table(i).live(), "deleted": store.table(i).deleted()})))
+        .map(|(i, o)| {
+            (
+                o.name.clone(),
+                json!({"live": store.table(i).live(), "deleted": store.table(i).deleted()}),
+            )
+        })
         .collect();
     json!({
         "objects": counts,

@@ -71,7 +71,12 @@ pub async fn api(State(org): State<Arc<OrgState>>, mut req: Request, next: Next)
     let (used, limit) = match org.faults.count_request() {
         Ok(u) => u,
         Err((used, limit)) => {
-            let mut resp = ApiError::new(StatusCode::FORBIDDEN, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.").into_response();
+            let mut resp = ApiError::new(
+                StatusCode::FORBIDDEN,
+                "REQUEST_LIMIT_EXCEEDED",
+                "TotalRequests Limit exceeded.",
+            )
+            .into_response();
             set_limit_header(&mut resp, used, limit);
             return resp;
         }

@@ -109,7 +109,8 @@ impl FieldType {
             FieldType::Address,
             FieldType::Location,
         ];
-        ALL.into_iter().find(|t| t.api_name().eq_ignore_ascii_case(name))
+        ALL.into_iter()
+            .find(|t| t.api_name().eq_ignore_ascii_case(name))
     }
 
     /// The `soapType` `describe` reports.

@@ -26,7 +26,11 @@ impl RecordError {
     }
 
     /// An error naming fields.
-    pub fn with_fields(code: &'static str, message: impl Into<String>, fields: Vec<String>) -> RecordError {
+    pub fn with_fields(
+        code: &'static str,
+        message: impl Into<String>,
+        fields: Vec<String>,
+    ) -> RecordError {
         RecordError {
             code,
             message: message.into(),
@@ -46,7 +50,12 @@ impl RecordError {
 
     /// The Bulk ingest `sf__Error` cell: `CODE:message:field,field --`.
     pub fn bulk_cell(&self) -> String {
-        format!("{}:{}:{} --", self.code, self.message, self.fields.join(","))
+        format!(
+            "{}:{}:{} --",
+            self.code,
+            self.message,
+            self.fields.join(",")
+        )
     }
 
     /// `NOT_FOUND` for an unknown record.

@@ -12,7 +12,12 @@ use super::store::Store;
 use super::value::{Value, round_scale};
 
 /// Fills derived fields of a record about to be written and checks cross-record rules.
-pub fn derive(store: &Store, obj: usize, values: &mut [Value], old: Option<&[Value]>) -> Result<(), RecordError> {
+pub fn derive(
+    store: &Store,
+    obj: usize,
+    values: &mut [Value],
+    old: Option<&[Value]>,
+) -> Result<(), RecordError> {
     let schema = store.schema.clone();
     let def = &schema.objects[obj];
     let slot = |n: &str| def.try_slot(n);
@@ -32,7 +37,10 @@ pub fn derive(store: &Store, obj: usize, values: &mut [Value], old: Option<&[Val
         "Opportunity" => {
             let stage = get(values, "StageName");
             let old_stage = old.and_then(|o| slot("StageName").map(|s| o[s].clone()));
-            if let Some(&(_, prob, forecast, closed, won)) = stage.as_str().and_then(|s| STAGES.iter().find(|x| x.0 == s)) {
+            if let Some(&(_, prob, forecast, closed, won)) = stage
+                .as_str()
+                .and_then(|s| STAGES.iter().find(|x| x.0 == s))
+            {
                 set(values, slot("IsClosed"), Value::Bool(closed));
                 set(values, slot("IsWon"), Value::Bool(won));
                 let stage_changed = old_stage.as_ref() != Some(&stage);
@@ -49,21 +57,36 @@ pub fn derive(store: &Store, obj: usize, values: &mut [Value], old: Option<&[Val
                 };
                 set(values, slot("ForecastCategory"), Value::text(category));
             }
-            if let (Some(a), Some(p)) = (get(values, "Amount").as_f64(), get(values, "Probability").as_f64()) {
-                set(values, slot("ExpectedRevenue"), Value::Num(round_scale(a * p / 100.0, 2)));
+            if let (Some(a), Some(p)) = (
+                get(values, "Amount").as_f64(),
+                get(values, "Probability").as_f64(),
+            ) {
+                set(
+                    values,
+                    slot("ExpectedRevenue"),
+                    Value::Num(round_scale(a * p / 100.0, 2)),
+                );
             } else {
                 set(values, slot("ExpectedRevenue"), Value::Null);
             }
             if let Value::Date(d) = get(values, "CloseDate") {
                 set(values, slot("FiscalYear"), Value::Int(i64::from(d.year())));
-                set(values, slot("FiscalQuarter"), Value::Int(i64::from(d.month0() / 3 + 1)));
+                set(
+                    values,
+                    slot("FiscalQuarter"),
+                    Value::Int(i64::from(d.month0() / 3 + 1)),
+                );
             }
         }
         "PricebookEntry" => {
             if let Some(p) = get(values, "Product2Id").as_id() {
                 let (pobj, seq) = (obj_of(store, p), p.seq());
                 set(values, slot("Name"), store.value_of(pobj, seq, "Name"));
-                set(values, slot("ProductCode"), store.value_of(pobj, seq, "ProductCode"));
+                set(
+                    values,
+                    slot("ProductCode"),
+                    store.value_of(pobj, seq, "ProductCode"),
+                );
             }
         }
         "OpportunityLineItem" => {
@@ -84,19 +107,34 @@ pub fn derive(store: &Store, obj: usize, values: &mut [Value], old: Option<&[Val
                         ));
                     }
                     let opp_name = store.value_of(obj_of(store, opp), opp.seq(), "Name");
-                    let product_name = product.as_id().map(|p| store.value_of(obj_of(store, p), p.seq(), "Name")).unwrap_or(Value::Null);
-                    let name = format!("{} {}", opp_name.as_str().unwrap_or(""), product_name.as_str().unwrap_or(""));
+                    let product_name = product
+                        .as_id()
+                        .map(|p| store.value_of(obj_of(store, p), p.seq(), "Name"))
+                        .unwrap_or(Value::Null);
+                    let name = format!(
+                        "{} {}",
+                        opp_name.as_str().unwrap_or(""),
+                        product_name.as_str().unwrap_or("")
+                    );
                     set(values, slot("Name"), Value::text(name.trim()));
                 }
                 set(values, slot("ListPrice"), list.clone());
                 set(values, slot("Product2Id"), product.clone());
                 if let Some(p) = product.as_id() {
-                    set(values, slot("ProductCode"), store.value_of(obj_of(store, p), p.seq(), "ProductCode"));
+                    set(
+                        values,
+                        slot("ProductCode"),
+                        store.value_of(obj_of(store, p), p.seq(), "ProductCode"),
+                    );
                 }
                 let qty = get(values, "Quantity").as_f64().unwrap_or(0.0);
                 if get(values, "UnitPrice").is_null() {
                     match get(values, "TotalPrice").as_f64() {
-                        Some(t) if qty != 0.0 && old.is_none() => set(values, slot("UnitPrice"), Value::Num(round_scale(t / qty, 2))),
+                        Some(t) if qty != 0.0 && old.is_none() => set(
+                            values,
+                            slot("UnitPrice"),
+                            Value::Num(round_scale(t / qty, 2)),
+                        ),
                         _ => set(values, slot("UnitPrice"), list),
                     }
                 }
@@ -106,18 +144,33 @@ pub fn derive(store: &Store, obj: usize, values: &mut [Value], old: Option<&[Val
         "Quote" => {
             if let Some(opp) = get(values, "OpportunityId").as_id() {
                 let oobj = obj_of(store, opp);
-                set(values, slot("AccountId"), store.value_of(oobj, opp.seq(), "AccountId"));
+                set(
+                    values,
+                    slot("AccountId"),
+                    store.value_of(oobj, opp.seq(), "AccountId"),
+                );
                 if get(values, "Pricebook2Id").is_null() && old.is_none() {
-                    set(values, slot("Pricebook2Id"), store.value_of(oobj, opp.seq(), "Pricebook2Id"));
+                    set(
+                        values,
+                        slot("Pricebook2Id"),
+                        store.value_of(oobj, opp.seq(), "Pricebook2Id"),
+                    );
                 }
             }
             let total = get(values, "TotalPrice").as_f64().unwrap_or(0.0);
             let tax = get(values, "Tax").as_f64().unwrap_or(0.0);
             let ship = get(values, "ShippingHandling").as_f64().unwrap_or(0.0);
-            set(values, slot("GrandTotal"), Value::Num(round_scale(total + tax + ship, 2)));
+            set(
+                values,
+                slot("GrandTotal"),
+                Value::Num(round_scale(total + tax + ship, 2)),
+            );
         }
         "QuoteLineItem" => {
-            if let (Some(pbe), Some(quote)) = (get(values, "PricebookEntryId").as_id(), get(values, "QuoteId").as_id()) {
+            if let (Some(pbe), Some(quote)) = (
+                get(values, "PricebookEntryId").as_id(),
+                get(values, "QuoteId").as_id(),
+            ) {
                 let pobj = obj_of(store, pbe);
                 let book = store.value_of(obj_of(store, quote), quote.seq(), "Pricebook2Id");
                 let entry_book = store.value_of(pobj, pbe.seq(), "Pricebook2Id");
@@ -138,7 +191,11 @@ pub fn derive(store: &Store, obj: usize, values: &mut [Value], old: Option<&[Val
                     ));
                 }
                 set(values, slot("Product2Id"), product);
-                set(values, slot("ListPrice"), store.value_of(pobj, pbe.seq(), "UnitPrice"));
+                set(
+                    values,
+                    slot("ListPrice"),
+                    store.value_of(pobj, pbe.seq(), "UnitPrice"),
+                );
             }
             price_line(values, &slot);
         }
@@ -156,7 +213,11 @@ fn price_line(values: &mut [Value], slot: &dyn Fn(&str) -> Option<usize>) {
     let subtotal = round_scale(qty * unit, 2);
     let discount = get(values, "Discount").unwrap_or(0.0);
     set(values, slot("Subtotal"), Value::Num(subtotal));
-    set(values, slot("TotalPrice"), Value::Num(round_scale(subtotal * (1.0 - discount / 100.0), 2)));
+    set(
+        values,
+        slot("TotalPrice"),
+        Value::Num(round_scale(subtotal * (1.0 - discount / 100.0), 2)),
+    );
 }
 
 fn set(values: &mut [Value], slot: Option<usize>, v: Value) {
@@ -191,9 +252,15 @@ fn rollup_parent(store: &mut Store, obj: usize, values: &[Value]) {
         "QuoteLineItem" => ("QuoteId", "Quote"),
         _ => return,
     };
-    let Some(link) = def.try_slot(parent_field) else { return };
-    let Some(parent) = values[link].as_id() else { return };
-    let Some(pobj) = schema.index(parent_name) else { return };
+    let Some(link) = def.try_slot(parent_field) else {
+        return;
+    };
+    let Some(parent) = values[link].as_id() else {
+        return;
+    };
+    let Some(pobj) = schema.index(parent_name) else {
+        return;
+    };
     let pdef = &schema.objects[pobj];
     let t = store.table(obj);
     let mut subtotal = 0.0;
@@ -202,7 +269,11 @@ fn rollup_parent(store: &mut Store, obj: usize, values: &[Value]) {
     let mut count = 0i64;
     for c in t.children_of(link, parent.seq()) {
         if let Some(row) = t.get(*c).filter(|r| !r.deleted) {
-            let g = |n: &str| def.try_slot(n).and_then(|s| row.values[s].as_f64()).unwrap_or(0.0);
+            let g = |n: &str| {
+                def.try_slot(n)
+                    .and_then(|s| row.values[s].as_f64())
+                    .unwrap_or(0.0)
+            };
             subtotal += g("Subtotal");
             total += g("TotalPrice");
             qty += g("Quantity");
@@ -215,29 +286,57 @@ fn rollup_parent(store: &mut Store, obj: usize, values: &[Value]) {
     if parent_name == "Opportunity" {
         if count > 0 {
             push(&mut pairs, ps("Amount"), Value::Num(total));
-            push(&mut pairs, ps("TotalOpportunityQuantity"), Value::Num(round_scale(qty, 2)));
+            push(
+                &mut pairs,
+                ps("TotalOpportunityQuantity"),
+                Value::Num(round_scale(qty, 2)),
+            );
             let prob = store.value_of(pobj, parent.seq(), "Probability").as_f64();
             if let Some(p) = prob {
-                push(&mut pairs, ps("ExpectedRevenue"), Value::Num(round_scale(total * p / 100.0, 2)));
+                push(
+                    &mut pairs,
+                    ps("ExpectedRevenue"),
+                    Value::Num(round_scale(total * p / 100.0, 2)),
+                );
             }
         } else {
             push(&mut pairs, ps("TotalOpportunityQuantity"), Value::Null);
         }
-        push(&mut pairs, ps("HasOpportunityLineItem"), Value::Bool(count > 0));
-        if store.value_of(pobj, parent.seq(), "Pricebook2Id").is_null() {
-            if let Some(pbe) = def.try_slot("PricebookEntryId").and_then(|s| values[s].as_id()) {
-                let book = store.value_of(obj_of(store, pbe), pbe.seq(), "Pricebook2Id");
-                push(&mut pairs, ps("Pricebook2Id"), book);
-            }
+        push(
+            &mut pairs,
+            ps("HasOpportunityLineItem"),
+            Value::Bool(count > 0),
+        );
+        if store.value_of(pobj, parent.seq(), "Pricebook2Id").is_null()
+            && let Some(pbe) = def
+                .try_slot("PricebookEntryId")
+                .and_then(|s| values[s].as_id())
+        {
+            let book = store.value_of(obj_of(store, pbe), pbe.seq(), "Pricebook2Id");
+            push(&mut pairs, ps("Pricebook2Id"), book);
         }
     } else {
-        let tax = store.value_of(pobj, parent.seq(), "Tax").as_f64().unwrap_or(0.0);
-        let ship = store.value_of(pobj, parent.seq(), "ShippingHandling").as_f64().unwrap_or(0.0);
-        let discount = if subtotal == 0.0 { 0.0 } else { round_scale((subtotal - total) / subtotal * 100.0, 2) };
+        let tax = store
+            .value_of(pobj, parent.seq(), "Tax")
+            .as_f64()
+            .unwrap_or(0.0);
+        let ship = store
+            .value_of(pobj, parent.seq(), "ShippingHandling")
+            .as_f64()
+            .unwrap_or(0.0);
+        let discount = if subtotal == 0.0 {
+            0.0
+        } else {
+            round_scale((subtotal - total) / subtotal * 100.0, 2)
+        };
         push(&mut pairs, ps("Subtotal"), Value::Num(subtotal));
         push(&mut pairs, ps("TotalPrice"), Value::Num(total));
         push(&mut pairs, ps("Discount"), Value::Num(discount));
-        push(&mut pairs, ps("GrandTotal"), Value::Num(round_scale(total + tax + ship, 2)));
+        push(
+            &mut pairs,
+            ps("GrandTotal"),
+            Value::Num(round_scale(total + tax + ship, 2)),
+        );
         push(&mut pairs, ps("LineItemCount"), Value::Int(count));
     }
     store.set_calculated(pobj, parent.seq(), &pairs, true);

@@ -148,7 +148,10 @@ pub fn load(path: &Path, objects: &mut Vec<ObjectDef>) -> Result<(), SchemaError
 /// Applies a parsed schema to `objects`.
 pub fn apply(file: SchemaFile, objects: &mut Vec<ObjectDef>) -> Result<(), SchemaError> {
     for spec in file.object {
-        if objects.iter().any(|o| o.name.eq_ignore_ascii_case(&spec.name)) {
+        if objects
+            .iter()
+            .any(|o| o.name.eq_ignore_ascii_case(&spec.name))
+        {
             return Err(SchemaError::Invalid(format!(
                 "object {} is defined twice; rename it or add fields to it with [[field]] object = \"{}\"",
                 spec.name, spec.name
@@ -223,7 +226,10 @@ fn add(obj: &mut ObjectDef, spec: FieldSpec) -> Result<(), SchemaError> {
             spec.ftype
         ))
     })?;
-    if !spec.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    if !spec
+        .name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
         || !spec.name.starts_with(|c: char| c.is_ascii_alphabetic())
     {
         return Err(SchemaError::Invalid(format!(
@@ -244,7 +250,9 @@ fn add(obj: &mut ObjectDef, spec: FieldSpec) -> Result<(), SchemaError> {
         }
         _ => vec![f(&spec.name, ftype)],
     };
-    let main = new_fields.last_mut().ok_or_else(|| SchemaError::Invalid(where_.clone()))?;
+    let main = new_fields
+        .last_mut()
+        .ok_or_else(|| SchemaError::Invalid(where_.clone()))?;
     if let Some(l) = spec.label {
         main.label = l;
     }
@@ -272,7 +280,9 @@ fn add(obj: &mut ObjectDef, spec: FieldSpec) -> Result<(), SchemaError> {
     main.restricted_picklist = spec.restricted;
     if ftype == FieldType::Reference {
         let to = spec.reference_to.ok_or_else(|| {
-            SchemaError::Invalid(format!("{where_}: a reference needs reference_to = \"Object\""))
+            SchemaError::Invalid(format!(
+                "{where_}: a reference needs reference_to = \"Object\""
+            ))
         })?;
         let rel = spec
             .relationship_name
@@ -291,7 +301,8 @@ fn add(obj: &mut ObjectDef, spec: FieldSpec) -> Result<(), SchemaError> {
         main.calculated = true;
     }
     if let Some(d) = spec.default {
-        let v = from_text(main, &d).map_err(|e| SchemaError::Invalid(format!("{where_}: default: {}", e.0)))?;
+        let v = from_text(main, &d)
+            .map_err(|e| SchemaError::Invalid(format!("{where_}: default: {}", e.0)))?;
         main.default_value = Some(v);
         main.defaulted_on_create = true;
     } else if ftype == FieldType::Boolean {

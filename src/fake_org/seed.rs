@@ -15,22 +15,96 @@ use super::value::{Value, round_scale};
 
 /// Billing countries by region, so pricing rules can discount by region.
 pub const COUNTRIES: &[(&str, &[&str])] = &[
-    ("Europe", &["Germany", "France", "United Kingdom", "Spain", "Italy", "Netherlands", "Sweden", "Poland"]),
+    (
+        "Europe",
+        &[
+            "Germany",
+            "France",
+            "United Kingdom",
+            "Spain",
+            "Italy",
+            "Netherlands",
+            "Sweden",
+            "Poland",
+        ],
+    ),
     ("North America", &["United States", "Canada", "Mexico"]),
-    ("APAC", &["Japan", "Australia", "Singapore", "India", "China", "South Korea"]),
+    (
+        "APAC",
+        &[
+            "Japan",
+            "Australia",
+            "Singapore",
+            "India",
+            "China",
+            "South Korea",
+        ],
+    ),
     ("LATAM", &["Brazil", "Argentina", "Chile", "Colombia"]),
 ];
 
 const COMPANY: &[&str] = &[
-    "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne", "Wonka",
-    "Tyrell", "Cyberdyne", "Soylent", "Massive", "Aperture", "Gringotts", "Monarch", "Pied Piper",
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Vandelay",
+    "Stark",
+    "Wayne",
+    "Wonka",
+    "Tyrell",
+    "Cyberdyne",
+    "Soylent",
+    "Massive",
+    "Aperture",
+    "Gringotts",
+    "Monarch",
+    "Pied Piper",
 ];
-const SUFFIX: &[&str] = &["Corp", "GmbH", "Ltd", "Inc", "SA", "AB", "KK", "Group", "Holdings"];
-const FIRST: &[&str] = &["Ana", "Ben", "Chloé", "David", "Eva", "Farid", "Grace", "Hiro", "Ines", "Jon", "Kofi", "Lena", "Mateo", "Nora", "Omar", "Priya"];
-const LAST: &[&str] = &["Müller", "Smith", "García", "Rossi", "Tanaka", "O'Brien", "Dubois", "Silva", "Kowalski", "Nguyen", "Jensen", "Khan"];
-const NOUNS: &[&str] = &["Router", "Suite", "Analytics", "Consulting", "Support Plan", "Workshop", "Sensor", "Gateway", "License", "Storage"];
-const ADJ: &[&str] = &["Pro", "Enterprise", "Basic", "Premium", "Edge", "Cloud", "Ultra", "Lite"];
-const INDUSTRIES: &[&str] = &["Banking", "Manufacturing", "Retail", "Technology", "Healthcare", "Energy", "Media", "Education"];
+const SUFFIX: &[&str] = &[
+    "Corp", "GmbH", "Ltd", "Inc", "SA", "AB", "KK", "Group", "Holdings",
+];
+const FIRST: &[&str] = &[
+    "Ana", "Ben", "Chloé", "David", "Eva", "Farid", "Grace", "Hiro", "Ines", "Jon", "Kofi", "Lena",
+    "Mateo", "Nora", "Omar", "Priya",
+];
+const LAST: &[&str] = &[
+    "Müller", "Smith", "García", "Rossi", "Tanaka", "O'Brien", "Dubois", "Silva", "Kowalski",
+    "Nguyen", "Jensen", "Khan",
+];
+const NOUNS: &[&str] = &[
+    "Router",
+    "Suite",
+    "Analytics",
+    "Consulting",
+    "Support Plan",
+    "Workshop",
+    "Sensor",
+    "Gateway",
+    "License",
+    "Storage",
+];
+const ADJ: &[&str] = &[
+    "Pro",
+    "Enterprise",
+    "Basic",
+    "Premium",
+    "Edge",
+    "Cloud",
+    "Ultra",
+    "Lite",
+];
+const INDUSTRIES: &[&str] = &[
+    "Banking",
+    "Manufacturing",
+    "Retail",
+    "Technology",
+    "Healthcare",
+    "Energy",
+    "Media",
+    "Education",
+];
 
 /// Records created, by object.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -55,7 +129,12 @@ const TWO_YEARS_MS: i64 = 2 * 365 * 86_400_000;
 pub fn seed(store: &mut Store, cfg: &SeedConfig) -> Result<SeedSummary, RecordError> {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut sum = SeedSummary::default();
-    let obj = |n: &str| store.schema.index(n).ok_or_else(|| RecordError::new("INVALID_TYPE", format!("no {n} object")));
+    let obj = |n: &str| {
+        store
+            .schema
+            .index(n)
+            .ok_or_else(|| RecordError::new("INVALID_TYPE", format!("no {n} object")))
+    };
     let (product, book, entry, account, contact, opp, line) = (
         obj("Product2")?,
         obj("Pricebook2")?,
@@ -70,7 +149,13 @@ pub fn seed(store: &mut Store, cfg: &SeedConfig) -> Result<SeedSummary, RecordEr
     let std_book = match store.standard_pricebook {
         Some(id) => id,
         None => {
-            let a = store.assigns(book, &[("Name", Value::text("Standard Price Book")), ("IsActive", Value::Bool(true))]);
+            let a = store.assigns(
+                book,
+                &[
+                    ("Name", Value::text("Standard Price Book")),
+                    ("IsActive", Value::Bool(true)),
+                ],
+            );
             let id = store.create(book, a, Some(EPOCH_MS))?;
             if let Some(slot) = store.schema.objects[book].try_slot("IsStandard") {
                 store.set_calculated(book, id.seq(), &[(slot, Value::Bool(true))], false);
@@ -83,7 +168,12 @@ pub fn seed(store: &mut Store, cfg: &SeedConfig) -> Result<SeedSummary, RecordEr
     let mut entries: Vec<(RecordId, f64)> = Vec::with_capacity(cfg.products as usize);
     for i in 0..cfg.products {
         let family = FAMILIES[rng.random_range(0..FAMILIES.len())];
-        let name = format!("{} {} {}", pick(&mut rng, ADJ), pick(&mut rng, NOUNS), i + 1);
+        let name = format!(
+            "{} {} {}",
+            pick(&mut rng, ADJ),
+            pick(&mut rng, NOUNS),
+            i + 1
+        );
         let at = stamp(&mut rng);
         let a = store.assigns(
             product,
@@ -114,20 +204,44 @@ pub fn seed(store: &mut Store, cfg: &SeedConfig) -> Result<SeedSummary, RecordEr
     for i in 0..cfg.accounts {
         let (_, countries) = COUNTRIES[rng.random_range(0..COUNTRIES.len())];
         let country = pick(&mut rng, countries);
-        let name = format!("{} {} {}", pick(&mut rng, COMPANY), pick(&mut rng, SUFFIX), i + 1);
+        let name = format!(
+            "{} {} {}",
+            pick(&mut rng, COMPANY),
+            pick(&mut rng, SUFFIX),
+            i + 1
+        );
         let at = stamp(&mut rng);
         let a = store.assigns(
             account,
             &[
                 ("Name", Value::text(&name)),
-                ("Type", Value::text(if rng.random_bool(0.7) { "Customer - Direct" } else { "Prospect" })),
+                (
+                    "Type",
+                    Value::text(if rng.random_bool(0.7) {
+                        "Customer - Direct"
+                    } else {
+                        "Prospect"
+                    }),
+                ),
                 ("BillingCountry", Value::text(country)),
-                ("BillingCity", Value::text(&format!("City {}", rng.random_range(1..500)))),
+                (
+                    "BillingCity",
+                    Value::text(&format!("City {}", rng.random_range(1..500))),
+                ),
                 ("Industry", Value::text(pick(&mut rng, INDUSTRIES))),
-                ("AnnualRevenue", Value::Num(f64::from(rng.random_range(1u32..5000)) * 10_000.0)),
+                (
+                    "AnnualRevenue",
+                    Value::Num(f64::from(rng.random_range(1u32..5000)) * 10_000.0),
+                ),
                 ("NumberOfEmployees", Value::Int(rng.random_range(5..50_000))),
-                ("Phone", Value::text(&format!("+1 555 {:07}", rng.random_range(0..10_000_000)))),
-                ("Website", Value::text(&format!("https://www.example.com/a{}", i + 1))),
+                (
+                    "Phone",
+                    Value::text(&format!("+1 555 {:07}", rng.random_range(0..10_000_000))),
+                ),
+                (
+                    "Website",
+                    Value::text(&format!("https://www.example.com/a{}", i + 1)),
+                ),
             ],
         );
         let id = store.create(account, a, Some(at))?;
@@ -140,8 +254,14 @@ pub fn seed(store: &mut Store, cfg: &SeedConfig) -> Result<SeedSummary, RecordEr
                     ("AccountId", Value::Id(id)),
                     ("FirstName", Value::text(first)),
                     ("LastName", Value::text(last)),
-                    ("Email", Value::text(&format!("c{}.{}@example.com", i + 1, c + 1))),
-                    ("Title", Value::text(if c == 0 { "Buyer" } else { "Engineer" })),
+                    (
+                        "Email",
+                        Value::text(&format!("c{}.{}@example.com", i + 1, c + 1)),
+                    ),
+                    (
+                        "Title",
+                        Value::text(if c == 0 { "Buyer" } else { "Engineer" }),
+                    ),
                 ],
             );
             store.create(contact, a, Some(at))?;
@@ -167,8 +287,22 @@ pub fn seed(store: &mut Store, cfg: &SeedConfig) -> Result<SeedSummary, RecordEr
                 ("Name", Value::text(&format!("{acc_name} - Deal {}", i + 1))),
                 ("StageName", Value::text(stage)),
                 ("CloseDate", Value::Date(close)),
-                ("Type", Value::text(if rng.random_bool(0.5) { "New Customer" } else { "Existing Customer - Upgrade" })),
-                ("LeadSource", Value::text(if rng.random_bool(0.5) { "Web" } else { "Partner Referral" })),
+                (
+                    "Type",
+                    Value::text(if rng.random_bool(0.5) {
+                        "New Customer"
+                    } else {
+                        "Existing Customer - Upgrade"
+                    }),
+                ),
+                (
+                    "LeadSource",
+                    Value::text(if rng.random_bool(0.5) {
+                        "Web"
+                    } else {
+                        "Partner Referral"
+                    }),
+                ),
                 ("Pricebook2Id", Value::Id(std_book)),
             ],
         );
@@ -176,7 +310,11 @@ pub fn seed(store: &mut Store, cfg: &SeedConfig) -> Result<SeedSummary, RecordEr
         sum.opportunities += 1;
         for n in 0..cfg.lines_per_opportunity.min(entries.len() as u64) {
             let (pbe, price) = entries[rng.random_range(0..entries.len())];
-            let qty = f64::from(*[1u32, 2, 5, 10, 25, 50, 100].get(rng.random_range(0..7)).unwrap_or(&1));
+            let qty = f64::from(
+                *[1u32, 2, 5, 10, 25, 50, 100]
+                    .get(rng.random_range(0..7))
+                    .unwrap_or(&1),
+            );
             let a = store.assigns(
                 line,
                 &[

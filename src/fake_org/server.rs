@@ -17,13 +17,13 @@ use tower::ServiceExt;
 use tower_http::compression::CompressionLayer;
 use tower_http::normalize_path::NormalizePath;
 
+use super::faults::OutageMode;
 use super::handle::{ChurnHandle, FakeOrg};
 use super::schema::Schema;
 use super::seed::{SeedSummary, seed};
 use super::state::OrgState;
 use super::store::Store;
 use super::{FakeOrgConfig, admin, auth, bulk, churn, middleware, rest, tls};
-use super::faults::OutageMode;
 
 /// Why a fake org could not start.
 #[derive(Debug, thiserror::Error)]
@@ -63,12 +63,21 @@ pub async fn start(config: FakeOrgConfig) -> Result<FakeOrg, StartError> {
 
 /// Serves `store` per `config`.
 pub async fn serve(config: FakeOrgConfig, store: Store) -> Result<FakeOrg, StartError> {
-    let listener = TcpListener::bind(config.listen).await.map_err(|source| StartError::Bind { addr: config.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
     let (tls, cert_pem) = if config.tls {
         let (cfg, pem) = tls::self_signed().map_err(StartError::Tls)?;
         if let Some(path) = &config.tls_cert_out {
-            std::fs::write(path, &pem).map_err(|e| StartError::Tls(format!("cannot write {}: {e}", path.display())))?;
+            std::fs::write(path, &pem)
+                .map_err(|e| StartError::Tls(format!("cannot write {}: {e}", path.display())))?;
         }
         (Some(tokio_rustls::TlsAcceptor::from(cfg)), Some(pem))
     } else {
@@ -103,22 +112,60 @@ fn router(org: Arc<OrgState>, churn: ChurnHandle, admin_on: bool) -> Router {
         .route("/", get(versions::resources))
         .route("/limits", get(versions::limits))
         .route("/sobjects", get(describe::global))
-        .route("/sobjects/{obj}", get(describe::basic).post(records::create))
+        .route(
+            "/sobjects/{obj}",
+            get(describe::basic).post(records::create),
+        )
         .route("/sobjects/{obj}/describe", get(describe::describe))
-        .route("/sobjects/{obj}/{id}", get(records::get).patch(records::update).delete(records::delete))
-        .route("/sobjects/{obj}/{field}/{value}", get(records::get_by_external).patch(records::upsert))
+        .route(
+            "/sobjects/{obj}/{id}",
+            get(records::get)
+                .patch(records::update)
+                .delete(records::delete),
+        )
+        .route(
+            "/sobjects/{obj}/{field}/{value}",
+            get(records::get_by_external).patch(records::upsert),
+        )
         .route("/query", get(|s, v, h, q| query::start(s, v, h, q, false)))
-        .route("/queryAll", get(|s, v, h, q| query::start(s, v, h, q, true)))
+        .route(
+            "/queryAll",
+            get(|s, v, h, q| query::start(s, v, h, q, true)),
+        )
         .route("/query/{locator}", get(query::more))
         .route("/queryAll/{locator}", get(query::more))
-        .route("/composite/sobjects", post(composite::create).patch(composite::update).delete(composite::delete))
+        .route(
+            "/composite/sobjects",
+            post(composite::create)
+                .patch(composite::update)
+                .delete(composite::delete),
+        )
         .route("/composite/sobjects/{obj}", get(composite::retrieve))
-        .route("/composite/sobjects/{obj}/{field}", axum::routing::patch(composite::upsert))
-        .route("/jobs/query", post(bulk::create_query).get(bulk::list_query))
-        .route("/jobs/query/{id}", get(bulk::get_query).patch(bulk::patch_query).delete(bulk::delete_query))
+        .route(
+            "/composite/sobjects/{obj}/{field}",
+            axum::routing::patch(composite::upsert),
+        )
+        .route(
+            "/jobs/query",
+            post(bulk::create_query).get(bulk::list_query),
+        )
+        .route(
+            "/jobs/query/{id}",
+            get(bulk::get_query)
+                .patch(bulk::patch_query)
+                .delete(bulk::delete_query),
+        )
         .route("/jobs/query/{id}/results", get(bulk::results))
-        .route("/jobs/ingest", post(bulk::create_ingest).get(bulk::list_ingest))
-        .route("/jobs/ingest/{id}", get(bulk::get_ingest).patch(bulk::patch_ingest).delete(bulk::delete_ingest))
+        .route(
+            "/jobs/ingest",
+            post(bulk::create_ingest).get(bulk::list_ingest),
+        )
+        .route(
+            "/jobs/ingest/{id}",
+            get(bulk::get_ingest)
+                .patch(bulk::patch_ingest)
+                .delete(bulk::delete_ingest),
+        )
         .route("/jobs/ingest/{id}/batches", put(bulk::upload))
         .route("/jobs/ingest/{id}/{kind}", get(bulk::ingest_results))
         .route_layer(from_fn_with_state(org.clone(), middleware::api))
@@ -174,9 +221,10 @@ async fn accept_loop(
         let svc = service.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
-            let hyper_svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                svc.clone().oneshot(req.map(axum::body::Body::new))
-            });
+            let hyper_svc =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    svc.clone().oneshot(req.map(axum::body::Body::new))
+                });
             let builder = Builder::new(TokioExecutor::new());
             match tls {
                 Some(acceptor) => {
@@ -185,7 +233,9 @@ async fn accept_loop(
                     }
                 }
                 None => {
-                    let _ = builder.serve_connection(TokioIo::new(stream), hyper_svc).await;
+                    let _ = builder
+                        .serve_connection(TokioIo::new(stream), hyper_svc)
+                        .await;
                 }
             }
         });

@@ -24,12 +24,39 @@ pub const STAGES: &[(&str, u32, &str, bool, bool)] = &[
 pub const FAMILIES: &[&str] = &["Hardware", "Software", "Services", "Support", "Training"];
 
 const INDUSTRIES: &[&str] = &[
-    "Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications",
-    "Construction", "Consulting", "Education", "Electronics", "Energy", "Engineering",
-    "Entertainment", "Finance", "Government", "Healthcare", "Insurance", "Manufacturing",
-    "Media", "Retail", "Technology", "Telecommunications", "Transportation", "Utilities", "Other",
+    "Agriculture",
+    "Apparel",
+    "Banking",
+    "Biotechnology",
+    "Chemicals",
+    "Communications",
+    "Construction",
+    "Consulting",
+    "Education",
+    "Electronics",
+    "Energy",
+    "Engineering",
+    "Entertainment",
+    "Finance",
+    "Government",
+    "Healthcare",
+    "Insurance",
+    "Manufacturing",
+    "Media",
+    "Retail",
+    "Technology",
+    "Telecommunications",
+    "Transportation",
+    "Utilities",
+    "Other",
 ];
-const LEAD_SOURCES: &[&str] = &["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"];
+const LEAD_SOURCES: &[&str] = &[
+    "Web",
+    "Phone Inquiry",
+    "Partner Referral",
+    "Purchased List",
+    "Other",
+];
 
 /// Every standard object, in the order `sobjects` lists them.
 pub fn standard_objects() -> Vec<ObjectDef> {
@@ -47,7 +74,12 @@ pub fn standard_objects() -> Vec<ObjectDef> {
     ]
 }
 
-fn object(name: &str, prefix: &[u8; 3], owner: bool, fields: Vec<super::model::FieldDef>) -> ObjectDef {
+fn object(
+    name: &str,
+    prefix: &[u8; 3],
+    owner: bool,
+    fields: Vec<super::model::FieldDef>,
+) -> ObjectDef {
     let mut all = system_fields(owner);
     all.extend(fields);
     let mut def = ObjectDef::new(name, *prefix, all);
@@ -76,8 +108,13 @@ fn account() -> ObjectDef {
     let mut fields = vec![
         f("Name", T::String).len(255).req().name_field(),
         f("Type", T::Picklist).values(&[
-            "Prospect", "Customer - Direct", "Customer - Channel", "Channel Partner / Reseller",
-            "Installation Partner", "Technology Partner", "Other",
+            "Prospect",
+            "Customer - Direct",
+            "Customer - Channel",
+            "Channel Partner / Reseller",
+            "Installation Partner",
+            "Technology Partner",
+            "Other",
         ]),
         f("ParentId", T::Reference).refers(&["Account"], "Parent"),
     ];
@@ -192,8 +229,10 @@ fn opportunity() -> ObjectDef {
             f("TotalOpportunityQuantity", T::Double).num(18, 2).calc(),
             f("CloseDate", T::Date).req(),
             f("Type", T::Picklist).values(&[
-                "Existing Customer - Upgrade", "Existing Customer - Replacement",
-                "Existing Customer - Downgrade", "New Customer",
+                "Existing Customer - Upgrade",
+                "Existing Customer - Replacement",
+                "Existing Customer - Downgrade",
+                "New Customer",
             ]),
             f("NextStep", T::String).len(255),
             f("LeadSource", T::Picklist).values(LEAD_SOURCES),
@@ -229,7 +268,9 @@ fn opportunity_line_item() -> ObjectDef {
                 .refers(&["PricebookEntry"], "PricebookEntry")
                 .req()
                 .create_only(),
-            f("Product2Id", T::Reference).refers(&["Product2"], "Product2").calc(),
+            f("Product2Id", T::Reference)
+                .refers(&["Product2"], "Product2")
+                .calc(),
             f("ProductCode", T::String).len(255).calc(),
             f("Name", T::String).len(376).calc().name_field(),
             f("Quantity", T::Double).num(12, 2).req(),
@@ -254,13 +295,21 @@ fn quote() -> ObjectDef {
             .cascade(),
         f("Pricebook2Id", T::Reference).refers(&["Pricebook2"], "Pricebook2"),
         f("ContactId", T::Reference).refers(&["Contact"], "Contact"),
-        f("AccountId", T::Reference).refers(&["Account"], "Account").calc(),
+        f("AccountId", T::Reference)
+            .refers(&["Account"], "Account")
+            .calc(),
         f("QuoteNumber", T::String).len(30).auto_number(),
         f("IsSyncing", T::Boolean).ro(),
         f("Status", T::Picklist)
             .values(&[
-                "Draft", "Needs Review", "In Review", "Approved", "Rejected", "Presented",
-                "Accepted", "Denied",
+                "Draft",
+                "Needs Review",
+                "In Review",
+                "Approved",
+                "Rejected",
+                "Presented",
+                "Accepted",
+                "Denied",
             ])
             .default(Value::text("Draft")),
         f("ExpirationDate", T::Date),
@@ -277,11 +326,7 @@ fn quote() -> ObjectDef {
         f("BillingName", T::String).len(255),
     ];
     fields.extend(address("Billing"));
-    fields.push(
-        f("Orgpool_Key__c", T::String)
-            .len(255)
-            .unique_external_id(),
-    );
+    fields.push(f("Orgpool_Key__c", T::String).len(255).unique_external_id());
     object("Quote", b"0Q0", false, fields)
 }
 
@@ -316,9 +361,7 @@ fn quote_line_item() -> ObjectDef {
             f("ServiceDate", T::Date),
             f("Description", T::String).len(255),
             f("SortOrder", T::Int),
-            f("Orgpool_Key__c", T::String)
-                .len(255)
-                .unique_external_id(),
+            f("Orgpool_Key__c", T::String).len(255).unique_external_id(),
         ],
     )
 }

@@ -183,7 +183,12 @@ impl Store {
     }
 
     /// Creates a record. `at` backdates it (seeding); otherwise it is stamped now.
-    pub fn create(&mut self, obj: usize, assigns: Vec<Assign>, at: Option<i64>) -> Result<RecordId, RecordError> {
+    pub fn create(
+        &mut self,
+        obj: usize,
+        assigns: Vec<Assign>,
+        at: Option<i64>,
+    ) -> Result<RecordId, RecordError> {
         let schema = self.schema.clone();
         let def = &schema.objects[obj];
         let mut values = vec![Value::Null; def.slots].into_boxed_slice();
@@ -247,11 +252,20 @@ impl Store {
     }
 
     /// Updates a record (`at` backdates the change, for churn replay and seeding).
-    pub fn update(&mut self, obj: usize, id: RecordId, assigns: Vec<Assign>, at: Option<i64>) -> Result<(), RecordError> {
+    pub fn update(
+        &mut self,
+        obj: usize,
+        id: RecordId,
+        assigns: Vec<Assign>,
+        at: Option<i64>,
+    ) -> Result<(), RecordError> {
         let schema = self.schema.clone();
         let def = &schema.objects[obj];
         let seq = self.live_seq(obj, id)?;
-        let old = self.tables[obj].get(seq).map(|r| r.values.clone()).ok_or_else(RecordError::not_found)?;
+        let old = self.tables[obj]
+            .get(seq)
+            .map(|r| r.values.clone())
+            .ok_or_else(RecordError::not_found)?;
         let mut values = old.clone();
         for a in assigns {
             let f = &def.fields[a.field];
@@ -294,7 +308,13 @@ impl Store {
     }
 
     /// Upserts by an external-Id field (or `Id`): returns the Id and whether it was created.
-    pub fn upsert(&mut self, obj: usize, key_field: usize, key: &str, mut assigns: Vec<Assign>) -> Result<(RecordId, bool), RecordError> {
+    pub fn upsert(
+        &mut self,
+        obj: usize,
+        key_field: usize,
+        key: &str,
+        mut assigns: Vec<Assign>,
+    ) -> Result<(RecordId, bool), RecordError> {
         let schema = self.schema.clone();
         let def = &schema.objects[obj];
         let kf = &def.fields[key_field];
@@ -341,7 +361,8 @@ impl Store {
         let children = self.cascade_children(&schema, obj, seq);
         for (cobj, cseq) in children {
             if self.tables[cobj].get(cseq).is_some() {
-                let _ = self.hard_delete(cobj, RecordId::new(schema.objects[cobj].key_prefix, cseq));
+                let _ =
+                    self.hard_delete(cobj, RecordId::new(schema.objects[cobj].key_prefix, cseq));
             }
         }
         let Some(row) = self.tables[obj].rows[(seq - 1) as usize].take() else {
@@ -402,10 +423,16 @@ impl Store {
         let mut out = Vec::new();
         for (cobj, cdef) in schema.objects.iter().enumerate() {
             for f in &cdef.fields {
-                if f.cascade_delete && f.reference_to.iter().any(|t| t == parent) {
-                    if let Some(slot) = f.slot {
-                        out.extend(self.tables[cobj].children_of(slot, seq).iter().map(|c| (cobj, *c)));
-                    }
+                if f.cascade_delete
+                    && f.reference_to.iter().any(|t| t == parent)
+                    && let Some(slot) = f.slot
+                {
+                    out.extend(
+                        self.tables[cobj]
+                            .children_of(slot, seq)
+                            .iter()
+                            .map(|c| (cobj, *c)),
+                    );
                 }
             }
         }
@@ -431,10 +458,7 @@ impl Store {
         match self.tables[obj].get(id.seq()) {
             Some(r) if r.deleted => Err(RecordError::deleted()),
             Some(_) => Ok(id.seq()),
-            None => Err(RecordError::new(
-                "ENTITY_IS_DELETED",
-                "entity is deleted",
-            )),
+            None => Err(RecordError::new("ENTITY_IS_DELETED", "entity is deleted")),
         }
     }
 
@@ -447,7 +471,11 @@ impl Store {
         };
         let schema = self.schema.clone();
         let user = self.user;
-        if let Some(row) = self.tables[obj].rows.get_mut((seq - 1) as usize).and_then(Option::as_mut) {
+        if let Some(row) = self.tables[obj]
+            .rows
+            .get_mut((seq - 1) as usize)
+            .and_then(Option::as_mut)
+        {
             let mut changed = false;
             for (slot, v) in pairs {
                 if row.values[*slot] != *v {
@@ -472,18 +500,30 @@ impl Store {
         let schema = self.schema.clone();
         let def = &schema.objects[obj];
         let t = &mut self.tables[obj];
-        let Some(i) = usize::try_from(seq).ok().and_then(|s| s.checked_sub(1)) else { return };
+        let Some(i) = usize::try_from(seq).ok().and_then(|s| s.checked_sub(1)) else {
+            return;
+        };
         if i >= t.rows.len() {
             return;
         }
         if let Some(old) = t.rows[i].take() {
-            if old.deleted { t.deleted -= 1 } else { t.live -= 1; unindex_unique(def, t, &old.values) }
+            if old.deleted {
+                t.deleted -= 1
+            } else {
+                t.live -= 1;
+                unindex_unique(def, t, &old.values)
+            }
             unindex_children(def, t, seq, &old.values);
             rules::after_delete(self, obj, &old.values);
         }
         let t = &mut self.tables[obj];
         if let Some(new) = row {
-            if new.deleted { t.deleted += 1 } else { t.live += 1; index_unique(def, t, &new.values, seq) }
+            if new.deleted {
+                t.deleted += 1
+            } else {
+                t.live += 1;
+                index_unique(def, t, &new.values, seq)
+            }
             index_children(def, t, seq, &new.values);
             t.rows[i] = Some(new);
             rules::after_write(self, obj, seq, None);
@@ -514,23 +554,30 @@ impl Store {
         }
     }
 
-    fn check_unique(&self, obj: usize, values: &[Value], own: Option<u64>) -> Result<(), RecordError> {
+    fn check_unique(
+        &self,
+        obj: usize,
+        values: &[Value],
+        own: Option<u64>,
+    ) -> Result<(), RecordError> {
         let def = &self.schema.objects[obj];
         for f in def.fields.iter().filter(|f| f.unique) {
             let Some(slot) = f.slot else { continue };
-            let Some(key) = unique_key(&values[slot]) else { continue };
-            if let Some(other) = self.tables[obj].unique.get(&slot).and_then(|m| m.get(&key)) {
-                if Some(*other) != own {
-                    return Err(RecordError::with_fields(
-                        "DUPLICATE_VALUE",
-                        format!(
-                            "duplicate value found: {} duplicates value on record with id: {}",
-                            f.name,
-                            RecordId::new(def.key_prefix, *other)
-                        ),
-                        vec![f.name.clone()],
-                    ));
-                }
+            let Some(key) = unique_key(&values[slot]) else {
+                continue;
+            };
+            if let Some(other) = self.tables[obj].unique.get(&slot).and_then(|m| m.get(&key))
+                && Some(*other) != own
+            {
+                return Err(RecordError::with_fields(
+                    "DUPLICATE_VALUE",
+                    format!(
+                        "duplicate value found: {} duplicates value on record with id: {}",
+                        f.name,
+                        RecordId::new(def.key_prefix, *other)
+                    ),
+                    vec![f.name.clone()],
+                ));
             }
         }
         Ok(())
@@ -538,12 +585,20 @@ impl Store {
 
     /// Turns client input into a stored value for `f`, with Salesforce's checks.
     fn convert(&self, def: &ObjectDef, f: &FieldDef, input: Input) -> Result<Value, RecordError> {
-        let type_error = |m: String| RecordError::with_fields("INVALID_TYPE_ON_FIELD_IN_RECORD", m, vec![f.name.clone()]);
+        let type_error = |m: String| {
+            RecordError::with_fields("INVALID_TYPE_ON_FIELD_IN_RECORD", m, vec![f.name.clone()])
+        };
         let v = match input {
             Input::Value(v) => v,
             Input::Text(t) => value::from_text(f, &t).map_err(|e| type_error(e.0))?,
-            Input::Json(j) => value::from_json(f, &j).map_err(|e| RecordError::new("JSON_PARSER_ERROR", e.0))?,
-            Input::ExtRef { object, field, value } => {
+            Input::Json(j) => {
+                value::from_json(f, &j).map_err(|e| RecordError::new("JSON_PARSER_ERROR", e.0))?
+            }
+            Input::ExtRef {
+                object,
+                field,
+                value,
+            } => {
                 let target = &self.schema.objects[object];
                 let seq = self.find_unique(object, field, &value).ok_or_else(|| {
                     RecordError::with_fields(
@@ -566,7 +621,11 @@ impl Store {
                 }
                 let id = RecordId::parse(t).ok_or_else(|| {
                     if ids::is_valid_shape(t) {
-                        RecordError::with_fields("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", vec![f.name.clone()])
+                        RecordError::with_fields(
+                            "INVALID_CROSS_REFERENCE_KEY",
+                            "invalid cross reference id",
+                            vec![f.name.clone()],
+                        )
                     } else {
                         RecordError::with_fields(
                             "MALFORMED_ID",
@@ -583,23 +642,36 @@ impl Store {
                 if len > f.length as usize && f.length > 0 {
                     return Err(RecordError::with_fields(
                         "STRING_TOO_LONG",
-                        format!("{}: data value too large: {} (max length={})", f.label, truncate(t, 40), f.length),
+                        format!(
+                            "{}: data value too large: {} (max length={})",
+                            f.label,
+                            truncate(t, 40),
+                            f.length
+                        ),
                         vec![f.name.clone()],
                     ));
                 }
                 if t.is_empty() {
                     return Ok(Value::Null);
                 }
-                if ft == FieldType::Picklist && f.restricted_picklist && !f.picklist.iter().any(|p| p.as_str() == &**t) {
+                if ft == FieldType::Picklist
+                    && f.restricted_picklist
+                    && !f.picklist.iter().any(|p| p.as_str() == &**t)
+                {
                     return Err(RecordError::with_fields(
                         "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                        format!("{}: bad value for restricted picklist field: {}", f.label, t),
+                        format!(
+                            "{}: bad value for restricted picklist field: {}",
+                            f.label, t
+                        ),
                         vec![f.name.clone()],
                     ));
                 }
                 Ok(v)
             }
-            (Value::Text(t), ft) if !ft.is_text() && ft != FieldType::Base64 => Err(type_error(format!("{}: value not of required type: {}", f.name, t))),
+            (Value::Text(t), ft) if !ft.is_text() && ft != FieldType::Base64 => Err(type_error(
+                format!("{}: value not of required type: {}", f.name, t),
+            )),
             _ => {
                 let _ = def;
                 Ok(v)
@@ -609,11 +681,18 @@ impl Store {
 
     fn check_reference(&self, f: &FieldDef, id: RecordId) -> Result<Value, RecordError> {
         let obj = self.schema.index_by_prefix(id.prefix());
-        let allowed = obj.is_some_and(|o| f.reference_to.iter().any(|t| t.eq_ignore_ascii_case(&self.schema.objects[o].name)));
+        let allowed = obj.is_some_and(|o| {
+            f.reference_to
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(&self.schema.objects[o].name))
+        });
         if !allowed {
             return Err(RecordError::with_fields(
                 "FIELD_INTEGRITY_EXCEPTION",
-                format!("field integrity exception: unknown ({}: id value of incorrect type: {})", f.label, id),
+                format!(
+                    "field integrity exception: unknown ({}: id value of incorrect type: {})",
+                    f.label, id
+                ),
                 vec![f.name.clone()],
             ));
         }
@@ -660,32 +739,39 @@ fn index_unique(def: &ObjectDef, t: &mut Table, values: &[Value], seq: u64) {
 
 fn unindex_unique(def: &ObjectDef, t: &mut Table, values: &[Value]) {
     for f in def.fields.iter().filter(|f| f.unique) {
-        if let (Some(slot), Some(key)) = (f.slot, f.slot.and_then(|s| unique_key(&values[s]))) {
-            if let Some(m) = t.unique.get_mut(&slot) {
-                m.remove(&key);
-            }
+        if let (Some(slot), Some(key)) = (f.slot, f.slot.and_then(|s| unique_key(&values[s])))
+            && let Some(m) = t.unique.get_mut(&slot)
+        {
+            m.remove(&key);
         }
     }
 }
 
 fn index_children(def: &ObjectDef, t: &mut Table, seq: u64, values: &[Value]) {
     for f in def.fields.iter().filter(|f| f.cascade_delete) {
-        if let Some(slot) = f.slot {
-            if let Value::Id(parent) = values[slot] {
-                t.children.entry(slot).or_default().entry(parent.seq()).or_default().push(seq);
-            }
+        if let Some(slot) = f.slot
+            && let Value::Id(parent) = values[slot]
+        {
+            t.children
+                .entry(slot)
+                .or_default()
+                .entry(parent.seq())
+                .or_default()
+                .push(seq);
         }
     }
 }
 
 fn unindex_children(def: &ObjectDef, t: &mut Table, seq: u64, values: &[Value]) {
     for f in def.fields.iter().filter(|f| f.cascade_delete) {
-        if let Some(slot) = f.slot {
-            if let Value::Id(parent) = values[slot] {
-                if let Some(v) = t.children.get_mut(&slot).and_then(|m| m.get_mut(&parent.seq())) {
-                    v.retain(|c| *c != seq);
-                }
-            }
+        if let Some(slot) = f.slot
+            && let Value::Id(parent) = values[slot]
+            && let Some(v) = t
+                .children
+                .get_mut(&slot)
+                .and_then(|m| m.get_mut(&parent.seq()))
+        {
+            v.retain(|c| *c != seq);
         }
     }
 }

@@ -294,6 +294,9 @@ mod tests {
             Value::Date(NaiveDate::from_ymd_opt(2025, 1, 31).unwrap())
         );
         let t = FieldDef::new("At__c", FieldType::Time);
-        assert_eq!(from_text(&t, "10:30:00.000Z").unwrap(), Value::Time(37_800_000));
+        assert_eq!(
+            from_text(&t, "10:30:00.000Z").unwrap(),
+            Value::Time(37_800_000)
+        );
     }
 }

@@ -38,7 +38,10 @@ impl JobState {
 
     /// Whether the job has ended.
     pub fn terminal(self) -> bool {
-        matches!(self, JobState::JobComplete | JobState::Failed | JobState::Aborted)
+        matches!(
+            self,
+            JobState::JobComplete | JobState::Failed | JobState::Aborted
+        )
     }
 }
 
@@ -66,7 +69,11 @@ pub fn line_ending(name: Option<&str>) -> Result<bool, ApiError> {
 
 /// `API_ERROR` for a bad job property.
 pub fn invalid_property(prop: &str, value: &str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "API_ERROR", format!("Invalid value: '{value}' supplied for property: '{prop}'"))
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "API_ERROR",
+        format!("Invalid value: '{value}' supplied for property: '{prop}'"),
+    )
 }
 
 /// The `{"state": ...}` body of a PATCH.
@@ -78,7 +85,8 @@ pub struct StatePatch {
 
 /// Parses a JSON body.
 pub fn json_body(body: &[u8]) -> Result<Json, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::json(format!("Unexpected character in the request body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::json(format!("Unexpected character in the request body: {e}")))
 }
 
 /// `2024-05-20T20:49:32.000+0000` for now.
@@ -88,5 +96,9 @@ pub fn now_rest() -> String {
 
 /// Job not found.
 pub fn no_job() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "The requested resource does not exist",
+    )
 }

@@ -21,7 +21,9 @@ use super::super::middleware::ApiVersion;
 use super::super::query::quote_into;
 use super::super::record_error::RecordError;
 use super::super::state::OrgState;
-use super::common::{JobState, StatePatch, delimiter, invalid_property, json_body, line_ending, no_job, now_rest};
+use super::common::{
+    JobState, StatePatch, delimiter, invalid_property, json_body, line_ending, no_job, now_rest,
+};
 
 /// Records written per store lock.
 const BATCH: usize = 200;
@@ -67,7 +69,11 @@ impl IngestJob {
             j["externalIdFieldName"] = json!(e);
         }
         if full {
-            let failed = self.outcomes.iter().filter(|o| matches!(o, Outcome::Failed(..))).count();
+            let failed = self
+                .outcomes
+                .iter()
+                .filter(|o| matches!(o, Outcome::Failed(..)))
+                .count();
             j["jobType"] = json!("V2Ingest");
             j["numberRecordsProcessed"] = json!(self.outcomes.len());
             j["numberRecordsFailed"] = json!(failed);
@@ -86,7 +92,11 @@ impl IngestJob {
 const OPERATIONS: &[&str] = &["insert", "update", "upsert", "delete", "hardDelete"];
 
 /// `POST /jobs/ingest`.
-pub async fn create_ingest(State(org): State<Arc<OrgState>>, Extension(ApiVersion(v)): Extension<ApiVersion>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn create_ingest(
+    State(org): State<Arc<OrgState>>,
+    Extension(ApiVersion(v)): Extension<ApiVersion>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let req = json_body(&body)?;
     let operation = req.get("operation").and_then(Json::as_str).unwrap_or("");
     if !OPERATIONS.contains(&operation) {
@@ -96,11 +106,18 @@ pub async fn create_ingest(State(org): State<Arc<OrgState>>, Extension(ApiVersio
     let (obj, object_name) = {
         let store = org.store.read();
         let obj = store.schema.index(object).ok_or_else(|| {
-            ApiError::new(StatusCode::BAD_REQUEST, "INVALIDJOB", format!("InvalidJob : Unable to find object: {object}"))
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALIDJOB",
+                format!("InvalidJob : Unable to find object: {object}"),
+            )
         })?;
         (obj, store.schema.objects[obj].name.clone())
     };
-    let external_id = req.get("externalIdFieldName").and_then(Json::as_str).map(String::from);
+    let external_id = req
+        .get("externalIdFieldName")
+        .and_then(Json::as_str)
+        .map(String::from);
     if operation == "upsert" {
         let store = org.store.read();
         let def = &store.schema.objects[obj];
@@ -112,7 +129,11 @@ pub async fn create_ingest(State(org): State<Arc<OrgState>>, Extension(ApiVersio
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "INVALIDJOB",
-                format!("InvalidJob : Field name provided, {} does not match an External ID for {}", external_id.unwrap_or_default(), def.name),
+                format!(
+                    "InvalidJob : Field name provided, {} does not match an External ID for {}",
+                    external_id.unwrap_or_default(),
+                    def.name
+                ),
             ));
         }
     }
@@ -124,7 +145,11 @@ pub async fn create_ingest(State(org): State<Arc<OrgState>>, Extension(ApiVersio
         object: object_name,
         obj,
         operation: operation.to_string(),
-        external_id: if operation == "upsert" { external_id } else { None },
+        external_id: if operation == "upsert" {
+            external_id
+        } else {
+            None
+        },
         state: JobState::Open,
         created: now_rest(),
         api_version: v.trim_start_matches('v').parse().unwrap_or(0.0),
@@ -148,18 +173,29 @@ fn find(org: &OrgState, p: &HashMap<String, String>) -> Result<Arc<Mutex<IngestJ
 }
 
 /// `PUT /jobs/ingest/{id}/batches`: 201, once per job.
-pub async fn upload(State(org): State<Arc<OrgState>>, Path(p): Path<HashMap<String, String>>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn upload(
+    State(org): State<Arc<OrgState>>,
+    Path(p): Path<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let job = find(&org, &p)?;
     let mut j = job.lock();
     if j.uploaded {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "BULK_API_ERROR",
-            format!("Found multipe contents for job: <{}>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.", &j.id[..15]),
+            format!(
+                "Found multipe contents for job: <{}>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.",
+                &j.id[..15]
+            ),
         ));
     }
     if j.state != JobState::Open {
-        return Err(ApiError::new(StatusCode::CONFLICT, "INVALIDJOBSTATE", format!("Job state is {}, cannot upload data", j.state.as_str())));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "INVALIDJOBSTATE",
+            format!("Job state is {}, cannot upload data", j.state.as_str()),
+        ));
     }
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(j.delimiter.0 as u8)
@@ -167,13 +203,25 @@ pub async fn upload(State(org): State<Arc<OrgState>>, Path(p): Path<HashMap<Stri
         .from_reader(body.as_ref());
     let header: Vec<String> = reader
         .headers()
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "INVALIDBATCH", format!("InvalidBatch : Failed to parse CSV header: {e}")))?
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALIDBATCH",
+                format!("InvalidBatch : Failed to parse CSV header: {e}"),
+            )
+        })?
         .iter()
         .map(String::from)
         .collect();
     let mut rows = Vec::new();
     for r in reader.records() {
-        rows.push(r.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "INVALIDBATCH", format!("InvalidBatch : Failed to parse CSV: {e}")))?);
+        rows.push(r.map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALIDBATCH",
+                format!("InvalidBatch : Failed to parse CSV: {e}"),
+            )
+        })?);
     }
     j.header = header;
     j.rows = rows;
@@ -182,21 +230,35 @@ pub async fn upload(State(org): State<Arc<OrgState>>, Path(p): Path<HashMap<Stri
 }
 
 /// `PATCH /jobs/ingest/{id}`: `UploadComplete` or `Aborted`.
-pub async fn patch_ingest(State(org): State<Arc<OrgState>>, Extension(ApiVersion(v)): Extension<ApiVersion>, Path(p): Path<HashMap<String, String>>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn patch_ingest(
+    State(org): State<Arc<OrgState>>,
+    Extension(ApiVersion(v)): Extension<ApiVersion>,
+    Path(p): Path<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let job = find(&org, &p)?;
-    let patch: StatePatch = serde_json::from_slice(&body).map_err(|e| ApiError::json(e.to_string()))?;
+    let patch: StatePatch =
+        serde_json::from_slice(&body).map_err(|e| ApiError::json(e.to_string()))?;
     let mut j = job.lock();
     match patch.state.as_str() {
         "UploadComplete" => {
             if j.state != JobState::Open {
-                return Err(ApiError::new(StatusCode::CONFLICT, "INVALIDJOBSTATE", format!("Closing already {} job not allowed", j.state.as_str())));
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "INVALIDJOBSTATE",
+                    format!("Closing already {} job not allowed", j.state.as_str()),
+                ));
             }
             j.state = JobState::UploadComplete;
             tokio::spawn(process(org.clone(), job.clone()));
         }
         "Aborted" => {
             if j.state.terminal() {
-                return Err(ApiError::new(StatusCode::CONFLICT, "INVALIDJOBSTATE", format!("Aborting already {} job not allowed", j.state.as_str())));
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "INVALIDJOBSTATE",
+                    format!("Aborting already {} job not allowed", j.state.as_str()),
+                ));
             }
             j.state = JobState::Aborted;
         }
@@ -245,7 +307,14 @@ async fn process(org: Arc<OrgState>, job: Arc<Mutex<IngestJob>>) {
             let mut rng = rand::rng();
             for i in done..stop {
                 let outcome = if rate > 0.0 && rng.random_bool(rate.min(1.0)) {
-                    Outcome::Failed(None, RecordError::new("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record").bulk_cell())
+                    Outcome::Failed(
+                        None,
+                        RecordError::new(
+                            "UNABLE_TO_LOCK_ROW",
+                            "unable to obtain exclusive access to this record",
+                        )
+                        .bulk_cell(),
+                    )
                 } else {
                     apply(&mut store, &j, &cols, &j.rows[i])
                 };
@@ -267,49 +336,89 @@ async fn process(org: Arc<OrgState>, job: Arc<Mutex<IngestJob>>) {
     }
 }
 
-fn apply(store: &mut super::super::store::Store, j: &IngestJob, cols: &[CsvColumn], row: &csv::StringRecord) -> Outcome {
+fn apply(
+    store: &mut super::super::store::Store,
+    j: &IngestJob,
+    cols: &[CsvColumn],
+    row: &csv::StringRecord,
+) -> Outcome {
     let obj = j.obj;
     let id_col = j.header.iter().position(|h| h.eq_ignore_ascii_case("Id"));
     let id_of = |row: &csv::StringRecord| -> Result<RecordId, RecordError> {
         let text = id_col.and_then(|c| row.get(c)).unwrap_or("");
         RecordId::parse(text).ok_or_else(|| {
             if text.is_empty() {
-                RecordError::with_fields("MISSING_ARGUMENT", "Id not specified in an update call", vec![])
+                RecordError::with_fields(
+                    "MISSING_ARGUMENT",
+                    "Id not specified in an update call",
+                    vec![],
+                )
             } else {
-                RecordError::with_fields("MALFORMED_ID", format!("invalid cross reference id: {text}"), vec!["Id".into()])
+                RecordError::with_fields(
+                    "MALFORMED_ID",
+                    format!("invalid cross reference id: {text}"),
+                    vec!["Id".into()],
+                )
             }
         })
     };
     let mut assigns = input::from_csv_row(cols, row);
-    let result: Result<(RecordId, bool), (Option<RecordId>, RecordError)> = match j.operation.as_str() {
-        "insert" => store.create(obj, assigns, None).map(|id| (id, true)).map_err(|e| (None, e)),
-        "update" => match id_of(row) {
-            Ok(id) => {
-                let id_field = store.schema.objects[obj].field_index("Id");
-                assigns.retain(|a| Some(a.field) != id_field);
-                store.update(obj, id, assigns, None).map(|()| (id, false)).map_err(|e| (Some(id), e))
+    let result: Result<(RecordId, bool), (Option<RecordId>, RecordError)> =
+        match j.operation.as_str() {
+            "insert" => store
+                .create(obj, assigns, None)
+                .map(|id| (id, true))
+                .map_err(|e| (None, e)),
+            "update" => match id_of(row) {
+                Ok(id) => {
+                    let id_field = store.schema.objects[obj].field_index("Id");
+                    assigns.retain(|a| Some(a.field) != id_field);
+                    store
+                        .update(obj, id, assigns, None)
+                        .map(|()| (id, false))
+                        .map_err(|e| (Some(id), e))
+                }
+                Err(e) => Err((None, e)),
+            },
+            "upsert" => {
+                let ext = j.external_id.clone().unwrap_or_default();
+                let field = store.schema.objects[obj].field_index(&ext).unwrap_or(0);
+                let key = j
+                    .header
+                    .iter()
+                    .position(|h| h.eq_ignore_ascii_case(&ext))
+                    .and_then(|c| row.get(c))
+                    .unwrap_or("");
+                if key.is_empty() {
+                    Err((
+                        None,
+                        RecordError::with_fields(
+                            "MISSING_ARGUMENT",
+                            format!("{ext} not specified"),
+                            vec![ext.clone()],
+                        ),
+                    ))
+                } else {
+                    store
+                        .upsert(obj, field, key, assigns)
+                        .map_err(|e| (None, e))
+                }
             }
-            Err(e) => Err((None, e)),
-        },
-        "upsert" => {
-            let ext = j.external_id.clone().unwrap_or_default();
-            let field = store.schema.objects[obj].field_index(&ext).unwrap_or(0);
-            let key = j.header.iter().position(|h| h.eq_ignore_ascii_case(&ext)).and_then(|c| row.get(c)).unwrap_or("");
-            if key.is_empty() {
-                Err((None, RecordError::with_fields("MISSING_ARGUMENT", format!("{ext} not specified"), vec![ext.clone()])))
-            } else {
-                store.upsert(obj, field, key, assigns).map_err(|e| (None, e))
-            }
-        }
-        "delete" => match id_of(row) {
-            Ok(id) => store.delete(obj, id).map(|()| (id, false)).map_err(|e| (Some(id), e)),
-            Err(e) => Err((None, e)),
-        },
-        _ => match id_of(row) {
-            Ok(id) => store.hard_delete(obj, id).map(|()| (id, false)).map_err(|e| (Some(id), e)),
-            Err(e) => Err((None, e)),
-        },
-    };
+            "delete" => match id_of(row) {
+                Ok(id) => store
+                    .delete(obj, id)
+                    .map(|()| (id, false))
+                    .map_err(|e| (Some(id), e)),
+                Err(e) => Err((None, e)),
+            },
+            _ => match id_of(row) {
+                Ok(id) => store
+                    .hard_delete(obj, id)
+                    .map(|()| (id, false))
+                    .map_err(|e| (Some(id), e)),
+                Err(e) => Err((None, e)),
+            },
+        };
     match result {
         Ok((id, created)) => Outcome::Ok(id, created),
         Err((id, e)) => Outcome::Failed(id, e.bulk_cell()),
@@ -317,27 +426,48 @@ fn apply(store: &mut super::super::store::Store, j: &IngestJob, cols: &[CsvColum
 }
 
 /// `GET /jobs/ingest/{id}`.
-pub async fn get_ingest(State(org): State<Arc<OrgState>>, Extension(ApiVersion(v)): Extension<ApiVersion>, Path(p): Path<HashMap<String, String>>) -> Result<Response, ApiError> {
+pub async fn get_ingest(
+    State(org): State<Arc<OrgState>>,
+    Extension(ApiVersion(v)): Extension<ApiVersion>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let job = find(&org, &p)?;
     let info = job.lock().info(true, &v);
     Ok(json_response(StatusCode::OK, &info))
 }
 
 /// `GET /jobs/ingest`.
-pub async fn list_ingest(State(org): State<Arc<OrgState>>, Extension(ApiVersion(v)): Extension<ApiVersion>) -> Response {
-    let jobs: Vec<Json> = org.ingest_jobs.lock().values().map(|j| j.lock().info(false, &v)).collect();
-    json_response(StatusCode::OK, &json!({"done": true, "records": jobs, "nextRecordsUrl": null}))
+pub async fn list_ingest(
+    State(org): State<Arc<OrgState>>,
+    Extension(ApiVersion(v)): Extension<ApiVersion>,
+) -> Response {
+    let jobs: Vec<Json> = org
+        .ingest_jobs
+        .lock()
+        .values()
+        .map(|j| j.lock().info(false, &v))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &json!({"done": true, "records": jobs, "nextRecordsUrl": null}),
+    )
 }
 
 /// `DELETE /jobs/ingest/{id}`: 204.
-pub async fn delete_ingest(State(org): State<Arc<OrgState>>, Path(p): Path<HashMap<String, String>>) -> Result<Response, ApiError> {
+pub async fn delete_ingest(
+    State(org): State<Arc<OrgState>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let id = p.get("id").cloned().unwrap_or_default();
     org.ingest_jobs.lock().remove(&id).ok_or_else(no_job)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /jobs/ingest/{id}/{successfulResults|failedResults|unprocessedrecords}`.
-pub async fn ingest_results(State(org): State<Arc<OrgState>>, Path(p): Path<HashMap<String, String>>) -> Result<Response, ApiError> {
+pub async fn ingest_results(
+    State(org): State<Arc<OrgState>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let job = find(&org, &p)?;
     let kind = p.get("kind").cloned().unwrap_or_default();
     let j = job.lock();
@@ -363,7 +493,11 @@ pub async fn ingest_results(State(org): State<Arc<OrgState>>, Path(p): Path<Hash
             line(&mut out, &["sf__Id", "sf__Created"], None);
             for (o, r) in j.outcomes.iter().zip(&j.rows) {
                 if let Outcome::Ok(id, created) = o {
-                    line(&mut out, &[&id.to_string(), if *created { "true" } else { "false" }], Some(r));
+                    line(
+                        &mut out,
+                        &[&id.to_string(), if *created { "true" } else { "false" }],
+                        Some(r),
+                    );
                 }
             }
         }
@@ -387,6 +521,7 @@ pub async fn ingest_results(State(org): State<Arc<OrgState>>, Path(p): Path<Hash
         _ => return Err(ApiError::not_found()),
     }
     let mut resp = out.into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv"));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv"));
     Ok(resp)
 }

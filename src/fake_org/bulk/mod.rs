@@ -5,5 +5,10 @@ mod common;
 mod ingest;
 mod query;
 
-pub use ingest::{IngestJob, create_ingest, delete_ingest, get_ingest, ingest_results, list_ingest, patch_ingest, upload};
-pub use query::{QueryJob, create_query, delete_query, get_query, list_query, patch_query, results};
+pub use ingest::{
+    IngestJob, create_ingest, delete_ingest, get_ingest, ingest_results, list_ingest, patch_ingest,
+    upload,
+};
+pub use query::{
+    QueryJob, create_query, delete_query, get_query, list_query, patch_query, results,
+};

@@ -87,13 +87,21 @@ fn version_number(v: &str) -> f64 {
 }
 
 /// `POST /jobs/query`.
-pub async fn create_query(State(org): State<Arc<OrgState>>, Extension(ApiVersion(v)): Extension<ApiVersion>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn create_query(
+    State(org): State<Arc<OrgState>>,
+    Extension(ApiVersion(v)): Extension<ApiVersion>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let req = json_body(&body)?;
     let operation = req.get("operation").and_then(Json::as_str).unwrap_or("");
     if operation != "query" && operation != "queryAll" {
         return Err(super::common::invalid_property("operation", operation));
     }
-    let text = req.get("query").and_then(Json::as_str).unwrap_or("").to_string();
+    let text = req
+        .get("query")
+        .and_then(Json::as_str)
+        .unwrap_or("")
+        .to_string();
     let delim = delimiter(req.get("columnDelimiter").and_then(Json::as_str))?;
     let crlf = line_ending(req.get("lineEnding").and_then(Json::as_str))?;
     let (obj, object, writer) = {
@@ -101,7 +109,11 @@ pub async fn create_query(State(org): State<Arc<OrgState>>, Extension(ApiVersion
         let q = compile(&store.schema, &text).map_err(|e| ApiError::query(&e))?;
         check_bulk(&store.schema, &q).map_err(|e| ApiError::query(&e))?;
         let object = store.schema.objects[q.obj].name.clone();
-        (q.obj, object, CsvWriter::new(q.columns.clone(), delim.0, crlf))
+        (
+            q.obj,
+            object,
+            CsvWriter::new(q.columns.clone(), delim.0, crlf),
+        )
     };
     let id = org.new_id(b"750");
     let job = Arc::new(Mutex::new(QueryJob {
@@ -127,20 +139,32 @@ pub async fn create_query(State(org): State<Arc<OrgState>>, Extension(ApiVersion
 }
 
 /// What Bulk refuses that REST allows.
-fn check_bulk(schema: &super::super::schema::Schema, q: &super::super::query::Compiled) -> Result<(), QueryError> {
+fn check_bulk(
+    schema: &super::super::schema::Schema,
+    q: &super::super::query::Compiled,
+) -> Result<(), QueryError> {
     if q.count_only {
-        return Err(QueryError::Unsupported("Aggregate Relationships not supported in Bulk Query with CSV content type".into()));
+        return Err(QueryError::Unsupported(
+            "Aggregate Relationships not supported in Bulk Query with CSV content type".into(),
+        ));
     }
     if q.offset.is_some() {
-        return Err(QueryError::Unsupported("OFFSET not allowed in Bulk Query".into()));
+        return Err(QueryError::Unsupported(
+            "OFFSET not allowed in Bulk Query".into(),
+        ));
     }
     for c in &q.columns {
         let f = &schema.objects[c.obj].fields[c.field];
         if f.ftype.is_compound() {
-            return Err(QueryError::Unsupported("Selecting compound data not supported in Bulk Query".into()));
+            return Err(QueryError::Unsupported(
+                "Selecting compound data not supported in Bulk Query".into(),
+            ));
         }
         if !f.bulk_readable() {
-            return Err(QueryError::Unsupported(format!("FeatureNotEnabled : Binary field '{}' is not supported by the Bulk API", f.name)));
+            return Err(QueryError::Unsupported(format!(
+                "FeatureNotEnabled : Binary field '{}' is not supported by the Bulk API",
+                f.name
+            )));
         }
     }
     Ok(())
@@ -194,7 +218,10 @@ fn find(org: &OrgState, id: &str) -> Result<Arc<Mutex<QueryJob>>, ApiError> {
 }
 
 /// `GET /jobs/query/{id}`.
-pub async fn get_query(State(org): State<Arc<OrgState>>, Path(p): Path<HashMap<String, String>>) -> Result<Response, ApiError> {
+pub async fn get_query(
+    State(org): State<Arc<OrgState>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let job = find(&org, p.get("id").map(String::as_str).unwrap_or(""))?;
     let info = job.lock().info(true);
     Ok(json_response(StatusCode::OK, &info))
@@ -202,20 +229,37 @@ pub async fn get_query(State(org): State<Arc<OrgState>>, Path(p): Path<HashMap<S
 
 /// `GET /jobs/query`.
 pub async fn list_query(State(org): State<Arc<OrgState>>) -> Response {
-    let jobs: Vec<Json> = org.query_jobs.lock().values().map(|j| j.lock().info(false)).collect();
-    json_response(StatusCode::OK, &json!({"done": true, "records": jobs, "nextRecordsUrl": null}))
+    let jobs: Vec<Json> = org
+        .query_jobs
+        .lock()
+        .values()
+        .map(|j| j.lock().info(false))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &json!({"done": true, "records": jobs, "nextRecordsUrl": null}),
+    )
 }
 
 /// `PATCH /jobs/query/{id}` with `{"state":"Aborted"}`.
-pub async fn patch_query(State(org): State<Arc<OrgState>>, Path(p): Path<HashMap<String, String>>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn patch_query(
+    State(org): State<Arc<OrgState>>,
+    Path(p): Path<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let job = find(&org, p.get("id").map(String::as_str).unwrap_or(""))?;
-    let patch: StatePatch = serde_json::from_slice(&body).map_err(|e| ApiError::json(e.to_string()))?;
+    let patch: StatePatch =
+        serde_json::from_slice(&body).map_err(|e| ApiError::json(e.to_string()))?;
     let mut j = job.lock();
     if patch.state != "Aborted" {
         return Err(super::common::invalid_property("state", &patch.state));
     }
     if j.state.terminal() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALIDJOBSTATE", format!("Aborting already {} job not allowed", j.state.as_str())));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALIDJOBSTATE",
+            format!("Aborting already {} job not allowed", j.state.as_str()),
+        ));
     }
     j.state = JobState::Aborted;
     j.rows = None;
@@ -223,7 +267,10 @@ pub async fn patch_query(State(org): State<Arc<OrgState>>, Path(p): Path<HashMap
 }
 
 /// `DELETE /jobs/query/{id}`: 204.
-pub async fn delete_query(State(org): State<Arc<OrgState>>, Path(p): Path<HashMap<String, String>>) -> Result<Response, ApiError> {
+pub async fn delete_query(
+    State(org): State<Arc<OrgState>>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let id = p.get("id").cloned().unwrap_or_default();
     org.query_jobs.lock().remove(&id).ok_or_else(no_job)?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -234,12 +281,18 @@ fn encode_locator(offset: usize) -> String {
 }
 
 fn decode_locator(l: &str) -> Option<usize> {
-    let b = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(l).ok()?;
+    let b = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(l)
+        .ok()?;
     String::from_utf8(b).ok()?.parse().ok()
 }
 
 /// `GET /jobs/query/{id}/results?locator=&maxRecords=`.
-pub async fn results(State(org): State<Arc<OrgState>>, Path(p): Path<HashMap<String, String>>, Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
+pub async fn results(
+    State(org): State<Arc<OrgState>>,
+    Path(p): Path<HashMap<String, String>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let job = find(&org, p.get("id").map(String::as_str).unwrap_or(""))?;
     let (rows, writer, obj) = {
         let j = job.lock();
@@ -252,23 +305,37 @@ pub async fn results(State(org): State<Arc<OrgState>>, Path(p): Path<HashMap<Str
             return Err(ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
                 "JOB_NOT_COMPLETE",
-                format!("can only download query results of successfully completed bulk job with status: JOB_COMPLETE. Current status: {status}"),
+                format!(
+                    "can only download query results of successfully completed bulk job with status: JOB_COMPLETE. Current status: {status}"
+                ),
             ));
         }
         (j.rows.clone().unwrap_or_default(), j.writer.clone(), j.obj)
     };
-    let Some(writer) = writer else { return Err(no_job()) };
+    let Some(writer) = writer else {
+        return Err(no_job());
+    };
     let bad = |m: &str| ApiError::new(StatusCode::BAD_REQUEST, "INVALIDLOCATOR", m.to_string());
     let offset = match q.get("locator").map(String::as_str) {
         None | Some("") => 0,
-        Some(l) => decode_locator(l).filter(|o| *o <= rows.len()).ok_or_else(|| bad("Invalid locator"))?,
+        Some(l) => decode_locator(l)
+            .filter(|o| *o <= rows.len())
+            .ok_or_else(|| bad("Invalid locator"))?,
     };
     let max = match q.get("maxRecords") {
         None => DEFAULT_PAGE,
-        Some(m) => m.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| bad("maxRecords must be a positive integer"))?,
+        Some(m) => m
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| bad("maxRecords must be a positive integer"))?,
     };
     let end = offset.saturating_add(max).min(rows.len());
-    let next = if end < rows.len() { encode_locator(end) } else { "null".to_string() };
+    let next = if end < rows.len() {
+        encode_locator(end)
+    } else {
+        "null".to_string()
+    };
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
         let mut out = String::with_capacity(256 * 1024);
@@ -288,7 +355,10 @@ pub async fn results(State(org): State<Arc<OrgState>>, Path(p): Path<HashMap<Str
                 }
             }
             i = stop;
-            if tx.blocking_send(Ok(Bytes::from(std::mem::take(&mut out)))).is_err() {
+            if tx
+                .blocking_send(Ok(Bytes::from(std::mem::take(&mut out))))
+                .is_err()
+            {
                 return; // client went away
             }
             out.reserve(256 * 1024);
@@ -297,7 +367,8 @@ pub async fn results(State(org): State<Arc<OrgState>>, Path(p): Path<HashMap<Str
             let _ = tx.blocking_send(Ok(Bytes::from(out)));
         }
     });
-    let mut resp = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).into_response();
+    let mut resp =
+        Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv"));
     if let Ok(v) = HeaderValue::from_str(&next) {

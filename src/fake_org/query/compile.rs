@@ -8,8 +8,8 @@ use super::super::ids::{self, RecordId};
 use super::super::model::{FieldType, ObjectDef};
 use super::super::schema::Schema;
 use super::super::value::Value;
-use super::dates::{self, DateRange};
 use super::QueryError;
+use super::dates::{self, DateRange};
 
 /// A resolved field path: references to follow, then a field.
 #[derive(Debug, Clone)]
@@ -77,7 +77,8 @@ pub struct Compiled {
 
 /// Parses and resolves `text`.
 pub fn compile(schema: &Schema, text: &str) -> Result<Compiled, QueryError> {
-    let (query, spans) = soql::parse_with_spans(text).map_err(|e| QueryError::Malformed(e.salesforce_message(text)))?;
+    let (query, spans) = soql::parse_with_spans(text)
+        .map_err(|e| QueryError::Malformed(e.salesforce_message(text)))?;
     let mut span_iter = spans.into_iter();
     compile_query(schema, text, &query, &mut span_iter)
 }
@@ -101,7 +102,8 @@ fn compile_query(
     })?;
     let mut resolve = |path: &FieldPath| -> Result<Column, QueryError> {
         let offset = next_offset(spans, path);
-        resolve_path(schema, obj, path).map_err(|msg| QueryError::InvalidField(soql::caret_message(text, offset, &msg)))
+        resolve_path(schema, obj, path)
+            .map_err(|msg| QueryError::InvalidField(soql::caret_message(text, offset, &msg)))
     };
     let mut columns = Vec::new();
     let mut count_only = false;
@@ -154,7 +156,10 @@ pub fn resolve_path(schema: &Schema, obj: usize, path: &FieldPath) -> Result<Col
     let mut cur = obj;
     let mut hops = Vec::new();
     let mut header = Vec::new();
-    let (last, rels) = path.parts.split_last().ok_or_else(|| "empty field path".to_string())?;
+    let (last, rels) = path
+        .parts
+        .split_last()
+        .ok_or_else(|| "empty field path".to_string())?;
     for rel in rels {
         let def = &schema.objects[cur];
         let f = def.relationship(rel).ok_or_else(|| {
@@ -177,7 +182,9 @@ pub fn resolve_path(schema: &Schema, obj: usize, path: &FieldPath) -> Result<Col
         cur = target;
     }
     let def = &schema.objects[cur];
-    let field = def.field_index(last).ok_or_else(|| no_such_column(last, def))?;
+    let field = def
+        .field_index(last)
+        .ok_or_else(|| no_such_column(last, def))?;
     header.push(def.fields[field].name.clone());
     Ok(Column {
         header: header.join("."),
@@ -200,8 +207,16 @@ fn compile_expr(
     resolve: &mut impl FnMut(&FieldPath) -> Result<Column, QueryError>,
 ) -> Result<Pred, QueryError> {
     Ok(match e {
-        Expr::And(v) => Pred::And(v.iter().map(|x| compile_expr(schema, x, resolve)).collect::<Result<_, _>>()?),
-        Expr::Or(v) => Pred::Or(v.iter().map(|x| compile_expr(schema, x, resolve)).collect::<Result<_, _>>()?),
+        Expr::And(v) => Pred::And(
+            v.iter()
+                .map(|x| compile_expr(schema, x, resolve))
+                .collect::<Result<_, _>>()?,
+        ),
+        Expr::Or(v) => Pred::Or(
+            v.iter()
+                .map(|x| compile_expr(schema, x, resolve))
+                .collect::<Result<_, _>>()?,
+        ),
         Expr::Not(x) => Pred::Not(Box::new(compile_expr(schema, x, resolve)?)),
         Expr::Compare { field, op, value } => {
             let col = resolve(field)?;
@@ -211,15 +226,18 @@ fn compile_expr(
                 if !matches!(f.ftype, FieldType::Date | FieldType::DateTime) {
                     return Err(type_mismatch(&f.name, f.ftype));
                 }
-                let range = dates::resolve(name, *n).ok_or_else(|| {
-                    QueryError::Malformed(format!("unexpected token: {name}"))
-                })?;
+                let range = dates::resolve(name, *n)
+                    .ok_or_else(|| QueryError::Malformed(format!("unexpected token: {name}")))?;
                 return Ok(Pred::Range(col, *op, range));
             }
             let v = literal_value(schema, &col, value, *op)?;
             Pred::Cmp(col, *op, v)
         }
-        Expr::In { field, negated, values } => {
+        Expr::In {
+            field,
+            negated,
+            values,
+        } => {
             let col = resolve(field)?;
             let vals = values
                 .iter()
@@ -227,7 +245,11 @@ fn compile_expr(
                 .collect::<Result<_, _>>()?;
             Pred::In(col, *negated, vals)
         }
-        Expr::Like { field, negated, pattern } => {
+        Expr::Like {
+            field,
+            negated,
+            pattern,
+        } => {
             let col = resolve(field)?;
             let f = &schema.objects[col.obj].fields[col.field];
             if !(f.ftype.is_text() || matches!(f.ftype, FieldType::Id | FieldType::Reference)) {
@@ -238,7 +260,11 @@ fn compile_expr(
             }
             Pred::Like(col, *negated, pattern.to_lowercase())
         }
-        Expr::Includes { field, excludes, values } => {
+        Expr::Includes {
+            field,
+            excludes,
+            values,
+        } => {
             let col = resolve(field)?;
             let f = &schema.objects[col.obj].fields[col.field];
             if f.ftype != FieldType::MultiPicklist {
@@ -258,7 +284,10 @@ fn compile_expr(
 
 fn check_filterable(schema: &Schema, col: &Column) -> Result<(), QueryError> {
     let f = &schema.objects[col.obj].fields[col.field];
-    if f.ftype.is_compound() || f.ftype == FieldType::Base64 || f.ftype == FieldType::TextArea && f.length > 255 {
+    if f.ftype.is_compound()
+        || f.ftype == FieldType::Base64
+        || f.ftype == FieldType::TextArea && f.length > 255
+    {
         return Err(QueryError::InvalidField(format!(
             "field '{}' can not be filtered in a query call",
             f.name
@@ -275,14 +304,23 @@ fn type_mismatch(name: &str, t: FieldType) -> QueryError {
         FieldType::Int | FieldType::Double | FieldType::Currency | FieldType::Percent => "double",
         _ => "string",
     };
-    let quoting = if ty == "string" { "should be enclosed in quotes" } else { "should not be enclosed in quotes" };
+    let quoting = if ty == "string" {
+        "should be enclosed in quotes"
+    } else {
+        "should not be enclosed in quotes"
+    };
     QueryError::FilterOperator(format!(
         "value of filter criterion for field '{name}' must be of type {ty} and {quoting}"
     ))
 }
 
 /// Converts a literal to a value comparable with the column's field.
-fn literal_value(schema: &Schema, col: &Column, lit: &Literal, op: CompareOp) -> Result<Value, QueryError> {
+fn literal_value(
+    schema: &Schema,
+    col: &Column,
+    lit: &Literal,
+    op: CompareOp,
+) -> Result<Value, QueryError> {
     check_filterable(schema, col)?;
     let f = &schema.objects[col.obj].fields[col.field];
     let mismatch = || type_mismatch(&f.name, f.ftype);
@@ -307,10 +345,12 @@ fn literal_value(schema: &Schema, col: &Column, lit: &Literal, op: CompareOp) ->
             Literal::Bool(b) => Value::Bool(*b),
             _ => return Err(mismatch()),
         },
-        FieldType::Int | FieldType::Double | FieldType::Currency | FieldType::Percent => match lit {
-            Literal::Number(n) => Value::Num(n.parse::<f64>().map_err(|_| mismatch())?),
-            _ => return Err(mismatch()),
-        },
+        FieldType::Int | FieldType::Double | FieldType::Currency | FieldType::Percent => {
+            match lit {
+                Literal::Number(n) => Value::Num(n.parse::<f64>().map_err(|_| mismatch())?),
+                _ => return Err(mismatch()),
+            }
+        }
         FieldType::Date => match lit {
             Literal::Date(d) => Value::Date(*d),
             _ => return Err(mismatch()),
@@ -320,9 +360,7 @@ fn literal_value(schema: &Schema, col: &Column, lit: &Literal, op: CompareOp) ->
             _ => return Err(mismatch()),
         },
         FieldType::Time => match lit {
-            Literal::String(s) => {
-                super::super::value::from_text(f, s).map_err(|_| mismatch())?
-            }
+            Literal::String(s) => super::super::value::from_text(f, s).map_err(|_| mismatch())?,
             _ => return Err(mismatch()),
         },
         _ => match lit {

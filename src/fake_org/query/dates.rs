@@ -54,26 +54,47 @@ pub fn resolve_at(name: &str, n: Option<i64>, today: NaiveDate) -> Option<DateRa
         "NEXT_WEEK" => day(week_start(today) + d(7), week_start(today) + d(14)),
         "LAST_MONTH" => day(add_months(month_start(today), -1), month_start(today)),
         "THIS_MONTH" => day(month_start(today), add_months(month_start(today), 1)),
-        "NEXT_MONTH" => day(add_months(month_start(today), 1), add_months(month_start(today), 2)),
+        "NEXT_MONTH" => day(
+            add_months(month_start(today), 1),
+            add_months(month_start(today), 2),
+        ),
         "LAST_90_DAYS" => day(today - d(90), today + d(1)),
         "NEXT_90_DAYS" => day(today + d(1), today + d(91)),
         "THIS_QUARTER" => day(quarter_start(today), add_months(quarter_start(today), 3)),
         "LAST_QUARTER" => day(add_months(quarter_start(today), -3), quarter_start(today)),
-        "NEXT_QUARTER" => day(add_months(quarter_start(today), 3), add_months(quarter_start(today), 6)),
+        "NEXT_QUARTER" => day(
+            add_months(quarter_start(today), 3),
+            add_months(quarter_start(today), 6),
+        ),
         "THIS_YEAR" => day(year_start(today), add_months(year_start(today), 12)),
         "LAST_YEAR" => day(add_months(year_start(today), -12), year_start(today)),
-        "NEXT_YEAR" => day(add_months(year_start(today), 12), add_months(year_start(today), 24)),
+        "NEXT_YEAR" => day(
+            add_months(year_start(today), 12),
+            add_months(year_start(today), 24),
+        ),
         "LAST_N_DAYS" => day(today - d(n), today + d(1)),
         "NEXT_N_DAYS" => day(today + d(1), today + d(n + 1)),
         "N_DAYS_AGO" => day(today - d(n), today - d(n - 1)),
         "LAST_N_WEEKS" => day(week_start(today) - d(7 * n), week_start(today)),
         "NEXT_N_WEEKS" => day(week_start(today) + d(7), week_start(today) + d(7 * (n + 1))),
         "LAST_N_MONTHS" => day(add_months(month_start(today), -n), month_start(today)),
-        "NEXT_N_MONTHS" => day(add_months(month_start(today), 1), add_months(month_start(today), n + 1)),
-        "LAST_N_QUARTERS" => day(add_months(quarter_start(today), -3 * n), quarter_start(today)),
-        "NEXT_N_QUARTERS" => day(add_months(quarter_start(today), 3), add_months(quarter_start(today), 3 * (n + 1))),
+        "NEXT_N_MONTHS" => day(
+            add_months(month_start(today), 1),
+            add_months(month_start(today), n + 1),
+        ),
+        "LAST_N_QUARTERS" => day(
+            add_months(quarter_start(today), -3 * n),
+            quarter_start(today),
+        ),
+        "NEXT_N_QUARTERS" => day(
+            add_months(quarter_start(today), 3),
+            add_months(quarter_start(today), 3 * (n + 1)),
+        ),
         "LAST_N_YEARS" => day(add_months(year_start(today), -12 * n), year_start(today)),
-        "NEXT_N_YEARS" => day(add_months(year_start(today), 12), add_months(year_start(today), 12 * (n + 1))),
+        "NEXT_N_YEARS" => day(
+            add_months(year_start(today), 12),
+            add_months(year_start(today), 12 * (n + 1)),
+        ),
         _ => None,
     }
 }
@@ -86,11 +107,17 @@ mod tests {
     fn ranges() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
         let r = resolve_at("THIS_MONTH", None, today).unwrap();
-        assert_eq!((r.start.to_string(), r.end.to_string()), ("2026-11-01".into(), "2026-12-01".into()));
+        assert_eq!(
+            (r.start.to_string(), r.end.to_string()),
+            ("2026-11-01".into(), "2026-12-01".into())
+        );
         let r = resolve_at("LAST_N_DAYS", Some(30), today).unwrap();
         assert_eq!(r.start.to_string(), "2026-10-24");
         let r = resolve_at("NEXT_QUARTER", None, today).unwrap();
-        assert_eq!((r.start.to_string(), r.end.to_string()), ("2027-01-01".into(), "2027-04-01".into()));
+        assert_eq!(
+            (r.start.to_string(), r.end.to_string()),
+            ("2027-01-01".into(), "2027-04-01".into())
+        );
         assert!(resolve_at("LAST_FORTNIGHT", None, today).is_none());
     }
 }

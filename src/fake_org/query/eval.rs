@@ -291,8 +291,20 @@ fn sort(store: &Store, q: &Compiled, seqs: &mut [u64]) {
             let (va, vb) = (column_value(store, col, ra), column_value(store, col, rb));
             let ord = match (va.is_null(), vb.is_null()) {
                 (true, true) => Ordering::Equal,
-                (true, false) => if *nulls_first { Ordering::Less } else { Ordering::Greater },
-                (false, true) => if *nulls_first { Ordering::Greater } else { Ordering::Less },
+                (true, false) => {
+                    if *nulls_first {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    }
+                }
+                (false, true) => {
+                    if *nulls_first {
+                        Ordering::Greater
+                    } else {
+                        Ordering::Less
+                    }
+                }
                 _ => {
                     let o = order_values(va, vb);
                     if *desc { o.reverse() } else { o }

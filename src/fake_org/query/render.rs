@@ -11,10 +11,19 @@ use super::compile::Column;
 use super::eval::column_value;
 
 /// The REST JSON of one record for the select list `columns`.
-pub fn record_json(store: &Store, obj: usize, row: &Row, columns: &[Column], version: &str) -> Json {
+pub fn record_json(
+    store: &Store,
+    obj: usize,
+    row: &Row,
+    columns: &[Column],
+    version: &str,
+) -> Json {
     let def = &store.schema.objects[obj];
     let mut map = Map::new();
-    map.insert("attributes".into(), attributes(&def.name, row_id(store, obj, row).as_deref(), version));
+    map.insert(
+        "attributes".into(),
+        attributes(&def.name, row_id(store, obj, row).as_deref(), version),
+    );
     for col in columns {
         insert_column(store, &mut map, row, col, 0, version);
     }
@@ -23,7 +32,9 @@ pub fn record_json(store: &Store, obj: usize, row: &Row, columns: &[Column], ver
 
 fn attributes(ty: &str, id: Option<&str>, version: &str) -> Json {
     match id {
-        Some(id) => json!({"type": ty, "url": format!("/services/data/{version}/sobjects/{ty}/{id}")}),
+        Some(id) => {
+            json!({"type": ty, "url": format!("/services/data/{version}/sobjects/{ty}/{id}")})
+        }
         None => json!({"type": ty}),
     }
 }
@@ -33,7 +44,14 @@ fn row_id(store: &Store, obj: usize, row: &Row) -> Option<String> {
     row.values[slot].as_id().map(|i| i.to_string())
 }
 
-fn insert_column(store: &Store, map: &mut Map<String, Json>, row: &Row, col: &Column, depth: usize, version: &str) {
+fn insert_column(
+    store: &Store,
+    map: &mut Map<String, Json>,
+    row: &Row,
+    col: &Column,
+    depth: usize,
+    version: &str,
+) {
     if depth < col.hops.len() {
         let hop = &col.hops[depth];
         let parent = match &row.values[hop.slot] {
@@ -47,7 +65,14 @@ fn insert_column(store: &Store, map: &mut Map<String, Json>, row: &Row, col: &Co
         let entry = map.entry(hop.relationship.clone()).or_insert_with(|| {
             let tdef = &store.schema.objects[hop.target];
             let mut m = Map::new();
-            m.insert("attributes".into(), attributes(&tdef.name, row_id(store, hop.target, parent).as_deref(), version));
+            m.insert(
+                "attributes".into(),
+                attributes(
+                    &tdef.name,
+                    row_id(store, hop.target, parent).as_deref(),
+                    version,
+                ),
+            );
             Json::Object(m)
         });
         if let Json::Object(m) = entry {
@@ -58,9 +83,14 @@ fn insert_column(store: &Store, map: &mut Map<String, Json>, row: &Row, col: &Co
     let def = &store.schema.objects[col.obj];
     let f = &def.fields[col.field];
     let v = match f.ftype {
-        FieldType::Address | FieldType::Location => compound_json(store, col.obj, row, &f.name, f.ftype),
+        FieldType::Address | FieldType::Location => {
+            compound_json(store, col.obj, row, &f.name, f.ftype)
+        }
         _ => {
-            let single = Column { hops: Vec::new(), ..col.clone() };
+            let single = Column {
+                hops: Vec::new(),
+                ..col.clone()
+            };
             column_value(store, &single, row).to_json()
         }
     };
@@ -72,9 +102,17 @@ pub fn compound_json(store: &Store, obj: usize, row: &Row, name: &str, ftype: Fi
     let def = &store.schema.objects[obj];
     let mut m = Map::new();
     let mut any = false;
-    for f in def.fields.iter().filter(|f| f.compound_name.as_deref() == Some(name)) {
+    for f in def
+        .fields
+        .iter()
+        .filter(|f| f.compound_name.as_deref() == Some(name))
+    {
         let key = if ftype == FieldType::Location {
-            if f.name.ends_with("__Latitude__s") { "latitude".to_string() } else { "longitude".to_string() }
+            if f.name.ends_with("__Latitude__s") {
+                "latitude".to_string()
+            } else {
+                "longitude".to_string()
+            }
         } else {
             let prefix = name.trim_end_matches("Address");
             let rest = f.name.strip_prefix(prefix).unwrap_or(&f.name);
@@ -84,7 +122,10 @@ pub fn compound_json(store: &Store, obj: usize, row: &Row, name: &str, ftype: Fi
             }
             k
         };
-        let v = f.slot.map(|s| row.values[s].to_json()).unwrap_or(Json::Null);
+        let v = f
+            .slot
+            .map(|s| row.values[s].to_json())
+            .unwrap_or(Json::Null);
         any |= !v.is_null();
         m.insert(key, v);
     }

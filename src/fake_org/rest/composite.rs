@@ -30,7 +30,8 @@ enum Op {
 }
 
 fn parse_body(body: &Bytes) -> Result<(bool, Vec<Map<String, Json>>), ApiError> {
-    let v: Json = serde_json::from_slice(body).map_err(|e| ApiError::json(format!("Unexpected character in the request body: {e}")))?;
+    let v: Json = serde_json::from_slice(body)
+        .map_err(|e| ApiError::json(format!("Unexpected character in the request body: {e}")))?;
     let all_or_none = v.get("allOrNone").and_then(Json::as_bool).unwrap_or(false);
     let records = v
         .get("records")
@@ -41,31 +42,70 @@ fn parse_body(body: &Bytes) -> Result<(bool, Vec<Map<String, Json>>), ApiError> 
     }
     let maps = records
         .iter()
-        .map(|r| r.as_object().cloned().ok_or_else(|| ApiError::json("Each record must be a JSON object")))
+        .map(|r| {
+            r.as_object()
+                .cloned()
+                .ok_or_else(|| ApiError::json("Each record must be a JSON object"))
+        })
         .collect::<Result<_, _>>()?;
     Ok((all_or_none, maps))
 }
 
 fn too_many() -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call")
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "EXCEEDED_ID_LIMIT",
+        "record limit reached. cannot submit more than 200 records into this call",
+    )
 }
 
 type Undo = Vec<(usize, u64, Option<Row>)>;
 
-fn one(store: &mut Store, op: &Op, fixed_obj: Option<usize>, rec: &Map<String, Json>, undo: &mut Undo) -> Result<(RecordId, bool), RecordError> {
+fn one(
+    store: &mut Store,
+    op: &Op,
+    fixed_obj: Option<usize>,
+    rec: &Map<String, Json>,
+    undo: &mut Undo,
+) -> Result<(RecordId, bool), RecordError> {
     let obj = match fixed_obj {
         Some(o) => o,
         None => {
-            let ty = rec.get("attributes").and_then(|a| a.get("type")).and_then(Json::as_str);
-            match (ty, rec.get("id").or_else(|| rec.get("Id")).and_then(Json::as_str).and_then(RecordId::parse)) {
-                (Some(t), _) => store.schema.index(t).ok_or_else(|| RecordError::new("INVALID_TYPE", format!("sObject type '{t}' is not supported.")))?,
-                (None, Some(id)) => store.schema.index_by_prefix(id.prefix()).ok_or_else(|| RecordError::new("MALFORMED_ID", "malformed id"))?,
-                (None, None) => return Err(RecordError::new("INVALID_TYPE", "Must send a concrete entity type.")),
+            let ty = rec
+                .get("attributes")
+                .and_then(|a| a.get("type"))
+                .and_then(Json::as_str);
+            match (
+                ty,
+                rec.get("id")
+                    .or_else(|| rec.get("Id"))
+                    .and_then(Json::as_str)
+                    .and_then(RecordId::parse),
+            ) {
+                (Some(t), _) => store.schema.index(t).ok_or_else(|| {
+                    RecordError::new(
+                        "INVALID_TYPE",
+                        format!("sObject type '{t}' is not supported."),
+                    )
+                })?,
+                (None, Some(id)) => store
+                    .schema
+                    .index_by_prefix(id.prefix())
+                    .ok_or_else(|| RecordError::new("MALFORMED_ID", "malformed id"))?,
+                (None, None) => {
+                    return Err(RecordError::new(
+                        "INVALID_TYPE",
+                        "Must send a concrete entity type.",
+                    ));
+                }
             }
         }
     };
     let mut map = rec.clone();
-    let id_text = map.remove("id").or_else(|| map.remove("Id")).and_then(|v| v.as_str().map(String::from));
+    let id_text = map
+        .remove("id")
+        .or_else(|| map.remove("Id"))
+        .and_then(|v| v.as_str().map(String::from));
     let assigns = input::from_json(&store.schema, obj, &map)?;
     match op {
         Op::Create => {
@@ -75,8 +115,20 @@ fn one(store: &mut Store, op: &Op, fixed_obj: Option<usize>, rec: &Map<String, J
             Ok((id, true))
         }
         Op::Update => {
-            let text = id_text.ok_or_else(|| RecordError::with_fields("MISSING_ARGUMENT", "Id not specified in an update call", vec![]))?;
-            let id = RecordId::parse(&text).ok_or_else(|| RecordError::with_fields("MALFORMED_ID", format!("invalid cross reference id: {text}"), vec!["Id".into()]))?;
+            let text = id_text.ok_or_else(|| {
+                RecordError::with_fields(
+                    "MISSING_ARGUMENT",
+                    "Id not specified in an update call",
+                    vec![],
+                )
+            })?;
+            let id = RecordId::parse(&text).ok_or_else(|| {
+                RecordError::with_fields(
+                    "MALFORMED_ID",
+                    format!("invalid cross reference id: {text}"),
+                    vec!["Id".into()],
+                )
+            })?;
             let snap = store.snapshot(obj, id.seq());
             store.update(obj, id, assigns, None)?;
             undo.push((obj, id.seq(), snap));
@@ -84,19 +136,42 @@ fn one(store: &mut Store, op: &Op, fixed_obj: Option<usize>, rec: &Map<String, J
         }
         Op::Upsert(field) => {
             let def = &store.schema.objects[obj];
-            let f = def.field_index(field).filter(|i| def.fields[*i].external_id || def.fields[*i].name == "Id").ok_or_else(|| {
-                RecordError::new("INVALID_FIELD", format!("Field name provided, {field} does not match an External ID for {}", def.name))
-            })?;
+            let f = def
+                .field_index(field)
+                .filter(|i| def.fields[*i].external_id || def.fields[*i].name == "Id")
+                .ok_or_else(|| {
+                    RecordError::new(
+                        "INVALID_FIELD",
+                        format!(
+                            "Field name provided, {field} does not match an External ID for {}",
+                            def.name
+                        ),
+                    )
+                })?;
             let key = rec
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(field))
-                .and_then(|(_, v)| v.as_str().map(String::from).or_else(|| v.as_number().map(|n| n.to_string())))
-                .ok_or_else(|| RecordError::with_fields("MISSING_ARGUMENT", format!("{field} not specified"), vec![field.clone()]))?;
+                .and_then(|(_, v)| {
+                    v.as_str()
+                        .map(String::from)
+                        .or_else(|| v.as_number().map(|n| n.to_string()))
+                })
+                .ok_or_else(|| {
+                    RecordError::with_fields(
+                        "MISSING_ARGUMENT",
+                        format!("{field} not specified"),
+                        vec![field.clone()],
+                    )
+                })?;
             let existing = store.find_unique(obj, f, &key);
             let snap = existing.and_then(|s| store.snapshot(obj, s));
             let next = store.table(obj).issued() + 1;
             let (id, created) = store.upsert(obj, f, &key, assigns)?;
-            undo.push((obj, if created { next } else { id.seq() }, if created { None } else { snap }));
+            undo.push((
+                obj,
+                if created { next } else { id.seq() },
+                if created { None } else { snap },
+            ));
             Ok((id, created))
         }
     }
@@ -159,26 +234,48 @@ pub async fn update(State(org): State<Arc<OrgState>>, body: Bytes) -> Result<Res
 }
 
 /// `PATCH /composite/sobjects/{Obj}/{ExtField}`.
-pub async fn upsert(State(org): State<Arc<OrgState>>, Path(p): Path<HashMap<String, String>>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn upsert(
+    State(org): State<Arc<OrgState>>,
+    Path(p): Path<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let obj = p.get("obj").cloned().unwrap_or_default();
     let field = p.get("field").cloned().unwrap_or_default();
     run(&org, Op::Upsert(field), Some(&obj), &body)
 }
 
 /// `DELETE /composite/sobjects?ids=a,b&allOrNone=false`.
-pub async fn delete(State(org): State<Arc<OrgState>>, Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
-    let ids: Vec<String> = q.get("ids").map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()).unwrap_or_default();
+pub async fn delete(
+    State(org): State<Arc<OrgState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let ids: Vec<String> = q
+        .get("ids")
+        .map(|s| {
+            s.split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
     if ids.len() > MAX_RECORDS {
         return Err(too_many());
     }
-    let all_or_none = q.get("allOrNone").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let all_or_none = q
+        .get("allOrNone")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let mut store = org.store.write();
     let mut undo: Undo = Vec::new();
     let mut results: Vec<(String, Result<(), RecordError>)> = Vec::new();
     for text in &ids {
         let r = (|| {
-            let id = RecordId::parse(text).ok_or_else(|| RecordError::with_fields("MALFORMED_ID", format!("malformed id {text}"), vec![]))?;
-            let obj = store.schema.index_by_prefix(id.prefix()).ok_or_else(|| RecordError::new("MALFORMED_ID", format!("malformed id {text}")))?;
+            let id = RecordId::parse(text).ok_or_else(|| {
+                RecordError::with_fields("MALFORMED_ID", format!("malformed id {text}"), vec![])
+            })?;
+            let obj = store
+                .schema
+                .index_by_prefix(id.prefix())
+                .ok_or_else(|| RecordError::new("MALFORMED_ID", format!("malformed id {text}")))?;
             let snap = store.snapshot(obj, id.seq());
             store.delete(obj, id)?;
             undo.push((obj, id.seq(), snap));
@@ -211,15 +308,39 @@ pub async fn retrieve(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let store = org.store.read();
-    let obj = store.schema.index(p.get("obj").map(String::as_str).unwrap_or("")).ok_or_else(ApiError::not_found)?;
+    let obj = store
+        .schema
+        .index(p.get("obj").map(String::as_str).unwrap_or(""))
+        .ok_or_else(ApiError::not_found)?;
     let def = &store.schema.objects[obj];
-    let fields = q.get("fields").ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "MISSING_ARGUMENT", "fields is required"))?;
+    let fields = q.get("fields").ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "MISSING_ARGUMENT",
+            "fields is required",
+        )
+    })?;
     let cols: Vec<Column> = fields
         .split(',')
         .map(|f| {
             def.field_index(f.trim())
-                .map(|field| Column { header: def.fields[field].name.clone(), hops: vec![], obj, field })
-                .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_FIELD", format!("No such column '{}' on sobject of type {}", f.trim(), def.name)))
+                .map(|field| Column {
+                    header: def.fields[field].name.clone(),
+                    hops: vec![],
+                    obj,
+                    field,
+                })
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "INVALID_FIELD",
+                        format!(
+                            "No such column '{}' on sobject of type {}",
+                            f.trim(),
+                            def.name
+                        ),
+                    )
+                })
         })
         .collect::<Result<_, _>>()?;
     let out: Vec<Json> = q

@@ -39,18 +39,40 @@ fn summary(def: &ObjectDef, v: &str) -> Json {
 }
 
 /// `GET /sobjects`.
-pub async fn global(State(org): State<Arc<OrgState>>, Extension(ApiVersion(v)): Extension<ApiVersion>) -> Response {
+pub async fn global(
+    State(org): State<Arc<OrgState>>,
+    Extension(ApiVersion(v)): Extension<ApiVersion>,
+) -> Response {
     let store = org.store.read();
-    let list: Vec<Json> = store.schema.objects.iter().map(|o| summary(o, &v)).collect();
-    json_response(StatusCode::OK, &json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list}))
+    let list: Vec<Json> = store
+        .schema
+        .objects
+        .iter()
+        .map(|o| summary(o, &v))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list}),
+    )
 }
 
 /// `GET /sobjects/{Obj}`: basic information.
-pub async fn basic(State(org): State<Arc<OrgState>>, Extension(ApiVersion(v)): Extension<ApiVersion>, Path(p): Path<Vec<(String, String)>>) -> Response {
-    let name = p.iter().find(|(k, _)| k == "obj").map(|(_, v)| v.as_str()).unwrap_or("");
+pub async fn basic(
+    State(org): State<Arc<OrgState>>,
+    Extension(ApiVersion(v)): Extension<ApiVersion>,
+    Path(p): Path<Vec<(String, String)>>,
+) -> Response {
+    let name = p
+        .iter()
+        .find(|(k, _)| k == "obj")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
     let store = org.store.read();
     match store.schema.object(name) {
-        Some(def) => json_response(StatusCode::OK, &json!({"objectDescribe": summary(def, &v), "recentItems": []})),
+        Some(def) => json_response(
+            StatusCode::OK,
+            &json!({"objectDescribe": summary(def, &v), "recentItems": []}),
+        ),
         None => ApiError::not_found().into_response(),
     }
 }
@@ -62,7 +84,11 @@ pub async fn describe(
     headers: HeaderMap,
     Path(p): Path<Vec<(String, String)>>,
 ) -> Response {
-    let name = p.iter().find(|(k, _)| k == "obj").map(|(_, v)| v.as_str()).unwrap_or("");
+    let name = p
+        .iter()
+        .find(|(k, _)| k == "obj")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
     let store = org.store.read();
     let schema = &store.schema;
     let Some(def) = schema.object(name) else {
@@ -114,7 +140,8 @@ pub async fn describe(
     body["supportedScopes"] = json!([{"label": "All", "name": "everything"}]);
     body["actionOverrides"] = json!([]);
     let mut resp = json_response(StatusCode::OK, &body);
-    if let Ok(h) = HeaderValue::from_str(&modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string()) {
+    if let Ok(h) = HeaderValue::from_str(&modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+    {
         resp.headers_mut().insert(header::LAST_MODIFIED, h);
     }
     resp

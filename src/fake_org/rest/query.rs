@@ -23,8 +23,11 @@ fn batch_size(headers: &HeaderMap) -> usize {
         .get("Sforce-Query-Options")
         .and_then(|h| h.to_str().ok())
         .and_then(|s| {
-            s.split(',')
-                .find_map(|kv| kv.trim().strip_prefix("batchSize=").and_then(|n| n.trim().parse::<usize>().ok()))
+            s.split(',').find_map(|kv| {
+                kv.trim()
+                    .strip_prefix("batchSize=")
+                    .and_then(|n| n.trim().parse::<usize>().ok())
+            })
         })
         .map(|n| n.clamp(200, 2000))
         .unwrap_or(2000)
@@ -39,7 +42,11 @@ pub async fn start(
     all: bool,
 ) -> Result<Response, ApiError> {
     let Some(text) = params.get("q") else {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_QUERY", "A query string has to be specified"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_QUERY",
+            "A query string has to be specified",
+        ));
     };
     let org2 = org.clone();
     let text = text.clone();
@@ -47,7 +54,13 @@ pub async fn start(
     // A large scan should not stall the async workers.
     tokio::task::spawn_blocking(move || run(&org2, &text, all, batch, &v))
         .await
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN_EXCEPTION", "query failed"))?
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "UNKNOWN_EXCEPTION",
+                "query failed",
+            )
+        })?
 }
 
 fn run(org: &OrgState, text: &str, all: bool, batch: usize, v: &str) -> Result<Response, ApiError> {
@@ -55,7 +68,10 @@ fn run(org: &OrgState, text: &str, all: bool, batch: usize, v: &str) -> Result<R
     let q = compile(&store.schema, text).map_err(|e| ApiError::query(&e))?;
     if q.count_only {
         let n = count(&store, &q, all);
-        return Ok(json_response(StatusCode::OK, &json!({"totalSize": n, "done": true, "records": []})));
+        return Ok(json_response(
+            StatusCode::OK,
+            &json!({"totalSize": n, "done": true, "records": []}),
+        ));
     }
     let seqs = Arc::new(execute(&store, &q, all));
     let cursor = Cursor {
@@ -77,7 +93,13 @@ fn run(org: &OrgState, text: &str, all: bool, batch: usize, v: &str) -> Result<R
     Ok(json_response(StatusCode::OK, &body))
 }
 
-fn page(store: &super::super::store::Store, c: &Cursor, offset: usize, id: Option<&str>, v: &str) -> Json {
+fn page(
+    store: &super::super::store::Store,
+    c: &Cursor,
+    offset: usize,
+    id: Option<&str>,
+    v: &str,
+) -> Json {
     let end = (offset + c.batch).min(c.seqs.len());
     let records: Vec<Json> = c.seqs[offset.min(end)..end]
         .iter()
@@ -93,9 +115,19 @@ fn page(store: &super::super::store::Store, c: &Cursor, offset: usize, id: Optio
 }
 
 /// `GET /query/{locator}` (and `/queryAll/{locator}`).
-pub async fn more(State(org): State<Arc<OrgState>>, Extension(ApiVersion(v)): Extension<ApiVersion>, Path(p): Path<HashMap<String, String>>) -> Result<Response, ApiError> {
+pub async fn more(
+    State(org): State<Arc<OrgState>>,
+    Extension(ApiVersion(v)): Extension<ApiVersion>,
+    Path(p): Path<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let locator = p.get("locator").cloned().unwrap_or_default();
-    let invalid = || ApiError::new(StatusCode::BAD_REQUEST, "INVALID_QUERY_LOCATOR", "invalid query locator");
+    let invalid = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_QUERY_LOCATOR",
+            "invalid query locator",
+        )
+    };
     let (id, offset) = locator.rsplit_once('-').ok_or_else(invalid)?;
     let offset: usize = offset.parse().map_err(|_| invalid())?;
     let store = org.store.read();

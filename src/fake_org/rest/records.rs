@@ -36,19 +36,31 @@ fn body_map(body: &Bytes) -> Result<Map<String, Json>, ApiError> {
     match serde_json::from_slice::<Json>(body) {
         Ok(Json::Object(m)) => Ok(m),
         Ok(_) => Err(ApiError::json("Expected a JSON object for the record")),
-        Err(e) => Err(ApiError::json(format!("Unexpected character in the request body: {e}"))),
+        Err(e) => Err(ApiError::json(format!(
+            "Unexpected character in the request body: {e}"
+        ))),
     }
 }
 
 /// `POST /sobjects/{Obj}`.
-pub async fn create(State(org): State<Arc<OrgState>>, Extension(ApiVersion(v)): Extension<ApiVersion>, Path(p): Path<RecordPath>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn create(
+    State(org): State<Arc<OrgState>>,
+    Extension(ApiVersion(v)): Extension<ApiVersion>,
+    Path(p): Path<RecordPath>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let map = body_map(&body)?;
     let mut store = org.store.write();
     let obj = object(&store, &p.obj)?;
     let assigns = input::from_json(&store.schema, obj, &map).map_err(|e| ApiError::record(&e))?;
-    let id = store.create(obj, assigns, None).map_err(|e| ApiError::record(&e))?;
+    let id = store
+        .create(obj, assigns, None)
+        .map_err(|e| ApiError::record(&e))?;
     let name = store.schema.objects[obj].name.clone();
-    let mut resp = json_response(StatusCode::CREATED, &json!({"id": id.to_string(), "success": true, "errors": []}));
+    let mut resp = json_response(
+        StatusCode::CREATED,
+        &json!({"id": id.to_string(), "success": true, "errors": []}),
+    );
     if let Ok(h) = HeaderValue::from_str(&format!("/services/data/{v}/sobjects/{name}/{id}")) {
         resp.headers_mut().insert(header::LOCATION, h);
     }
@@ -60,7 +72,10 @@ pub async fn create(State(org): State<Arc<OrgState>>, Extension(ApiVersion(v)): 
 fn parse_id(store: &Store, obj: usize, text: &str) -> Result<RecordId, ApiError> {
     match RecordId::parse(text) {
         Some(id) if id.prefix() == store.schema.objects[obj].key_prefix => Ok(id),
-        Some(_) => Err(ApiError::record(&malformed_id(&store.schema.objects[obj], text))),
+        Some(_) => Err(ApiError::record(&malformed_id(
+            &store.schema.objects[obj],
+            text,
+        ))),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
@@ -70,7 +85,13 @@ fn parse_id(store: &Store, obj: usize, text: &str) -> Result<RecordId, ApiError>
 }
 
 /// The JSON of a whole record (or of the listed fields).
-fn full_record(store: &Store, obj: usize, seq: u64, fields: Option<&str>, v: &str) -> Result<Json, ApiError> {
+fn full_record(
+    store: &Store,
+    obj: usize,
+    seq: u64,
+    fields: Option<&str>,
+    v: &str,
+) -> Result<Json, ApiError> {
     let def = &store.schema.objects[obj];
     let cols: Vec<Column> = match fields {
         Some(list) => list
@@ -78,12 +99,28 @@ fn full_record(store: &Store, obj: usize, seq: u64, fields: Option<&str>, v: &st
             .map(|f| {
                 let name = f.trim();
                 def.field_index(name)
-                    .map(|field| Column { header: def.fields[field].name.clone(), hops: vec![], obj, field })
-                    .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_FIELD", format!("No such column '{name}' on sobject of type {}", def.name)))
+                    .map(|field| Column {
+                        header: def.fields[field].name.clone(),
+                        hops: vec![],
+                        obj,
+                        field,
+                    })
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            StatusCode::BAD_REQUEST,
+                            "INVALID_FIELD",
+                            format!("No such column '{name}' on sobject of type {}", def.name),
+                        )
+                    })
             })
             .collect::<Result<_, _>>()?,
         None => (0..def.fields.len())
-            .map(|field| Column { header: def.fields[field].name.clone(), hops: vec![], obj, field })
+            .map(|field| Column {
+                header: def.fields[field].name.clone(),
+                hops: vec![],
+                obj,
+                field,
+            })
             .collect(),
     };
     let row = store.table(obj).get(seq).ok_or_else(ApiError::not_found)?;
@@ -91,7 +128,12 @@ fn full_record(store: &Store, obj: usize, seq: u64, fields: Option<&str>, v: &st
 }
 
 /// `GET /sobjects/{Obj}/{id}`.
-pub async fn get(State(org): State<Arc<OrgState>>, Extension(ApiVersion(v)): Extension<ApiVersion>, Path(p): Path<RecordPath>, Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
+pub async fn get(
+    State(org): State<Arc<OrgState>>,
+    Extension(ApiVersion(v)): Extension<ApiVersion>,
+    Path(p): Path<RecordPath>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let store = org.store.read();
     let obj = object(&store, &p.obj)?;
     let id = parse_id(&store, obj, p.id.as_deref().unwrap_or(""))?;
@@ -99,23 +141,38 @@ pub async fn get(State(org): State<Arc<OrgState>>, Extension(ApiVersion(v)): Ext
         Some(r) if !r.deleted => {}
         _ => return Err(ApiError::not_found()),
     }
-    let body = full_record(&store, obj, id.seq(), q.get("fields").map(String::as_str), &v)?;
+    let body = full_record(
+        &store,
+        obj,
+        id.seq(),
+        q.get("fields").map(String::as_str),
+        &v,
+    )?;
     Ok(json_response(StatusCode::OK, &body))
 }
 
 /// `PATCH /sobjects/{Obj}/{id}`: 204.
-pub async fn update(State(org): State<Arc<OrgState>>, Path(p): Path<RecordPath>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn update(
+    State(org): State<Arc<OrgState>>,
+    Path(p): Path<RecordPath>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let map = body_map(&body)?;
     let mut store = org.store.write();
     let obj = object(&store, &p.obj)?;
     let id = parse_id(&store, obj, p.id.as_deref().unwrap_or(""))?;
     let assigns = input::from_json(&store.schema, obj, &map).map_err(|e| ApiError::record(&e))?;
-    store.update(obj, id, assigns, None).map_err(|e| ApiError::record(&e))?;
+    store
+        .update(obj, id, assigns, None)
+        .map_err(|e| ApiError::record(&e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `DELETE /sobjects/{Obj}/{id}`: 204.
-pub async fn delete(State(org): State<Arc<OrgState>>, Path(p): Path<RecordPath>) -> Result<Response, ApiError> {
+pub async fn delete(
+    State(org): State<Arc<OrgState>>,
+    Path(p): Path<RecordPath>,
+) -> Result<Response, ApiError> {
     let mut store = org.store.write();
     let obj = object(&store, &p.obj)?;
     let id = parse_id(&store, obj, p.id.as_deref().unwrap_or(""))?;
@@ -136,7 +193,11 @@ fn external_field(store: &Store, obj: usize, name: &str) -> Result<usize, ApiErr
 }
 
 /// `GET /sobjects/{Obj}/{ExtField}/{value}`.
-pub async fn get_by_external(State(org): State<Arc<OrgState>>, Extension(ApiVersion(v)): Extension<ApiVersion>, Path(p): Path<RecordPath>) -> Result<Response, ApiError> {
+pub async fn get_by_external(
+    State(org): State<Arc<OrgState>>,
+    Extension(ApiVersion(v)): Extension<ApiVersion>,
+    Path(p): Path<RecordPath>,
+) -> Result<Response, ApiError> {
     let store = org.store.read();
     let obj = object(&store, &p.obj)?;
     let field = external_field(&store, obj, p.field.as_deref().unwrap_or(""))?;
@@ -144,14 +205,20 @@ pub async fn get_by_external(State(org): State<Arc<OrgState>>, Extension(ApiVers
     let seq = if store.schema.objects[obj].fields[field].name == "Id" {
         parse_id(&store, obj, value)?.seq()
     } else {
-        store.find_unique(obj, field, value).ok_or_else(ApiError::not_found)?
+        store
+            .find_unique(obj, field, value)
+            .ok_or_else(ApiError::not_found)?
     };
     let body = full_record(&store, obj, seq, None, &v)?;
     Ok(json_response(StatusCode::OK, &body))
 }
 
 /// `PATCH /sobjects/{Obj}/{ExtField}/{value}`: 201 when created, 200 when updated.
-pub async fn upsert(State(org): State<Arc<OrgState>>, Path(p): Path<RecordPath>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn upsert(
+    State(org): State<Arc<OrgState>>,
+    Path(p): Path<RecordPath>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let map = body_map(&body)?;
     let mut store = org.store.write();
     let obj = object(&store, &p.obj)?;
@@ -160,6 +227,13 @@ pub async fn upsert(State(org): State<Arc<OrgState>>, Path(p): Path<RecordPath>,
     let (id, created) = store
         .upsert(obj, field, p.value.as_deref().unwrap_or(""), assigns)
         .map_err(|e: RecordError| ApiError::record(&e))?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok(json_response(status, &json!({"id": id.to_string(), "success": true, "errors": [], "created": created})))
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json_response(
+        status,
+        &json!({"id": id.to_string(), "success": true, "errors": [], "created": created}),
+    ))
 }

@@ -20,7 +20,7 @@ pub async fn versions() -> Response {
             // v50 was Winter '21; three releases a year.
             let k = v - 50;
             let season = seasons[(k % 3) as usize];
-            let year = 21 + (k + 2) / 3;
+            let year = 21 + k.div_ceil(3);
             json!({"label": format!("{season} '{year}"), "url": format!("/services/data/v{v}.0"), "version": format!("{v}.0")})
         })
         .collect();
@@ -30,7 +30,14 @@ pub async fn versions() -> Response {
 /// `GET /services/data/vXX.X/`: the resource directory.
 pub async fn resources(Extension(ApiVersion(v)): Extension<ApiVersion>) -> Response {
     let mut m = Map::new();
-    for r in ["sobjects", "query", "queryAll", "limits", "composite", "jobs"] {
+    for r in [
+        "sobjects",
+        "query",
+        "queryAll",
+        "limits",
+        "composite",
+        "jobs",
+    ] {
         m.insert(r.into(), json!(format!("/services/data/{v}/{r}")));
     }
     json_response(StatusCode::OK, &Json::Object(m))

@@ -9,4 +9,5 @@ pub mod bench;
 pub mod cli;
 pub mod fake_org;
 pub mod migrate;
+pub mod org_session;
 pub mod soql;

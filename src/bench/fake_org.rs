@@ -5,11 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use serde_json::{Value as Json, json};
-
 use super::mem::rss_mib;
 use crate::fake_org::{self, FakeOrgConfig, SeedConfig};
+use crate::org_session::OrgSession;
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -90,82 +88,31 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     let (ceiling_rows, ceiling_bytes) = org.with_store(|s| render_all(s, soql))?;
     let ceiling = t.elapsed();
 
-    let http = reqwest::Client::builder().gzip(false).build()?;
-    let token: Json = http
-        .post(org.token_url())
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", config.client_id.as_str()),
-            ("client_secret", config.client_secret.as_str()),
-        ])
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let access = token["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let api = format!("{}/services/data/v62.0", org.base_url);
+    let session = OrgSession::login(
+        &org.token_url(),
+        &config.client_id,
+        &config.client_secret,
+        false,
+    )
+    .await?;
     let t = Instant::now();
-    let job: Json = http
-        .post(format!("{api}/jobs/query"))
-        .bearer_auth(&access)
-        .json(&json!({"operation": "query", "query": soql}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let id = job["id"].as_str().unwrap_or_default().to_string();
-    loop {
-        let info: Json = http
-            .get(format!("{api}/jobs/query/{id}"))
-            .bearer_auth(&access)
-            .send()
-            .await?
-            .json()
-            .await?;
-        match info["state"].as_str() {
-            Some("JobComplete") => break,
-            Some("Failed") | Some("Aborted") => anyhow::bail!("bulk job ended {}", info["state"]),
-            _ => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    }
+    let id = session.bulk_query(soql).await?;
     let job_ready = t.elapsed();
     let t = Instant::now();
-    let (mut rows, mut bytes, mut pages) = (0u64, 0u64, 0u64);
-    let mut locator: Option<String> = None;
-    loop {
-        let mut req = http
-            .get(format!("{api}/jobs/query/{id}/results"))
-            .query(&[("maxRecords", p.page.to_string())])
-            .bearer_auth(&access);
-        if let Some(l) = &locator {
-            req = req.query(&[("locator", l)]);
-        }
-        let resp = req.send().await?.error_for_status()?;
-        let next = resp
-            .headers()
-            .get("Sforce-Locator")
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("null")
-            .to_string();
-        let mut body = resp.bytes_stream();
-        let mut lines = 0u64;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk?;
-            bytes += chunk.len() as u64;
-            lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
-        }
-        rows += lines.saturating_sub(1);
-        pages += 1;
-        if next == "null" {
-            break;
-        }
-        locator = Some(next);
-    }
+    let (mut lines, mut bytes, mut pages) = (0u64, 0u64, 0u64);
+    session
+        .bulk_pages(
+            &id,
+            p.page,
+            |chunk| {
+                bytes += chunk.len() as u64;
+                lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+            },
+            |_| pages += 1,
+        )
+        .await?;
+    // Each page starts with a header line.
+    let rows = lines.saturating_sub(pages);
     let streamed = t.elapsed();
     let (_, peak) = rss_mib();
     let rate = rows as f64 / streamed.as_secs_f64();

@@ -8,6 +8,7 @@ use clap::Args;
 use serde_json::Value as Json;
 
 use crate::fake_org::{self, FakeOrgConfig, SeedConfig};
+use crate::org_session::OrgSession;
 
 /// Options of the demo.
 #[derive(Debug, Args)]
@@ -35,39 +36,20 @@ impl DemoArgs {
             org.base_url,
             t.elapsed().as_secs_f64()
         );
-        let http = reqwest::Client::new();
-        let token: Json = http
-            .post(org.token_url())
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", config.client_id.as_str()),
-                ("client_secret", config.client_secret.as_str()),
-            ])
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let access = token["access_token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let api = format!(
-            "{}/services/data/v62.0",
-            token["instance_url"].as_str().unwrap_or_default()
-        );
+        let session = OrgSession::login(
+            &org.token_url(),
+            &config.client_id,
+            &config.client_secret,
+            true,
+        )
+        .await?;
         println!(
             "1. OAuth client_credentials: token issued for {}",
-            token["id"].as_str().unwrap_or("")
+            session.identity
         );
 
-        let describe: Json = http
-            .get(format!("{api}/sobjects/Opportunity/describe"))
-            .bearer_auth(&access)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
+        let describe = session
+            .get_json("/sobjects/Opportunity/describe", &[], &[])
             .await?;
         println!(
             "2. describe Opportunity: key prefix {}, {} fields",
@@ -76,121 +58,63 @@ impl DemoArgs {
         );
 
         let q = "SELECT Id, Name, StageName, Amount, Account.Name, Account.BillingCountry FROM Opportunity WHERE StageName IN ('Proposal/Price Quote','Negotiation/Review') AND IsClosed = false ORDER BY Amount DESC LIMIT 3";
-        let page: Json = http
-            .get(format!("{api}/query"))
-            .query(&[("q", q)])
-            .bearer_auth(&access)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let page = session.get_json("/query", &[("q", q)], &[]).await?;
         println!("3. REST query, top quotable opportunities by amount:");
         for r in page["records"].as_array().into_iter().flatten() {
+            let text = |v: &Json| v.as_str().unwrap_or("").to_string();
             println!(
                 "   {}  {:<45} {:>12}  {} ({})",
-                r["Id"].as_str().unwrap_or(""),
-                r["Name"].as_str().unwrap_or(""),
+                text(&r["Id"]),
+                text(&r["Name"]),
                 r["Amount"],
-                r["Account"]["Name"].as_str().unwrap_or(""),
-                r["Account"]["BillingCountry"].as_str().unwrap_or("")
+                text(&r["Account"]["Name"]),
+                text(&r["Account"]["BillingCountry"])
             );
         }
 
-        let mut pages = 0;
-        let mut rows = 0;
-        let first: Json = http
-            .get(format!("{api}/query"))
-            .query(&[("q", "SELECT Id, Name FROM Account")])
-            .header("Sforce-Query-Options", "batchSize=500")
-            .bearer_auth(&access)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
+        let batch = [("Sforce-Query-Options", "batchSize=500")];
+        let mut cur = session
+            .get_json("/query", &[("q", "SELECT Id, Name FROM Account")], &batch)
             .await?;
-        let total = first["totalSize"].as_u64().unwrap_or(0);
-        let mut cur = first;
+        let total = cur["totalSize"].as_u64().unwrap_or(0);
+        let (mut pages, mut rows) = (0, 0);
         loop {
             pages += 1;
             rows += cur["records"].as_array().map_or(0, Vec::len);
-            let Some(n) = cur["nextRecordsUrl"].as_str().map(String::from) else {
+            let Some(next) = cur["nextRecordsUrl"].as_str().map(String::from) else {
                 break;
             };
-            cur = http
-                .get(format!("{}{n}", org.base_url))
-                .bearer_auth(&access)
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
-                .await?;
+            cur = session.get_json(&next, &[], &batch).await?;
         }
         println!("4. REST query with paging: {rows} of {total} accounts in {pages} pages of 500");
 
         let t = Instant::now();
-        let job: Json = http
-            .post(format!("{api}/jobs/query"))
-            .bearer_auth(&access)
-            .json(&serde_json::json!({"operation": "query", "query": "SELECT Id, OpportunityId, Product2.Family, Quantity, UnitPrice, TotalPrice FROM OpportunityLineItem"}))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
+        let id = session
+            .bulk_query("SELECT Id, OpportunityId, Product2.Family, Quantity, UnitPrice, TotalPrice FROM OpportunityLineItem")
             .await?;
-        let id = job["id"].as_str().unwrap_or_default().to_string();
-        loop {
-            let info: Json = http
-                .get(format!("{api}/jobs/query/{id}"))
-                .bearer_auth(&access)
-                .send()
-                .await?
-                .json()
-                .await?;
-            if info["state"] == "JobComplete" {
-                break;
-            }
-            if info["state"] == "Failed" || info["state"] == "Aborted" {
-                anyhow::bail!("bulk job ended {}: {}", info["state"], info["errorMessage"]);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        let mut locator: Option<String> = None;
         let (mut bulk_rows, mut bulk_pages, mut bytes) = (0u64, 0u64, 0usize);
-        let mut sample = String::new();
-        loop {
-            let mut req = http
-                .get(format!("{api}/jobs/query/{id}/results"))
-                .query(&[("maxRecords", "25000")])
-                .bearer_auth(&access);
-            if let Some(l) = &locator {
-                req = req.query(&[("locator", l)]);
-            }
-            let resp = req.send().await?.error_for_status()?;
-            let n: u64 = resp
-                .headers()
-                .get("Sforce-NumberOfRecords")
-                .and_then(|h| h.to_str().ok())
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            let next = resp
-                .headers()
-                .get("Sforce-Locator")
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("null")
-                .to_string();
-            let body = resp.text().await?;
-            if sample.is_empty() {
-                sample = body.lines().take(3).collect::<Vec<_>>().join("\n   ");
-            }
-            bytes += body.len();
-            bulk_rows += n;
-            bulk_pages += 1;
-            if next == "null" {
-                break;
-            }
-            locator = Some(next);
-        }
+        let mut head = Vec::new();
+        session
+            .bulk_pages(
+                &id,
+                25_000,
+                |chunk| {
+                    bytes += chunk.len();
+                    if head.len() < 4096 {
+                        head.extend_from_slice(chunk);
+                    }
+                },
+                |page| {
+                    bulk_rows += page.records;
+                    bulk_pages += 1;
+                },
+            )
+            .await?;
+        let sample = String::from_utf8_lossy(&head)
+            .lines()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("\n   ");
         let secs = t.elapsed().as_secs_f64();
         println!(
             "5. Bulk API 2.0 query over line items: {bulk_rows} rows, {bulk_pages} pages, {:.1} MB of CSV in {secs:.2}s; first lines:\n   {sample}",

@@ -194,6 +194,33 @@ pub fn resolve_path(schema: &Schema, obj: usize, path: &FieldPath) -> Result<Col
     })
 }
 
+/// Columns of `obj`'s own fields named in a comma-separated `list` (REST `fields=`),
+/// or every field when `list` is `None`. The error is Salesforce's DML-style message.
+pub fn direct_columns(
+    def: &ObjectDef,
+    obj: usize,
+    list: Option<&str>,
+) -> Result<Vec<Column>, String> {
+    let column = |field: usize| Column {
+        header: def.fields[field].name.clone(),
+        hops: Vec::new(),
+        obj,
+        field,
+    };
+    match list {
+        None => Ok((0..def.fields.len()).map(column).collect()),
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .map(|name| {
+                def.field_index(name).map(column).ok_or_else(|| {
+                    format!("No such column '{name}' on sobject of type {}", def.name)
+                })
+            })
+            .collect(),
+    }
+}
+
 fn no_such_column(name: &str, def: &ObjectDef) -> String {
     format!(
         "No such column '{name}' on entity '{}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.",

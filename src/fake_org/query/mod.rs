@@ -7,7 +7,7 @@ mod error;
 mod eval;
 mod render;
 
-pub use compile::{Column, Compiled, Hop, Pred, compile, resolve_path};
+pub use compile::{Column, Compiled, Hop, Pred, compile, direct_columns, resolve_path};
 pub use error::QueryError;
 pub use eval::{column_value, count, execute};
 pub use render::{CsvWriter, compound_json, quote_into, record_json};

@@ -16,7 +16,7 @@ use super::super::api_error::{ApiError, json_response};
 use super::super::ids::RecordId;
 use super::super::input;
 use super::super::middleware::ApiVersion;
-use super::super::query::{Column, record_json};
+use super::super::query::{direct_columns, record_json};
 use super::super::record_error::RecordError;
 use super::super::state::OrgState;
 use super::super::store::{Row, Store};
@@ -320,29 +320,8 @@ pub async fn retrieve(
             "fields is required",
         )
     })?;
-    let cols: Vec<Column> = fields
-        .split(',')
-        .map(|f| {
-            def.field_index(f.trim())
-                .map(|field| Column {
-                    header: def.fields[field].name.clone(),
-                    hops: vec![],
-                    obj,
-                    field,
-                })
-                .ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "INVALID_FIELD",
-                        format!(
-                            "No such column '{}' on sobject of type {}",
-                            f.trim(),
-                            def.name
-                        ),
-                    )
-                })
-        })
-        .collect::<Result<_, _>>()?;
+    let cols = direct_columns(def, obj, Some(fields))
+        .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_FIELD", m))?;
     let out: Vec<Json> = q
         .get("ids")
         .map(|s| s.split(',').collect::<Vec<_>>())

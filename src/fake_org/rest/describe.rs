@@ -56,17 +56,19 @@ pub async fn global(
     )
 }
 
+/// The object segment of a describe route (the nested `version` capture is ignored).
+#[derive(Debug, serde::Deserialize)]
+pub struct ObjectPath {
+    obj: String,
+}
+
 /// `GET /sobjects/{Obj}`: basic information.
 pub async fn basic(
     State(org): State<Arc<OrgState>>,
     Extension(ApiVersion(v)): Extension<ApiVersion>,
-    Path(p): Path<Vec<(String, String)>>,
+    Path(ObjectPath { obj }): Path<ObjectPath>,
 ) -> Response {
-    let name = p
-        .iter()
-        .find(|(k, _)| k == "obj")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
+    let name = obj.as_str();
     let store = org.store.read();
     match store.schema.object(name) {
         Some(def) => json_response(
@@ -82,13 +84,9 @@ pub async fn describe(
     State(org): State<Arc<OrgState>>,
     Extension(ApiVersion(v)): Extension<ApiVersion>,
     headers: HeaderMap,
-    Path(p): Path<Vec<(String, String)>>,
+    Path(ObjectPath { obj }): Path<ObjectPath>,
 ) -> Response {
-    let name = p
-        .iter()
-        .find(|(k, _)| k == "obj")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
+    let name = obj.as_str();
     let store = org.store.read();
     let schema = &store.schema;
     let Some(def) = schema.object(name) else {

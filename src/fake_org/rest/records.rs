@@ -14,7 +14,7 @@ use super::super::api_error::{ApiError, json_response};
 use super::super::ids::RecordId;
 use super::super::input;
 use super::super::middleware::ApiVersion;
-use super::super::query::{Column, record_json};
+use super::super::query::{direct_columns, record_json};
 use super::super::record_error::RecordError;
 use super::super::state::OrgState;
 use super::super::store::{Store, malformed_id};
@@ -93,36 +93,8 @@ fn full_record(
     v: &str,
 ) -> Result<Json, ApiError> {
     let def = &store.schema.objects[obj];
-    let cols: Vec<Column> = match fields {
-        Some(list) => list
-            .split(',')
-            .map(|f| {
-                let name = f.trim();
-                def.field_index(name)
-                    .map(|field| Column {
-                        header: def.fields[field].name.clone(),
-                        hops: vec![],
-                        obj,
-                        field,
-                    })
-                    .ok_or_else(|| {
-                        ApiError::new(
-                            StatusCode::BAD_REQUEST,
-                            "INVALID_FIELD",
-                            format!("No such column '{name}' on sobject of type {}", def.name),
-                        )
-                    })
-            })
-            .collect::<Result<_, _>>()?,
-        None => (0..def.fields.len())
-            .map(|field| Column {
-                header: def.fields[field].name.clone(),
-                hops: vec![],
-                obj,
-                field,
-            })
-            .collect(),
-    };
+    let cols = direct_columns(def, obj, fields)
+        .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_FIELD", m))?;
     let row = store.table(obj).get(seq).ok_or_else(ApiError::not_found)?;
     Ok(record_json(store, obj, row, &cols, v))
 }

@@ -175,16 +175,17 @@ fn router(org: Arc<OrgState>, churn: ChurnHandle, admin_on: bool) -> Router {
         .route("/services/data", get(versions::versions))
         .route("/id/{org}/{user}", get(versions::identity))
         .with_state(org.clone())
-        .nest("/services/data/{version}", api);
+        .nest("/services/data/{version}", api)
+        .layer(from_fn_with_state(org.clone(), middleware::faults));
+    // The admin routes stay outside the fault gate, so an outage can be ended early.
     if admin_on {
         let admin = Router::new()
             .route("/state", get(admin::get_state))
             .route("/faults", post(admin::post_faults))
-            .with_state((org.clone(), churn));
+            .with_state((org, churn));
         app = app.nest("/__admin", admin);
     }
-    app.layer(from_fn_with_state(org, middleware::faults))
-        .layer(CompressionLayer::new().gzip(true))
+    app.layer(CompressionLayer::new().gzip(true))
 }
 
 async fn accept_loop(

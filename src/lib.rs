@@ -1,6 +1,6 @@
 //! orgpool: a horizontally scaled batch worker pool for Salesforce. This crate holds the
-//! library behind the `orgpool` binary: the fake org, the SOQL parser, migrations and
-//! the command-line front end.
+//! library behind the `orgpool` binary: the Salesforce client, the fake org, the SOQL
+//! parser, migrations, telemetry and the command-line front end.
 
 // Describe bodies are large `json!` literals.
 #![recursion_limit = "256"]
@@ -10,4 +10,7 @@ pub mod cli;
 pub mod fake_org;
 pub mod migrate;
 pub mod org_session;
+pub mod redis_conn;
+pub mod salesforce;
 pub mod soql;
+pub mod telemetry;

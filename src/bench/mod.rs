@@ -1,5 +1,7 @@
 //! Benchmarks behind `orgpool bench ...`: each prints its result next to a baseline
 //! measured in the same run.
 
+pub mod child_org;
 pub mod fake_org;
 pub mod mem;
+pub mod sf_query;

@@ -27,6 +27,21 @@ pub enum Bench {
         #[arg(long, default_value_t = 500_000)]
         page: u64,
     },
+    /// Bulk query streaming rate and peak memory of the Salesforce client.
+    SfQuery {
+        /// Opportunities to seed and stream [1000000].
+        #[arg(long, default_value_t = 1_000_000)]
+        records: u64,
+        /// Rows per results page (maxRecords) [50000].
+        #[arg(long, default_value_t = 50_000)]
+        page: u64,
+        /// Skip the bare-HTTP baseline [off].
+        #[arg(long)]
+        skip_baseline: bool,
+        /// Print one JSON object instead of a table [off].
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl BenchArgs {
@@ -42,6 +57,20 @@ impl BenchArgs {
                     opportunities,
                     lines,
                     page,
+                })
+                .await
+            }
+            Bench::SfQuery {
+                records,
+                page,
+                skip_baseline,
+                json,
+            } => {
+                bench::sf_query::run(bench::sf_query::Params {
+                    records,
+                    page,
+                    skip_baseline,
+                    json,
                 })
                 .await
             }

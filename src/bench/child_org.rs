@@ -1,0 +1,69 @@
+//! A fake org in a child process (`orgpool fake-org`), so a benchmark's or test's memory
+//! figures are the client's alone. The child is killed when the handle drops.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A running child fake org.
+#[derive(Debug)]
+pub struct ChildOrg {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    child: Child,
+}
+
+impl ChildOrg {
+    /// Starts `orgpool fake-org` (this executable unless `exe` says otherwise) on a free
+    /// port with `args`, and waits until it has seeded and listens.
+    pub async fn spawn(exe: Option<&std::path::Path>, args: &[&str]) -> anyhow::Result<ChildOrg> {
+        let exe = match exe {
+            Some(p) => p.to_path_buf(),
+            None => std::env::current_exe()?,
+        };
+        let mut child = Command::new(exe)
+            .arg("fake-org")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let mut base_url = None;
+        let wait = async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(url) = line.strip_prefix("orgpool fake-org: listening on ") {
+                    base_url = Some(url.trim().to_string());
+                }
+                if line.trim_start().starts_with("seeded") {
+                    return anyhow::Ok(());
+                }
+            }
+            anyhow::bail!("the fake org exited before it was ready")
+        };
+        tokio::time::timeout(Duration::from_secs(600), wait)
+            .await
+            .map_err(|_| anyhow::anyhow!("the fake org did not start within 10 minutes"))??;
+        // Keep draining its output so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let base_url = base_url.ok_or_else(|| anyhow::anyhow!("the fake org printed no URL"))?;
+        Ok(ChildOrg { base_url, child })
+    }
+
+    /// `{base}/services/oauth2/token`.
+    pub fn token_url(&self) -> String {
+        format!("{}/services/oauth2/token", self.base_url)
+    }
+
+    /// Stops it.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}

@@ -1,0 +1,28 @@
+//! The Salesforce client: login, REST, Bulk API 2.0 query and ingest, errors classified
+//! for retries, and the fleet-wide API budget and outage flag in Redis.
+
+mod auth;
+mod backoff;
+mod budget;
+mod bulk_ingest;
+mod bulk_query;
+mod client;
+mod collections;
+mod config;
+mod csv_rows;
+mod error;
+mod rest;
+mod secret;
+
+pub use backoff::Backoff;
+pub use budget::{Fleet, Reservation};
+pub use bulk_ingest::{
+    CsvParts, FailedRecord, IngestOutcome, Operation, SavedRecord, parse_error_cell,
+};
+pub use bulk_query::{BulkResults, JobInfo};
+pub use client::{Api, Body, Client, Request, parse_limit_info};
+pub use collections::{RecordError, SaveResult};
+pub use config::{AuthFlow, BudgetConfig, ConfigError, SalesforceConfig};
+pub use error::{ErrorClass, SfError};
+pub use rest::{Describe, FieldDescribe, QueryPage, QueryStart, Scope};
+pub use secret::Secret;

@@ -383,7 +383,7 @@ impl Client {
                                 "the org's reported usage has reached this deployment's share ({allowed} requests in 24 hours)"
                             ),
                             _ => format!(
-                                "the fleet used {used} of its {allowed} requests in the rolling window"
+                                "the fleet has made {used} requests in its rolling window and may make {allowed} (the lower of ORGPOOL_API_BUDGET_CAP and ORGPOOL_API_BUDGET_SHARE of the org's daily allowance)"
                             ),
                         };
                         return Err(SfError::Limit {

@@ -41,6 +41,9 @@ pub enum Bench {
         /// Print one JSON object instead of a table [off].
         #[arg(long)]
         json: bool,
+        /// Ask for gzip-compressed pages, as against a remote org [off].
+        #[arg(long)]
+        gzip: bool,
     },
 }
 
@@ -65,12 +68,14 @@ impl BenchArgs {
                 page,
                 skip_baseline,
                 json,
+                gzip,
             } => {
                 bench::sf_query::run(bench::sf_query::Params {
                     records,
                     page,
                     skip_baseline,
                     json,
+                    gzip,
                 })
                 .await
             }

@@ -135,7 +135,7 @@ impl Client {
         prefix: &str,
     ) -> Result<Client, SfError> {
         let mut builder = reqwest::Client::builder()
-            .gzip(true)
+            .gzip(cfg.gzip)
             .connect_timeout(cfg.connect_timeout)
             .read_timeout(cfg.read_timeout)
             .user_agent(concat!("orgpool/", env!("CARGO_PKG_VERSION")));

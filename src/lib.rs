@@ -9,6 +9,7 @@ pub mod bench;
 pub mod cli;
 pub mod fake_org;
 pub mod migrate;
+pub mod mirror;
 pub mod org_session;
 pub mod redis_conn;
 pub mod salesforce;

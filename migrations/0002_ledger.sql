@@ -11,10 +11,12 @@ CREATE TABLE orgpool.mappings (
                   CHECK (state IN ('new', 'loading', 'ready', 'error')),
     error         text,                          -- what is wrong, when state = error
     fix           text,                          -- what to do about it
+    config        jsonb NOT NULL DEFAULT '{}',   -- the mappings.toml entry as last enqueued
     columns       jsonb NOT NULL DEFAULT '[]',   -- [{field, name, pg_type}] as last applied
     missing       jsonb NOT NULL DEFAULT '[]',   -- columns whose field left the org (kept)
     watermark     timestamptz,                   -- resync has everything modified before this
     last_sync_at  timestamptz,                   -- when a load or resync last committed
+    last_resync_at    timestamptz,               -- when the last resync run was created
     last_reconcile_at timestamptz,
     updated_at    timestamptz NOT NULL DEFAULT now()
 );
@@ -45,7 +47,9 @@ CREATE TABLE orgpool.chunks (
     id            bigserial PRIMARY KEY,
     run_id        bigint NOT NULL REFERENCES orgpool.runs (id) ON DELETE CASCADE,
     kind          text NOT NULL,                 -- the job kind (= queue)
-    seq           integer NOT NULL,              -- order within the run
+    seq           integer NOT NULL,              -- order within the run (0 = the plan step)
+    step          text NOT NULL DEFAULT 'work'   -- plan: decide the chunks; work: move rows
+                  CHECK (step IN ('plan', 'work')),
     lo            text,                          -- Id range [lo, hi); null = unbounded
     hi            text,
     since         timestamptz,                   -- resync window [since, until)

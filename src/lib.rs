@@ -5,13 +5,19 @@
 // Describe bodies are large `json!` literals.
 #![recursion_limit = "256"]
 
+pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod fake_org;
+pub mod jobs;
+pub mod ledger;
 pub mod migrate;
 pub mod mirror;
 pub mod org_session;
+pub mod queue;
 pub mod redis_conn;
 pub mod salesforce;
+pub mod scheduler;
 pub mod soql;
+pub mod status;
 pub mod telemetry;

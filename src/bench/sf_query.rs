@@ -86,7 +86,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             &org.token_url(),
             &defaults.client_id,
             &defaults.client_secret,
-            true,
+            p.gzip,
         )
         .await?;
         let t = Instant::now();

@@ -2,13 +2,23 @@
 
 mod bench;
 mod demo;
+mod enqueue_cmd;
 mod fake_org_cmd;
+mod jobs_cmd;
 mod migrate_cmd;
+mod scheduler_cmd;
+mod status_cmd;
+mod worker_cmd;
 
 pub use bench::BenchArgs;
 pub use demo::DemoArgs;
+pub use enqueue_cmd::{EnqueueArgs, EnqueueKind, wait};
 pub use fake_org_cmd::FakeOrgArgs;
+pub use jobs_cmd::JobsArgs;
 pub use migrate_cmd::MigrateArgs;
+pub use scheduler_cmd::SchedulerArgs;
+pub use status_cmd::StatusArgs;
+pub use worker_cmd::WorkerArgs;
 
 use clap::{Parser, Subcommand};
 
@@ -32,6 +42,16 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run a benchmark and print it beside a baseline from the same run.
     Bench(BenchArgs),
+    /// Pull chunks of every job kind and run them until SIGTERM.
+    Worker(WorkerArgs),
+    /// Start due runs, keep the ledger's chunks in Redis, close finished runs.
+    Scheduler(SchedulerArgs),
+    /// Start a run (initial-load, resync, reload, reconcile) and optionally wait for it.
+    Enqueue(EnqueueArgs),
+    /// Show mappings, runs, queues, dead chunks and API usage.
+    Status(StatusArgs),
+    /// List failed chunks and poison payloads; retry failed chunks.
+    Jobs(JobsArgs),
 }
 
 impl Cli {
@@ -42,6 +62,11 @@ impl Cli {
             Command::Migrate(a) => a.run().await,
             Command::Demo(a) => a.run().await,
             Command::Bench(a) => a.run().await,
+            Command::Worker(a) => a.run().await,
+            Command::Scheduler(a) => a.run().await,
+            Command::Enqueue(a) => a.run().await,
+            Command::Status(a) => a.run().await,
+            Command::Jobs(a) => a.run().await,
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::types::{self, TypeError};
 use crate::salesforce::{Describe, FieldDescribe};
@@ -20,7 +20,7 @@ pub struct MappingsFile {
 }
 
 /// Which fields to sync.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum Fields {
     /// `"all"`: every field the Bulk API can read (compound and binary fields skipped).
@@ -36,7 +36,7 @@ impl Default for Fields {
 }
 
 /// Sync direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Access {
     /// Salesforce to Postgres (default).
@@ -47,7 +47,7 @@ pub enum Access {
 }
 
 /// What happens to rows of records deleted in Salesforce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Deleted {
     /// Delete the row, as Heroku Connect does (default).
@@ -58,7 +58,7 @@ pub enum Deleted {
 }
 
 /// One mapped object.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mapping {
     /// The object's API name (`Account`, `Invoice__c`); required.
@@ -260,7 +260,7 @@ impl Mapping {
 }
 
 /// A mirrored column.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Column {
     /// The Salesforce field (`Id` for `sfid`).
     pub field: String,

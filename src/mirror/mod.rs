@@ -1,8 +1,17 @@
-//! The Postgres mirror: mappings, Salesforce-to-Postgres column types, and (as they land)
-//! the table DDL, the COPY loader and the merge.
+//! The Postgres mirror: mappings, Salesforce-to-Postgres column types, the tables in the
+//! Heroku Connect layout, the streaming COPY loader and merge, and the chunk planner.
 
+pub mod error;
+pub mod loader;
 pub mod mapping;
+pub mod planner;
+pub mod table;
 pub mod types;
 
-pub use mapping::{Access, Column, Deleted, Fields, Mapping, MappingError, MappingsFile, Resolved};
+pub use error::MirrorError;
+pub use loader::{LoadMode, LoadStats, load};
+pub use mapping::{
+    Access, Column, Deleted, Fields, Mapping, MappingError, MappingsFile, Resolved, parse_duration,
+};
+pub use table::{Drift, MirrorTable, count_range, ensure, swap};
 pub use types::{TypeError, column_type, compatible, pg_name, quote_ident};

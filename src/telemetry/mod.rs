@@ -2,4 +2,6 @@
 //! stable (`orgpool_` prefix, `_total` counters, `_seconds` histograms, low-cardinality
 //! labels only).
 
+pub mod exporter;
+pub mod jobs;
 pub mod salesforce;

@@ -1,0 +1,140 @@
+//! Connecting a process to its services from the environment (`DATABASE_URL`,
+//! `REDIS_URL`, the `SALESFORCE_*` settings, the queue and job settings), with the
+//! health checks every long-running process makes before it starts: Postgres answers
+//! and is migrated, Redis answers, Salesforce accepts the login.
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use tokio::sync::watch;
+
+use crate::jobs::{JobContext, JobSettings};
+use crate::queue::{QueueConfig, Queues};
+use crate::salesforce::{Client, SalesforceConfig};
+
+/// The default database URL (as the scripts set up).
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/postgres";
+
+/// A process's connections.
+#[derive(Clone)]
+pub struct Services {
+    /// Postgres.
+    pub pool: PgPool,
+    /// Redis queues.
+    pub queues: Queues,
+    /// Salesforce, when the process needs it.
+    pub client: Option<Arc<Client>>,
+    /// Job settings.
+    pub settings: JobSettings,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("queues", &self.queues)
+            .finish()
+    }
+}
+
+/// The database URL from the environment.
+pub fn database_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.into())
+}
+
+impl Services {
+    /// Connects to everything; `salesforce` also builds the client and logs in once.
+    /// `concurrency` overrides `WORKER_CONCURRENCY`.
+    pub async fn connect(
+        salesforce: bool,
+        pool_size: u32,
+        concurrency: Option<usize>,
+    ) -> anyhow::Result<Services> {
+        let settings = JobSettings::from_env().map_err(anyhow::Error::msg)?;
+        let mut qcfg = QueueConfig::from_env().map_err(anyhow::Error::msg)?;
+        if let Some(n) = concurrency {
+            if n == 0 || n > 64 {
+                bail!("--concurrency {n} is outside 1 to 64; give a small number such as 2");
+            }
+            qcfg.concurrency = n;
+        }
+        let url = database_url();
+        let pool = PgPoolOptions::new()
+            .max_connections(pool_size)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect(&url)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot connect to Postgres at {}; check DATABASE_URL and that the server runs",
+                    crate::migrate::redact(&url)
+                )
+            })?;
+        let migrated: Option<(String,)> =
+            sqlx::query_as("SELECT to_regclass('orgpool.chunks')::text")
+                .fetch_optional(&pool)
+                .await?;
+        if migrated.map(|r| r.0).is_none_or(|s| s.is_empty()) {
+            bail!("the database has no orgpool ledger yet; run `orgpool migrate` first");
+        }
+        let redis = crate::redis_conn::connect(&crate::redis_conn::url_from_env()).await?;
+        let queues = Queues::new(redis.clone(), qcfg);
+        let client = if salesforce {
+            let cfg = SalesforceConfig::from_env()?;
+            let client = Client::new(cfg, redis, &queues.config().prefix)?;
+            client
+                .login()
+                .await
+                .context("Salesforce login failed at start")?;
+            Some(Arc::new(client))
+        } else {
+            None
+        };
+        Ok(Services {
+            pool,
+            queues,
+            client,
+            settings,
+        })
+    }
+
+    /// The job context for a worker.
+    pub fn job_context(&self, shutdown: watch::Receiver<bool>) -> anyhow::Result<JobContext> {
+        let client = self
+            .client
+            .clone()
+            .context("this process was started without Salesforce")?;
+        Ok(JobContext {
+            pool: self.pool.clone(),
+            client,
+            queues: self.queues.clone(),
+            settings: self.settings.clone(),
+            shutdown,
+        })
+    }
+}
+
+/// A watch that turns true on SIGTERM or Ctrl-C (SIGINT).
+pub fn shutdown_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!(
+            "shutdown requested: no new work is taken; running chunks finish or are handed back"
+        );
+        let _ = tx.send(true);
+    });
+    rx
+}

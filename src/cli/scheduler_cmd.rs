@@ -1,0 +1,79 @@
+//! `orgpool scheduler`: checks the mappings against the org, then every tick (while it
+//! holds the leader lock) starts due runs, re-pushes lost chunks and closes runs.
+
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::app::{Services, shutdown_signal};
+use crate::mirror::parse_duration;
+use crate::queue::keys;
+use crate::scheduler::{Leader, catalog, tick};
+
+/// Run the scheduler.
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// Seconds between passes.
+    #[arg(long, env = "ORGPOOL_SCHEDULER_TICK", default_value_t = 5)]
+    pub tick_seconds: u64,
+    /// How often each mapping is reconciled, like `24h` or `90m`.
+    #[arg(long, env = "ORGPOOL_RECONCILE_EVERY", default_value = "24h")]
+    pub reconcile_every: String,
+    /// Serve this process's own `/metrics` on this port.
+    #[arg(long, env = "METRICS_PORT")]
+    pub metrics_port: Option<u16>,
+}
+
+impl SchedulerArgs {
+    /// Runs it.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let reconcile_every = parse_duration(&self.reconcile_every).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--reconcile-every {:?} is not a duration; use one such as \"24h\"",
+                self.reconcile_every
+            )
+        })?;
+        crate::telemetry::exporter::install(self.metrics_port)?;
+        let s = Services::connect(true, 4, None).await?;
+        let path = s.settings.mappings_path.clone();
+        let file = catalog::read(&path)?;
+        let client = s.client.clone().expect("connected with Salesforce");
+        catalog::validate(&client, &file).await?;
+        catalog::record(&s.pool, &file.mapping).await?;
+        tracing::info!(mappings = file.mapping.len(), %path, "mappings checked against the org");
+        let identity = format!(
+            "scheduler-{}-{}",
+            std::process::id(),
+            ulid::Ulid::generate()
+        );
+        let leader = Leader::new(
+            s.queues.conn(),
+            keys::leader(&s.queues.config().prefix),
+            identity,
+            Duration::from_secs(self.tick_seconds * 3 + 5),
+        );
+        let mut shutdown = shutdown_signal();
+        let mut every = tokio::time::interval(Duration::from_secs(self.tick_seconds.max(1)));
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = shutdown.wait_for(|s| *s) => break,
+            }
+            match leader.acquire().await {
+                Ok(true) => match tick(&s, &file.mapping, reconcile_every).await {
+                    Ok(t) if !t.started.is_empty() || t.repushed > 0 => {
+                        tracing::info!(started = ?t.started, repushed = t.repushed, closed = t.closed, "scheduler pass");
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "scheduler pass failed; trying again next tick")
+                    }
+                },
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "leader lock unavailable (Redis?)"),
+            }
+        }
+        let _ = leader.release().await;
+        Ok(())
+    }
+}

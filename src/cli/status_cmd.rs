@@ -1,0 +1,103 @@
+//! `orgpool status [--json]`: mappings, active runs, queues, dead chunks, API usage.
+
+use std::sync::Arc;
+
+use clap::Args;
+
+use crate::app::Services;
+use crate::salesforce::{Client, SalesforceConfig};
+
+/// Show the fleet's state.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl StatusArgs {
+    /// Runs it.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let mut s = Services::connect(false, 2, None).await?;
+        // API usage lives in Redis: no login needed, so status works during an outage.
+        if let Ok(cfg) = SalesforceConfig::from_env() {
+            s.client = Client::new(cfg, s.queues.conn(), &s.queues.config().prefix)
+                .ok()
+                .map(Arc::new);
+        }
+        let st = crate::status::read(&s).await?;
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&st)?);
+            return Ok(());
+        }
+        println!("MAPPINGS");
+        for m in &st.mappings {
+            let lag = m
+                .lag_seconds
+                .map(|l| format!("{l:.0}s"))
+                .unwrap_or_else(|| "-".into());
+            let rows = m.rows.map(|r| r.to_string()).unwrap_or_else(|| "-".into());
+            let last = m
+                .last_sync_at
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_else(|| "never".into());
+            println!(
+                "  {:<24} {:<8} rows {:<10} last sync {:<19} lag {:<8} failed chunks {}",
+                m.object, m.state, rows, last, lag, m.failed_chunks
+            );
+            if let Some(e) = &m.error {
+                println!("      error: {e}");
+            }
+            if let Some(f) = &m.fix {
+                println!("      fix: {f}");
+            }
+            if m.missing_columns.as_array().is_some_and(|a| !a.is_empty()) {
+                println!(
+                    "      kept columns of fields gone from the org: {}",
+                    m.missing_columns
+                );
+            }
+        }
+        println!("RUNS IN PROGRESS");
+        if st.runs.is_empty() {
+            println!("  none");
+        }
+        for r in &st.runs {
+            println!(
+                "  run {:<6} {:<13} {:<20} {:<9} {}/{} chunks ({} failed), {} rows",
+                r.id,
+                r.kind,
+                r.object,
+                r.state,
+                r.chunks_done,
+                r.chunks_total,
+                r.chunks_failed,
+                r.rows
+            );
+        }
+        println!("QUEUES");
+        for q in &st.queues {
+            let d = q.depth;
+            println!(
+                "  {:<13} active {:<6} scheduled {:<6} in flight {:<6} poison {}",
+                q.kind, d.active, d.scheduled, d.inflight, d.poison
+            );
+        }
+        println!("DEAD CHUNKS: {} (orgpool jobs dead)", st.dead_chunks);
+        if let Some(a) = &st.api {
+            let limit = if a.org_limit > 0 {
+                a.org_limit.to_string()
+            } else {
+                "unknown".into()
+            };
+            println!(
+                "API: fleet used {} in its window; org reports {} of {}{}",
+                a.fleet_used,
+                a.org_used,
+                limit,
+                if a.outage { "; OUTAGE flag up" } else { "" }
+            );
+        }
+        Ok(())
+    }
+}

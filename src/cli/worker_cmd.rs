@@ -1,0 +1,63 @@
+//! `orgpool worker`: pulls chunks of every job kind and runs them until SIGTERM, then
+//! stops taking work and finishes or hands back what it holds within the grace period.
+
+use std::sync::Arc;
+
+use clap::Args;
+
+use crate::app::{Services, shutdown_signal};
+use crate::jobs::{InitialLoad, JobKind, Reconcile, Resync, Runner};
+use crate::queue::{ChunkRunner, run_queue};
+
+/// Run a worker process.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Chunks this process runs at once per job kind [env: WORKER_CONCURRENCY; default 2].
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Serve this process's own `/metrics` on this port.
+    #[arg(long, env = "METRICS_PORT")]
+    pub metrics_port: Option<u16>,
+}
+
+impl WorkerArgs {
+    /// Runs it.
+    pub async fn run(self) -> anyhow::Result<()> {
+        crate::telemetry::exporter::install(self.metrics_port)?;
+        let services = Services::connect(true, 16, self.concurrency).await?;
+        let shutdown = shutdown_signal();
+        let ctx = services.job_context(shutdown.clone())?;
+        let host = std::env::var("DYNO")
+            .or_else(|_| std::env::var("HOSTNAME"))
+            .unwrap_or_else(|_| "worker".into());
+        // Unique per start: apalis mis-handles a reused worker name.
+        let identity = format!("{host}-{}-{}", std::process::id(), ulid::Ulid::generate());
+        tracing::info!(%identity, concurrency = services.queues.config().concurrency, "worker started");
+        let runners: [(&'static str, Arc<dyn ChunkRunner>); 3] = [
+            (
+                InitialLoad::KIND,
+                Arc::new(Runner::<InitialLoad>::new(ctx.clone())),
+            ),
+            (Resync::KIND, Arc::new(Runner::<Resync>::new(ctx.clone()))),
+            (
+                Reconcile::KIND,
+                Arc::new(Runner::<Reconcile>::new(ctx.clone())),
+            ),
+        ];
+        let mut tasks = tokio::task::JoinSet::new();
+        for (kind, runner) in runners {
+            tasks.spawn(run_queue(
+                services.queues.clone(),
+                kind,
+                identity.clone(),
+                runner,
+                shutdown.clone(),
+            ));
+        }
+        while let Some(r) = tasks.join_next().await {
+            r??;
+        }
+        tracing::info!("worker stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,154 @@
+//! What the mirror job kinds share: resolving a mapping against the org's describe (the
+//! plan steps), rebuilding its table description from the ledger (the work steps, so
+//! every chunk of a run uses the columns its plan chose), and the two chunk shapes:
+//! an Id range replaced from a Bulk query, and a `SystemModstamp` window upserted from
+//! a Bulk queryAll.
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+use super::context::JobContext;
+use super::error::JobError;
+use super::runner::{JobKind, commit_chunk};
+use crate::ledger::{self, Chunk, MappingRow, Run};
+use crate::mirror::planner::range_where;
+use crate::mirror::{Column, Deleted, LoadMode, Mapping, MirrorTable, Resolved, load};
+use crate::salesforce::{ErrorClass, Scope, SfError};
+
+/// A mapping as the ledger has it, checked against the org now.
+pub async fn resolve(ctx: &JobContext, object: &str) -> Result<(MappingRow, Resolved), JobError> {
+    let mut conn = ctx.pool.acquire().await?;
+    let row = ledger::mappings::get(&mut conn, object).await?;
+    drop(conn);
+    let mapping = row.mapping()?;
+    let describe = match ctx.client.describe(&mapping.object).await {
+        Ok(d) => d,
+        Err(e @ SfError::Permanent { .. }) if e.class() == ErrorClass::Permanent => {
+            return Err(JobError::Mapping {
+                problem: format!("mapping {}: the org has no object {} that this user can read ({e})", mapping.object, mapping.object),
+                fix: "correct the object name in jobs/mappings.toml, or give the integration user read access to it".into(),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let resolved = Resolved::new(&mapping, &describe).map_err(|e| JobError::Mapping {
+        problem: e.to_string(),
+        fix: "edit the mapping in jobs/mappings.toml and enqueue again".into(),
+    })?;
+    Ok((row, resolved))
+}
+
+/// The table a run writes, from the columns its plan recorded.
+pub fn table_of(row: &MappingRow) -> Result<MirrorTable, JobError> {
+    let columns: Vec<Column> =
+        serde_json::from_value(row.columns.clone()).map_err(|e| JobError::Mapping {
+            problem: format!(
+                "mapping {}: its recorded columns cannot be read ({e})",
+                row.object
+            ),
+            fix: format!("run `orgpool enqueue reload {}`", row.object),
+        })?;
+    let mapping: Mapping = row.mapping()?;
+    Ok(MirrorTable {
+        object: mapping.object.clone(),
+        schema: row.schema_name.clone(),
+        table: row.table_name.clone(),
+        columns,
+    })
+}
+
+/// The ledger row of a run's object.
+pub async fn row_of(ctx: &JobContext, run: &Run) -> Result<MappingRow, JobError> {
+    let mut conn = ctx.pool.acquire().await?;
+    Ok(ledger::mappings::get(&mut conn, &run.object).await?)
+}
+
+/// The Bulk query that reads `table`'s columns.
+pub fn select(table: &MirrorTable) -> String {
+    let fields: Vec<&str> = table.columns.iter().map(|c| c.field.as_str()).collect();
+    format!("SELECT {} FROM {}", fields.join(", "), table.object)
+}
+
+/// A SOQL datetime literal (whole seconds; windows are floored to seconds).
+pub fn soql_datetime(t: DateTime<Utc>) -> String {
+    t.trunc_subsecs(0).format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Replaces the chunk's Id range of `table` with what the org has now, and commits.
+pub async fn range_chunk<K: JobKind>(
+    ctx: &JobContext,
+    run: &Run,
+    chunk: &Chunk,
+    worker: &str,
+    table: &MirrorTable,
+    deleted: Deleted,
+) -> Result<u64, JobError> {
+    let mut soql = select(table);
+    if let Some(w) = range_where(chunk.lo.as_deref(), chunk.hi.as_deref()) {
+        soql = format!("{soql} WHERE {w}");
+    }
+    let results = ctx.client.bulk_query(&soql, Scope::Live).await?;
+    let mut tx = ctx.pool.begin().await?;
+    let mode = LoadMode::ReplaceRange {
+        lo: chunk.lo.clone(),
+        hi: chunk.hi.clone(),
+    };
+    let stats = load(&mut tx, table, deleted, results.into_stream(), &mode).await?;
+    crate::telemetry::jobs::rows(K::KIND, &table.object, stats.rows);
+    commit_chunk::<K>(ctx, tx, run, chunk, worker, stats.rows).await?;
+    Ok(stats.rows)
+}
+
+/// Upserts (and removes or flags deletions of) the records modified in the chunk's
+/// window, and commits.
+pub async fn window_chunk<K: JobKind>(
+    ctx: &JobContext,
+    run: &Run,
+    chunk: &Chunk,
+    worker: &str,
+    table: &MirrorTable,
+    deleted: Deleted,
+) -> Result<u64, JobError> {
+    let (Some(since), Some(until)) = (chunk.since, chunk.until) else {
+        return Err(JobError::Mapping {
+            problem: format!("chunk {} has no window", chunk.id),
+            fix: "enqueue the resync again".into(),
+        });
+    };
+    let soql = format!(
+        "{} WHERE SystemModstamp >= {} AND SystemModstamp < {}",
+        select(table),
+        soql_datetime(since),
+        soql_datetime(until)
+    );
+    let results = ctx.client.bulk_query(&soql, Scope::All).await?;
+    let mut tx = ctx.pool.begin().await?;
+    let stats = load(
+        &mut tx,
+        table,
+        deleted,
+        results.into_stream(),
+        &LoadMode::Upsert,
+    )
+    .await?;
+    crate::telemetry::jobs::rows(K::KIND, &table.object, stats.rows);
+    commit_chunk::<K>(ctx, tx, run, chunk, worker, stats.rows).await?;
+    Ok(stats.rows)
+}
+
+/// Records a mapping error (shown by `status`) and returns it as the job's error.
+pub async fn mapping_error(ctx: &JobContext, object: &str, e: JobError) -> JobError {
+    if let JobError::Mapping { problem, fix } = &e
+        && let Ok(mut conn) = ctx.pool.acquire().await
+    {
+        let _ = ledger::mappings::set_state(&mut conn, object, "error", Some((problem, fix))).await;
+    }
+    if let JobError::Mirror(m @ crate::mirror::MirrorError::Incompatible { .. }) = &e
+        && let Ok(mut conn) = ctx.pool.acquire().await
+    {
+        let fix = format!("run `orgpool enqueue reload {object}`");
+        let _ =
+            ledger::mappings::set_state(&mut conn, object, "error", Some((&m.to_string(), &fix)))
+                .await;
+    }
+    e
+}

@@ -1,0 +1,50 @@
+//! Ledger errors.
+
+/// A ledger operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// Postgres failed (connection errors are retryable; see [`LedgerError::is_retryable`]).
+    #[error("ledger database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Another run of the object is active.
+    #[error(
+        "{object} already has run {run} ({kind}) in progress; wait for it (orgpool enqueue ... --wait, orgpool status) or let it finish before starting another"
+    )]
+    LaneBusy {
+        /// The object.
+        object: String,
+        /// The active run.
+        run: i64,
+        /// Its kind.
+        kind: String,
+    },
+    /// A run id that does not exist.
+    #[error("run {0} does not exist; `orgpool status` lists recent runs")]
+    NoSuchRun(i64),
+    /// A mapping the ledger does not know.
+    #[error("no mapping for {0} has been enqueued yet; add it to jobs/mappings.toml")]
+    NoSuchMapping(String),
+}
+
+impl LedgerError {
+    /// Whether trying again later can succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            LedgerError::Db(e) => is_transient(e),
+            _ => false,
+        }
+    }
+}
+
+/// Whether a database error is about reaching the server rather than the statement.
+pub fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(d) => d
+            .code()
+            .map(|c| c.starts_with("08") || c.starts_with("57P") || c == "40001" || c == "40P01")
+            .unwrap_or(false),
+        _ => false,
+    }
+}

@@ -1,0 +1,153 @@
+//! Per-object mirror state in the ledger: the mapping as last enqueued (so every worker
+//! uses the same one for a run), its table, columns, state, error and resync watermark.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use super::LedgerError;
+use crate::mirror::Mapping;
+
+/// A mapping's row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MappingRow {
+    /// The object.
+    pub object: String,
+    /// Mirror schema.
+    pub schema_name: String,
+    /// Mirror table.
+    pub table_name: String,
+    /// `new`, `loading`, `ready`, `error`.
+    pub state: String,
+    /// What is wrong.
+    pub error: Option<String>,
+    /// What to do about it.
+    pub fix: Option<String>,
+    /// The mappings.toml entry.
+    pub config: serde_json::Value,
+    /// Columns as last applied.
+    pub columns: serde_json::Value,
+    /// Columns whose field left the org.
+    pub missing: serde_json::Value,
+    /// Resync has everything modified before this.
+    pub watermark: Option<DateTime<Utc>>,
+    /// Last committed load or resync.
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// Last resync run created.
+    pub last_resync_at: Option<DateTime<Utc>>,
+    /// Last reconcile run created.
+    pub last_reconcile_at: Option<DateTime<Utc>>,
+}
+
+impl MappingRow {
+    /// The mapping as stored.
+    pub fn mapping(&self) -> Result<Mapping, LedgerError> {
+        serde_json::from_value(self.config.clone())
+            .map_err(|_| LedgerError::NoSuchMapping(self.object.clone()))
+    }
+}
+
+/// Records the mapping from the file (new objects start in state `new`). The table's
+/// schema and name follow the mapping.
+pub async fn upsert_config(pool: &PgPool, m: &Mapping) -> Result<(), LedgerError> {
+    let config = serde_json::to_value(m).unwrap_or_default();
+    sqlx::query(
+        "INSERT INTO orgpool.mappings (object, schema_name, table_name, config) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (object) DO UPDATE SET config = EXCLUDED.config, schema_name = EXCLUDED.schema_name,
+             table_name = EXCLUDED.table_name, updated_at = now()",
+    )
+    .bind(&m.object)
+    .bind(&m.schema)
+    .bind(m.table())
+    .bind(config)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// One mapping's row.
+pub async fn get(conn: &mut PgConnection, object: &str) -> Result<MappingRow, LedgerError> {
+    sqlx::query_as("SELECT * FROM orgpool.mappings WHERE lower(object) = lower($1)")
+        .bind(object)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| LedgerError::NoSuchMapping(object.to_string()))
+}
+
+/// Every mapping, by object.
+pub async fn all(pool: &PgPool) -> Result<Vec<MappingRow>, LedgerError> {
+    Ok(
+        sqlx::query_as("SELECT * FROM orgpool.mappings ORDER BY object")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+/// Sets the state, clearing or recording the error and its fix.
+pub async fn set_state(
+    conn: &mut PgConnection,
+    object: &str,
+    state: &str,
+    error: Option<(&str, &str)>,
+) -> Result<(), LedgerError> {
+    sqlx::query(
+        "UPDATE orgpool.mappings SET state = $2, error = $3, fix = $4, updated_at = now() WHERE object = $1",
+    )
+    .bind(object)
+    .bind(state)
+    .bind(error.map(|e| e.0))
+    .bind(error.map(|e| e.1))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records the applied columns and those kept for fields that left the org.
+pub async fn set_columns(
+    conn: &mut PgConnection,
+    object: &str,
+    columns: serde_json::Value,
+    missing: &[String],
+) -> Result<(), LedgerError> {
+    sqlx::query(
+        "UPDATE orgpool.mappings SET columns = $2, missing = $3, updated_at = now() WHERE object = $1",
+    )
+    .bind(object)
+    .bind(columns)
+    .bind(serde_json::json!(missing))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves the watermark (never backwards) and the last sync time, in the data's
+/// transaction.
+pub async fn advance(
+    conn: &mut PgConnection,
+    object: &str,
+    watermark: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    sqlx::query(
+        "UPDATE orgpool.mappings SET watermark = greatest(watermark, $2), last_sync_at = now(),
+                updated_at = now() WHERE object = $1",
+    )
+    .bind(object)
+    .bind(watermark)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Notes that a run of `kind` was created now (drives the schedule).
+pub async fn touch_schedule(pool: &PgPool, object: &str, kind: &str) -> Result<(), LedgerError> {
+    let column = match kind {
+        "reconcile" => "last_reconcile_at",
+        _ => "last_resync_at",
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE orgpool.mappings SET {column} = now() WHERE object = $1"
+    )))
+    .bind(object)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

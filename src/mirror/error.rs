@@ -1,0 +1,59 @@
+//! Mirror errors: a Salesforce stream failing mid-load, Postgres refusing, a column
+//! whose type changed beyond what its column can hold, a CSV header that does not match.
+
+use crate::salesforce::SfError;
+
+/// Writing the mirror failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MirrorError {
+    /// The Bulk result stream failed.
+    #[error(transparent)]
+    Salesforce(#[from] SfError),
+    /// Postgres failed.
+    #[error("mirror database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A field's type changed so its column cannot hold the new values.
+    #[error(
+        "{object}.{column} is {existing} in Postgres but the org now needs {wanted}; the column cannot hold the new values. Fix: run `orgpool enqueue reload {object}`"
+    )]
+    Incompatible {
+        /// The object.
+        object: String,
+        /// The column.
+        column: String,
+        /// Its type now.
+        existing: String,
+        /// The type the field needs.
+        wanted: String,
+    },
+    /// The CSV header is not the mapped fields in order.
+    #[error("Bulk result for {object} has columns {got:?}, expected {expected:?}")]
+    BadHeader {
+        /// The object.
+        object: String,
+        /// Mapped fields.
+        expected: Vec<String>,
+        /// What came.
+        got: Vec<String>,
+    },
+}
+
+impl MirrorError {
+    /// Whether trying again later can succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            MirrorError::Salesforce(e) => e.is_retryable(),
+            MirrorError::Db(e) => crate::ledger::error::is_transient(e),
+            MirrorError::Incompatible { .. } | MirrorError::BadHeader { .. } => false,
+        }
+    }
+
+    /// A snake_case label.
+    pub fn class(&self) -> &'static str {
+        match self {
+            MirrorError::Salesforce(e) => e.class().label(),
+            MirrorError::Db(_) => "database",
+            MirrorError::Incompatible { .. } | MirrorError::BadHeader { .. } => "schema",
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! Mirror tables in the Heroku Connect layout: `id serial` primary key, `sfid` unique,
+//! `systemmodstamp` indexed, `isdeleted`, `_hc_lastop`, `_hc_err`, then one column per
+//! mapped field, every identifier quoted. Creating them, growing them when a mapping
+//! gains fields (never dropping a column), refusing incompatible type changes, counting
+//! an Id range, and swapping a reloaded shadow table in.
+
+use sqlx::PgConnection;
+
+use super::error::MirrorError;
+use super::mapping::{Column, Resolved};
+use super::types::{compatible, quote_ident};
+
+/// A mirror table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirrorTable {
+    /// The Salesforce object.
+    pub object: String,
+    /// Postgres schema.
+    pub schema: String,
+    /// Postgres table.
+    pub table: String,
+    /// Mapped columns (`sfid`, `systemmodstamp`, `isdeleted` first).
+    pub columns: Vec<Column>,
+}
+
+/// What [`ensure`] found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Drift {
+    /// The table was created.
+    pub created: bool,
+    /// Columns added (to be backfilled).
+    pub added: Vec<Column>,
+    /// Columns in the table that are no longer mapped (kept, never dropped).
+    pub missing: Vec<String>,
+}
+
+/// A Postgres name made of `base` and `suffix`, within the 63-byte identifier limit.
+fn derived(base: &str, suffix: &str) -> String {
+    let mut cut = 63usize.saturating_sub(suffix.len()).min(base.len());
+    while !base.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{suffix}", &base[..cut])
+}
+
+impl MirrorTable {
+    /// The table for a resolved mapping.
+    pub fn new(r: &Resolved) -> MirrorTable {
+        MirrorTable {
+            object: r.mapping.object.clone(),
+            schema: r.mapping.schema.clone(),
+            table: r.mapping.table(),
+            columns: r.columns.clone(),
+        }
+    }
+
+    /// `"schema"."table"`.
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.table))
+    }
+
+    /// The table a reload fills before the swap.
+    pub fn shadow(&self) -> MirrorTable {
+        MirrorTable {
+            table: derived(&self.table, "__reload"),
+            ..self.clone()
+        }
+    }
+
+    fn names(&self) -> [(String, &'static str); 4] {
+        [
+            (derived(&self.table, "_pkey"), "INDEX"),
+            (derived(&self.table, "_sfid_key"), "INDEX"),
+            (derived(&self.table, "_systemmodstamp_idx"), "INDEX"),
+            (derived(&self.table, "_id_seq"), "SEQUENCE"),
+        ]
+    }
+}
+
+/// The type spelling `format_type` uses, turned into ours.
+fn normalise(t: &str) -> String {
+    let t = t
+        .replace("character varying", "varchar")
+        .replace("timestamp with time zone", "timestamptz")
+        .replace("time without time zone", "time");
+    match t.strip_prefix("numeric(") {
+        Some(rest) => format!("numeric({}", rest.replace(',', ", ").replace(",  ", ", ")),
+        None if t == "varchar" => "text".into(),
+        None => t,
+    }
+}
+
+/// Creates the table if missing, or brings its columns in line with `t`.
+pub async fn ensure(conn: &mut PgConnection, t: &MirrorTable) -> Result<Drift, MirrorError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE SCHEMA IF NOT EXISTS {}",
+        quote_ident(&t.schema)
+    )))
+    .execute(&mut *conn)
+    .await?;
+    let existing: Vec<(String, String)> = sqlx::query_as(
+        "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+         WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+    )
+    .bind(t.qualified())
+    .fetch_all(&mut *conn)
+    .await?;
+    let [pkey, sfid_key, stamp_idx, _] = t.names();
+    if existing.is_empty() {
+        let mut cols = vec![format!(
+            "id serial CONSTRAINT {} PRIMARY KEY",
+            quote_ident(&pkey.0)
+        )];
+        for c in &t.columns {
+            let extra = if c.name == "sfid" {
+                format!(
+                    "{} CONSTRAINT {} UNIQUE",
+                    super::loader::collation("sfid"),
+                    quote_ident(&sfid_key.0)
+                )
+            } else {
+                String::new()
+            };
+            cols.push(format!("{} {}{extra}", quote_ident(&c.name), c.pg_type));
+        }
+        cols.push("_hc_lastop varchar(32)".into());
+        cols.push("_hc_err text".into());
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE {} ({})",
+            t.qualified(),
+            cols.join(", ")
+        )))
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE INDEX IF NOT EXISTS {} ON {} (systemmodstamp)",
+            quote_ident(&stamp_idx.0),
+            t.qualified()
+        )))
+        .execute(&mut *conn)
+        .await?;
+        return Ok(Drift {
+            created: true,
+            ..Default::default()
+        });
+    }
+    let mut drift = Drift::default();
+    for c in &t.columns {
+        match existing.iter().find(|(n, _)| *n == c.name) {
+            None => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}",
+                    t.qualified(),
+                    quote_ident(&c.name),
+                    c.pg_type
+                )))
+                .execute(&mut *conn)
+                .await?;
+                drift.added.push(c.clone());
+            }
+            Some((_, have)) => {
+                let have = normalise(have);
+                if !compatible(&have, &c.pg_type) {
+                    return Err(MirrorError::Incompatible {
+                        object: t.object.clone(),
+                        column: c.name.clone(),
+                        existing: have,
+                        wanted: c.pg_type.clone(),
+                    });
+                }
+            }
+        }
+    }
+    for (name, _) in &existing {
+        let system = matches!(name.as_str(), "id" | "_hc_lastop" | "_hc_err");
+        if !system && !t.columns.iter().any(|c| &c.name == name) {
+            drift.missing.push(name.clone());
+        }
+    }
+    Ok(drift)
+}
+
+/// Replaces `live` by `shadow` inside the caller's transaction: the app sees the old
+/// table until commit and the new one after, never an empty one.
+pub async fn swap(
+    conn: &mut PgConnection,
+    live: &MirrorTable,
+    shadow: &MirrorTable,
+) -> Result<(), MirrorError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP TABLE IF EXISTS {}",
+        live.qualified()
+    )))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER TABLE {} RENAME TO {}",
+        shadow.qualified(),
+        quote_ident(&live.table)
+    )))
+    .execute(&mut *conn)
+    .await?;
+    for ((from, kind), (to, _)) in shadow.names().into_iter().zip(live.names()) {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER {kind} IF EXISTS {}.{} RENAME TO {}",
+            quote_ident(&live.schema),
+            quote_ident(&from),
+            quote_ident(&to)
+        )))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Live rows (`isdeleted` not true) with `lo <= sfid < hi` in byte order, as
+/// Salesforce orders Ids (a 15-character bound compares as a prefix).
+pub async fn count_range(
+    conn: &mut PgConnection,
+    t: &MirrorTable,
+    lo: Option<&str>,
+    hi: Option<&str>,
+) -> Result<u64, MirrorError> {
+    let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM {} WHERE isdeleted IS NOT TRUE
+           AND ($1::text IS NULL OR sfid COLLATE \"C\" >= $1)
+           AND ($2::text IS NULL OR sfid COLLATE \"C\" < $2)",
+        t.qualified()
+    )))
+    .bind(lo)
+    .bind(hi)
+    .fetch_one(conn)
+    .await?;
+    Ok(n as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_postgres_type_names() {
+        assert_eq!(normalise("character varying(80)"), "varchar(80)");
+        assert_eq!(normalise("timestamp with time zone"), "timestamptz");
+        assert_eq!(normalise("numeric(18,2)"), "numeric(18, 2)");
+        assert_eq!(normalise("time without time zone"), "time");
+        assert_eq!(normalise("boolean"), "boolean");
+    }
+
+    #[test]
+    fn derived_names_fit_postgres() {
+        let long = "x".repeat(80);
+        assert_eq!(derived(&long, "_sfid_key").len(), 63);
+        assert_eq!(derived("order", "__reload"), "order__reload");
+    }
+}

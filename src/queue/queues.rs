@@ -1,0 +1,215 @@
+//! Pushing chunk tasks, checking that a task still exists (the scheduler re-pushes the
+//! ones Redis lost), queue depths, and trimming finished tasks (apalis-redis never
+//! deletes them: its issue #10).
+
+use std::time::Duration;
+
+use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
+use apalis_redis::{Config, RedisStorage};
+use redis::aio::ConnectionManager;
+
+use super::config::QueueConfig;
+use super::keys;
+use super::task::ChunkTask;
+
+/// A queue operation failed (Redis unreachable or refusing).
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// Redis failed.
+    #[error("Redis queue error: {0}; check REDIS_URL and that Redis is running")]
+    Redis(#[from] redis::RedisError),
+    /// apalis refused a push.
+    #[error("could not push to the {kind} queue: {detail}")]
+    Push {
+        /// The job kind.
+        kind: String,
+        /// apalis's message.
+        detail: String,
+    },
+}
+
+impl QueueError {
+    /// Every queue error is about reaching Redis, so trying again later can succeed.
+    pub fn is_retryable(&self) -> bool {
+        true
+    }
+}
+
+/// How much work a queue holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Depth {
+    /// Ready to run.
+    pub active: u64,
+    /// Waiting for their time (snoozed or retried).
+    pub scheduled: u64,
+    /// Held by workers.
+    pub inflight: u64,
+    /// apalis's dead set.
+    pub dead: u64,
+    /// Payloads that could not be decoded, moved aside.
+    pub poison: u64,
+}
+
+/// The queues of one deployment (one Redis key prefix).
+#[derive(Clone)]
+pub struct Queues {
+    conn: ConnectionManager,
+    cfg: QueueConfig,
+}
+
+impl std::fmt::Debug for Queues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queues")
+            .field("prefix", &self.cfg.prefix)
+            .finish()
+    }
+}
+
+const TRIM: &str = r"
+-- KEYS[1]: a set of finished task ids (done or dead); KEYS[2]: the task data hash
+-- ARGV[1]: the metadata key prefix; ARGV[2]: how many to remove at most
+local ids = redis.call('SPOP', KEYS[1], tonumber(ARGV[2]))
+for _, id in ipairs(ids) do
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('DEL', ARGV[1] .. ':' .. id)
+end
+return #ids
+";
+
+impl Queues {
+    /// Queues on `conn` with `cfg`.
+    pub fn new(conn: ConnectionManager, cfg: QueueConfig) -> Queues {
+        Queues { conn, cfg }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &QueueConfig {
+        &self.cfg
+    }
+
+    /// A Redis connection (shared, multiplexed).
+    pub fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// apalis's settings for a kind: the queue named explicitly (never the Rust type
+    /// path), results persisted (else nothing is ever acked), explicit heartbeats.
+    pub fn apalis_config(&self, kind: &str) -> Config {
+        Config::default()
+            .queue(keys::queue_name(&self.cfg.prefix, kind))
+            .batch_size(self.cfg.concurrency)
+            .heartbeat_interval(self.cfg.heartbeat)
+            .missed_heartbeats(self.cfg.missed_heartbeats)
+            .persist_results(true)
+    }
+
+    /// apalis storage for a kind.
+    pub fn storage(&self, kind: &str) -> RedisStorage<ChunkTask> {
+        RedisStorage::new(self.conn.clone()).with_config(self.apalis_config(kind))
+    }
+
+    /// Pushes a chunk; returns the task id (kept in the ledger).
+    pub async fn push(
+        &self,
+        kind: &str,
+        chunk_id: i64,
+        delay: Option<Duration>,
+    ) -> Result<String, QueueError> {
+        let id = ulid::Ulid::generate();
+        let mut b = TaskBuilder::new(ChunkTask { chunk_id }).task_id(TaskId::from(id));
+        if let Some(d) = delay {
+            b = b.run_after(d);
+        }
+        self.storage(kind)
+            .push_task(b.build())
+            .await
+            .map_err(|e| QueueError::Push {
+                kind: kind.to_string(),
+                detail: e.to_string(),
+            })?;
+        Ok(id.to_string())
+    }
+
+    /// Whether a task is still waiting or running in Redis (false after a flush, or once
+    /// apalis recorded it done or dead).
+    pub async fn task_alive(&self, kind: &str, task_id: &str) -> Result<bool, QueueError> {
+        let cfg = self.apalis_config(kind);
+        let mut c = self.conn.clone();
+        let (exists, status): (bool, Option<String>) = redis::pipe()
+            .hexists(cfg.job_data_hash(), task_id)
+            .hget(keys::meta(&cfg, task_id), "status")
+            .query_async(&mut c)
+            .await?;
+        Ok(exists && !matches!(status.as_deref(), Some("Done") | Some("Killed")))
+    }
+
+    /// The depths of a kind's queue.
+    pub async fn depth(&self, kind: &str) -> Result<Depth, QueueError> {
+        let cfg = self.apalis_config(kind);
+        let mut c = self.conn.clone();
+        let (active, scheduled, dead, poison, workers): (u64, u64, u64, u64, Vec<String>) =
+            redis::pipe()
+                .llen(cfg.active_jobs_list())
+                .zcard(cfg.scheduled_jobs_set())
+                .scard(cfg.dead_jobs_set())
+                .hlen(keys::poison(&self.cfg.prefix, kind))
+                .zrange(cfg.workers_set(), 0, -1)
+                .query_async(&mut c)
+                .await?;
+        let mut inflight = 0;
+        for w in workers {
+            let n: u64 = redis::cmd("SCARD")
+                .arg(keys::inflight(&cfg, &w))
+                .query_async(&mut c)
+                .await?;
+            inflight += n;
+        }
+        Ok(Depth {
+            active,
+            scheduled,
+            inflight,
+            dead,
+            poison,
+        })
+    }
+
+    /// Deletes up to `max` finished tasks (done, and dead ones: the ledger keeps every
+    /// failure) so Redis does not grow without bound. Returns how many went.
+    pub async fn trim(&self, kind: &str, max: usize) -> Result<u64, QueueError> {
+        let cfg = self.apalis_config(kind);
+        let mut c = self.conn.clone();
+        let script = redis::Script::new(TRIM);
+        let mut removed = 0;
+        for set in [cfg.done_jobs_set(), cfg.dead_jobs_set()] {
+            let n: u64 = script
+                .key(set)
+                .key(cfg.job_data_hash())
+                .arg(cfg.job_meta_hash())
+                .arg(max)
+                .invoke_async(&mut c)
+                .await?;
+            removed += n;
+        }
+        Ok(removed)
+    }
+
+    /// Poison payloads moved aside: (task id, report JSON).
+    pub async fn poison(&self, kind: &str) -> Result<Vec<(String, String)>, QueueError> {
+        let mut c = self.conn.clone();
+        let all: Vec<(String, String)> = redis::cmd("HGETALL")
+            .arg(keys::poison(&self.cfg.prefix, kind))
+            .query_async(&mut c)
+            .await?;
+        Ok(all)
+    }
+
+    /// Forgets poison payloads (after they were read and dealt with).
+    pub async fn clear_poison(&self, kind: &str) -> Result<u64, QueueError> {
+        let mut c = self.conn.clone();
+        let n: u64 = redis::cmd("DEL")
+            .arg(keys::poison(&self.cfg.prefix, kind))
+            .query_async(&mut c)
+            .await?;
+        Ok(n)
+    }
+}

@@ -1,0 +1,71 @@
+//! The mappings file as the scheduler and `enqueue` see it: read, checked, recorded in
+//! the ledger (so workers use the same entry for a whole run), and optionally checked
+//! against the org's describe, every problem collected and named.
+
+use sqlx::PgPool;
+
+use crate::ledger;
+use crate::mirror::{Mapping, MappingsFile, Resolved};
+use crate::salesforce::Client;
+
+/// Reads the mappings file at `path`; a missing file is an error with the fix.
+pub fn read(path: &str) -> anyhow::Result<MappingsFile> {
+    if !std::path::Path::new(path).exists() {
+        anyhow::bail!(
+            "no mappings file at {path}; create it (see jobs/README.md), set ORGPOOL_MAPPINGS, or import a Heroku Connect export with `orgpool mappings import FILE.json`"
+        );
+    }
+    Ok(MappingsFile::load(std::path::Path::new(path))?)
+}
+
+/// The mapping for `object` (case-insensitive).
+pub fn find<'a>(file: &'a MappingsFile, object: &str, path: &str) -> anyhow::Result<&'a Mapping> {
+    file.mapping
+        .iter()
+        .find(|m| m.object.eq_ignore_ascii_case(object))
+        .ok_or_else(|| {
+            let known: Vec<&str> = file.mapping.iter().map(|m| m.object.as_str()).collect();
+            anyhow::anyhow!(
+                "{object} is not mapped in {path} (mapped: {}); add a [[mapping]] entry for it",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )
+        })
+}
+
+/// Records mappings in the ledger.
+pub async fn record(pool: &PgPool, mappings: &[Mapping]) -> anyhow::Result<()> {
+    for m in mappings {
+        ledger::mappings::upsert_config(pool, m).await?;
+    }
+    Ok(())
+}
+
+/// Checks every mapping against the org; all problems in one error, one line each.
+pub async fn validate(client: &Client, file: &MappingsFile) -> anyhow::Result<Vec<Resolved>> {
+    let mut ok = Vec::new();
+    let mut problems = Vec::new();
+    for m in &file.mapping {
+        match client.describe(&m.object).await {
+            Ok(d) => match Resolved::new(m, &d) {
+                Ok(r) => ok.push(r),
+                Err(e) => problems.push(e.to_string()),
+            },
+            Err(e) if !e.is_retryable() => problems.push(format!(
+                "mapping {}: the org has no object {} that this user can read ({e}); correct the name or grant access",
+                m.object, m.object
+            )),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "jobs/mappings.toml does not match the org:\n  {}",
+            problems.join("\n  ")
+        );
+    }
+    Ok(ok)
+}

@@ -1,0 +1,77 @@
+//! One scheduler pass: start the runs that are due (an initial load for a new mapping,
+//! a resync when its interval has passed, a reconcile when its period has), re-push
+//! chunks Redis lost, close finished runs, and trim finished tasks from Redis.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::app::Services;
+use crate::jobs::dispatch::{start_run, sweep};
+use crate::ledger::{self, LedgerError, RunKind};
+use crate::mirror::Mapping;
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tick {
+    /// Runs started, as (kind, object).
+    pub started: Vec<(String, String)>,
+    /// Chunks pushed again.
+    pub repushed: usize,
+    /// Runs closed by the fallback.
+    pub closed: u64,
+}
+
+/// Runs one pass over `mappings`.
+pub async fn tick(
+    s: &Services,
+    mappings: &[Mapping],
+    reconcile_every: Duration,
+) -> anyhow::Result<Tick> {
+    let mut out = Tick::default();
+    let rows = ledger::mappings::all(&s.pool).await?;
+    let now = Utc::now();
+    for m in mappings {
+        let Some(row) = rows.iter().find(|r| r.object == m.object) else {
+            continue;
+        };
+        let due = |last: Option<chrono::DateTime<Utc>>, every: Duration| {
+            last.is_none_or(|t| now - t >= chrono::Duration::from_std(every).unwrap_or_default())
+        };
+        let kind = match row.state.as_str() {
+            "new" => Some(RunKind::InitialLoad),
+            "ready"
+                if row.watermark.is_some()
+                    && due(row.last_reconcile_at, reconcile_every)
+                    && row.last_reconcile_at.is_some() =>
+            {
+                Some(RunKind::Reconcile)
+            }
+            "ready" if row.watermark.is_some() && due(row.last_resync_at, m.interval()) => {
+                Some(RunKind::Resync)
+            }
+            _ => None,
+        };
+        if row.state == "ready" && row.last_reconcile_at.is_none() {
+            // The first reconcile comes one period after the first load, not at once.
+            ledger::mappings::touch_schedule(&s.pool, &m.object, "reconcile").await?;
+        }
+        let Some(kind) = kind else { continue };
+        match start_run(&s.pool, &s.queues, kind, &m.object, "scheduler").await {
+            Ok(ledger::Created::New(_)) => {
+                out.started.push((kind.as_str().into(), m.object.clone()))
+            }
+            Ok(ledger::Created::Existing(_)) => {}
+            Err(crate::jobs::JobError::Ledger(LedgerError::LaneBusy { .. })) => {}
+            Err(e) => {
+                tracing::warn!(object = %m.object, kind = kind.as_str(), error = %e, "could not start run")
+            }
+        }
+    }
+    out.repushed = sweep(&s.pool, &s.queues).await?.pushed;
+    out.closed = ledger::runs::close_finished(&s.pool).await?;
+    for kind in crate::jobs::KINDS {
+        s.queues.trim(kind, 1_000).await?;
+    }
+    Ok(out)
+}

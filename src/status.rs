@@ -1,0 +1,196 @@
+//! The fleet's state in one document, read from Postgres and Redis: per mapping its
+//! state, rows, last sync, lag and errors; active runs with progress; queue depths;
+//! dead chunks and poison payloads; API usage against the budget. Used by
+//! `orgpool status` (text or JSON) and, later, the web process.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::app::Services;
+use crate::ledger;
+use crate::mirror::quote_ident;
+use crate::queue::Depth;
+
+/// One mapping.
+#[derive(Debug, Clone, Serialize)]
+pub struct MappingStatus {
+    /// The object.
+    pub object: String,
+    /// `schema.table`.
+    pub table: String,
+    /// `new`, `loading`, `ready`, `error`.
+    pub state: String,
+    /// Rows in the mirror table (None before it exists).
+    pub rows: Option<i64>,
+    /// Last committed load or resync.
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// Seconds between now and the watermark.
+    pub lag_seconds: Option<f64>,
+    /// Failed chunks of this object's runs.
+    pub failed_chunks: i64,
+    /// What is wrong.
+    pub error: Option<String>,
+    /// What to do.
+    pub fix: Option<String>,
+    /// Columns kept for fields that left the org.
+    pub missing_columns: serde_json::Value,
+}
+
+/// One active run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunStatus {
+    /// Run id.
+    pub id: i64,
+    /// Kind.
+    pub kind: String,
+    /// Object.
+    pub object: String,
+    /// State.
+    pub state: String,
+    /// Work chunks.
+    pub chunks_total: i64,
+    /// Done.
+    pub chunks_done: i64,
+    /// Failed.
+    pub chunks_failed: i64,
+    /// Rows so far.
+    pub rows: i64,
+    /// Started.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueStatus {
+    /// Job kind.
+    pub kind: String,
+    /// Depths.
+    #[serde(flatten)]
+    pub depth: Depth,
+}
+
+/// API usage.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiStatus {
+    /// Requests the fleet counted in its window.
+    pub fleet_used: u64,
+    /// The org's reported usage (0 until a response reported it).
+    pub org_used: u64,
+    /// The org's daily limit (0 until known).
+    pub org_limit: u64,
+    /// Whether the fleet's outage flag is up.
+    pub outage: bool,
+}
+
+/// The whole document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// Mappings.
+    pub mappings: Vec<MappingStatus>,
+    /// Active runs.
+    pub runs: Vec<RunStatus>,
+    /// Queues.
+    pub queues: Vec<QueueStatus>,
+    /// Failed chunks in all.
+    pub dead_chunks: i64,
+    /// API usage (when Salesforce settings are present).
+    pub api: Option<ApiStatus>,
+}
+
+/// Reads it.
+pub async fn read(s: &Services) -> anyhow::Result<Status> {
+    let mut mappings = Vec::new();
+    for m in ledger::mappings::all(&s.pool).await? {
+        let exists: Option<(String,)> = sqlx::query_as("SELECT to_regclass($1)::text")
+            .bind(format!(
+                "{}.{}",
+                quote_ident(&m.schema_name),
+                quote_ident(&m.table_name)
+            ))
+            .fetch_optional(&s.pool)
+            .await?;
+        let rows = match exists.and_then(|e| Some(e.0).filter(|t| !t.is_empty())) {
+            Some(_) => {
+                let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT count(*) FROM {}.{}",
+                    quote_ident(&m.schema_name),
+                    quote_ident(&m.table_name)
+                )))
+                .fetch_one(&s.pool)
+                .await?;
+                Some(n)
+            }
+            None => None,
+        };
+        let (failed,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM orgpool.chunks c JOIN orgpool.runs r ON r.id = c.run_id
+             WHERE r.object = $1 AND c.state = 'failed'",
+        )
+        .bind(&m.object)
+        .fetch_one(&s.pool)
+        .await?;
+        mappings.push(MappingStatus {
+            table: format!("{}.{}", m.schema_name, m.table_name),
+            lag_seconds: m
+                .watermark
+                .map(|w| (Utc::now() - w).num_milliseconds() as f64 / 1000.0),
+            object: m.object,
+            state: m.state,
+            rows,
+            last_sync_at: m.last_sync_at,
+            failed_chunks: failed,
+            error: m.error,
+            fix: m.fix,
+            missing_columns: m.missing,
+        });
+    }
+    let mut runs = Vec::new();
+    for r in ledger::runs::recent(&s.pool, 200).await? {
+        if r.is_finished() {
+            continue;
+        }
+        let p = ledger::runs::progress(&s.pool, r.id).await?;
+        runs.push(RunStatus {
+            id: r.id,
+            kind: r.kind,
+            object: r.object,
+            state: r.state,
+            chunks_total: p.total,
+            chunks_done: p.done,
+            chunks_failed: p.failed,
+            rows: p.rows,
+            created_at: r.created_at,
+        });
+    }
+    let mut queues = Vec::new();
+    for kind in crate::jobs::KINDS {
+        queues.push(QueueStatus {
+            kind: kind.to_string(),
+            depth: s.queues.depth(kind).await?,
+        });
+    }
+    let (dead_chunks,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'")
+            .fetch_one(&s.pool)
+            .await?;
+    let api = match &s.client {
+        Some(c) => {
+            let fleet = c.fleet();
+            let (used, org_used, org_limit) = fleet.usage().await?;
+            Some(ApiStatus {
+                fleet_used: used,
+                org_used,
+                org_limit,
+                outage: fleet.outage().await?.is_some(),
+            })
+        }
+        None => None,
+    };
+    Ok(Status {
+        mappings,
+        runs,
+        queues,
+        dead_chunks,
+        api,
+    })
+}

@@ -1,0 +1,302 @@
+//! Shared harness for tests that go through the job system: a database of the test's
+//! own (migrated), a Redis key prefix of its own, an in-process fake org, a mappings
+//! file, and the real `orgpool` binary for workers, the scheduler and `enqueue`. Also
+//! a snapshot of a table (row count and an md5 over every mapped column in Id order)
+//! for comparing the mirror with the org.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use orgpool::fake_org::{FakeOrg, FakeOrgConfig};
+use orgpool::salesforce::{Client, SalesforceConfig, Scope};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolCopyExt;
+
+/// One test's world.
+pub struct Env {
+    /// The database URL.
+    pub db_url: String,
+    /// The database name.
+    pub db: String,
+    /// The Redis prefix.
+    pub prefix: String,
+    /// The org.
+    pub org: FakeOrg,
+    /// The mappings file.
+    pub mappings: PathBuf,
+    /// A pool on the test database.
+    pub pool: PgPool,
+    children: Vec<Child>,
+}
+
+fn admin_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn with_db(url: &str, db: &str) -> String {
+    let mut u = url::Url::parse(url).expect("DATABASE_URL is a URL");
+    u.set_path(&format!("/{db}"));
+    u.to_string()
+}
+
+impl Env {
+    /// A fresh world named `name` with `org` and the mappings `toml`.
+    pub async fn new(name: &str, org: FakeOrgConfig, toml: &str) -> Env {
+        let db = format!(
+            "orgpool_test_{name}_{}_{}",
+            std::process::id(),
+            rand::random::<u16>()
+        );
+        let admin = PgPool::connect(&admin_url())
+            .await
+            .expect("Postgres answers (run scripts/test)");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\"")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let db_url = with_db(&admin_url(), &db);
+        orgpool::migrate::run(&db_url)
+            .await
+            .expect("migrations apply");
+        let pool = PgPool::connect(&db_url).await.unwrap();
+        let org = orgpool::fake_org::start(org)
+            .await
+            .expect("fake org starts");
+        let dir = std::env::temp_dir().join(&db);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mappings = dir.join("mappings.toml");
+        std::fs::write(&mappings, toml).unwrap();
+        Env {
+            db_url,
+            db,
+            prefix: format!(
+                "orgpool-test:{name}:{}:{}",
+                std::process::id(),
+                rand::random::<u32>()
+            ),
+            org,
+            mappings,
+            pool,
+            children: Vec::new(),
+        }
+    }
+
+    /// The binary with this world's environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let c = self.org.config();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_orgpool"));
+        cmd.args(args)
+            .env("DATABASE_URL", &self.db_url)
+            .env("ORGPOOL_REDIS_PREFIX", &self.prefix)
+            .env("ORGPOOL_MAPPINGS", &self.mappings)
+            .env("SALESFORCE_LOGIN_URL", &self.org.base_url)
+            .env("SALESFORCE_CLIENT_ID", &c.client_id)
+            .env("SALESFORCE_CLIENT_SECRET", &c.client_secret)
+            .env("SALESFORCE_BACKOFF_MAX_SECS", "1")
+            .env("ORGPOOL_RESYNC_LAG", "0")
+            .env("ORGPOOL_RESYNC_OVERLAP", "2s")
+            .env("ORGPOOL_POLL_MS", "100")
+            .env("RUST_LOG", "info");
+        cmd
+    }
+
+    /// Runs a command to completion.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("orgpool runs")
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "orgpool {args:?} failed\nstdout: {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
+    /// Starts a long-running process (worker, scheduler); killed when the Env drops.
+    pub fn spawn(&mut self, args: &[&str], extra: &[(&str, &str)]) -> u32 {
+        let mut cmd = self.command(args);
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let log = std::env::temp_dir().join(&self.db).join(format!(
+            "{}-{}.log",
+            args[0],
+            self.children.len()
+        ));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("spawns");
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+
+    /// Sends `signal` to a child started by [`Env::spawn`].
+    pub fn signal(&self, pid: u32, signal: &str) {
+        let _ = Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status();
+    }
+
+    /// Waits for child `pid` to exit, up to `limit`; true if it did.
+    pub fn wait_exit(&mut self, pid: u32, limit: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            for c in &mut self.children {
+                if c.id() == pid && c.try_wait().ok().flatten().is_some() {
+                    return true;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+
+    /// The logs of every process started so far.
+    pub fn logs(&self) -> String {
+        let dir = std::env::temp_dir().join(&self.db);
+        let mut out = String::new();
+        if let Ok(rd) = std::fs::read_dir(&dir) {
+            for e in rd.flatten() {
+                if e.path().extension().is_some_and(|x| x == "log") {
+                    out.push_str(&format!("==> {}\n", e.path().display()));
+                    out.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+                }
+            }
+        }
+        out
+    }
+
+    /// A client on the org (for checks), under this world's prefix.
+    pub async fn client(&self) -> Client {
+        let c = self.org.config();
+        let cfg = SalesforceConfig::new(&self.org.base_url, &c.client_id, &c.client_secret);
+        let redis = orgpool::redis_conn::connect(&orgpool::redis_conn::url_from_env())
+            .await
+            .unwrap();
+        Client::new(cfg, redis, &format!("{}:check", self.prefix)).unwrap()
+    }
+
+    /// The mirror table's (rows, md5 over `columns` in sfid order).
+    pub async fn mirror_snapshot(&self, table: &str, columns: &[&str]) -> (i64, String) {
+        snapshot(&self.pool, &format!("salesforce.{table}"), columns).await
+    }
+
+    /// The org's (rows, md5) for the same columns: a Bulk query of `fields` copied
+    /// with a plain COPY into a table shaped like the mirror's, then hashed the same way.
+    pub async fn org_snapshot(
+        &self,
+        object: &str,
+        table: &str,
+        fields: &[&str],
+        columns: &[&str],
+    ) -> (i64, String) {
+        let client = self.client().await;
+        let soql = format!("SELECT {} FROM {object}", fields.join(", "));
+        let results = client
+            .bulk_query(&soql, Scope::Live)
+            .await
+            .expect("bulk query");
+        let copy_table = format!("orgcopy_{table}");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP TABLE IF EXISTS {copy_table}"
+        )))
+        .execute(&self.pool)
+        .await
+        .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE {copy_table} AS SELECT {} FROM salesforce.{table} WITH NO DATA",
+            columns.join(", ")
+        )))
+        .execute(&self.pool)
+        .await
+        .unwrap();
+        let mut copy = self
+            .pool
+            .copy_in_raw(&format!(
+                "COPY {copy_table} ({}) FROM STDIN WITH (FORMAT csv, HEADER true, FORCE_NULL ({}))",
+                columns.join(", "),
+                columns.join(", ")
+            ))
+            .await
+            .unwrap();
+        let mut stream = results.into_stream();
+        while let Some(b) = stream.try_next().await.expect("bulk page") {
+            copy.send(b).await.unwrap();
+        }
+        copy.finish().await.unwrap();
+        snapshot(&self.pool, &copy_table, columns).await
+    }
+
+    /// Waits until `check` is true or `limit` passes; panics with the logs if not.
+    pub async fn eventually<F, Fut>(&self, what: &str, limit: Duration, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!("timed out waiting for {what}\n{}", self.logs());
+    }
+}
+
+async fn snapshot(pool: &PgPool, table: &str, columns: &[&str]) -> (i64, String) {
+    let row_text = columns
+        .iter()
+        .map(|c| format!("coalesce({c}::text, '\\N')"))
+        .collect::<Vec<_>>()
+        .join(" || '|' || ");
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*), coalesce(md5(string_agg({row_text}, E'\\n' ORDER BY sfid COLLATE \"C\")), '') FROM {table}"
+    )))
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let db = self.db.clone();
+        // Best effort: a new runtime may not be available inside drop, so use psql-free
+        // sqlx on a fresh thread.
+        let url = admin_url();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let admin = PgPool::connect(&url).await.ok()?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"
+                )))
+                .execute(&admin)
+                .await
+                .ok()
+            })
+        })
+        .join();
+    }
+}

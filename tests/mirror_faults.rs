@@ -1,0 +1,277 @@
+//! Failure paths of mirror sync through the job system: a worker killed with SIGKILL
+//! mid-chunk, the deployment's Redis keys wiped mid-run (a flush, scoped to this test's
+//! prefix so parallel tests are unaffected), a 60-second Salesforce outage mid-load, and
+//! a poison payload in every queue. Each run must end with the mirror equal to the org
+//! and nothing dead that should not be.
+
+mod jobs_common;
+
+use std::time::Duration;
+
+use jobs_common::Env;
+use orgpool::fake_org::{FakeOrgConfig, OutageMode, SeedConfig};
+
+const FIELDS: &[&str] = &[
+    "Id",
+    "SystemModstamp",
+    "IsDeleted",
+    "Name",
+    "Amount",
+    "CloseDate",
+    "StageName",
+];
+const COLUMNS: &[&str] = &[
+    "sfid",
+    "systemmodstamp",
+    "isdeleted",
+    "name",
+    "amount",
+    "closedate",
+    "stagename",
+];
+
+const MAPPINGS: &str = r#"
+[[mapping]]
+object = "Opportunity"
+fields = ["Name", "Amount", "CloseDate", "StageName"]
+chunk_size = 1000
+poll_interval = "60m"
+"#;
+
+fn org(opportunities: u64) -> FakeOrgConfig {
+    FakeOrgConfig {
+        seed: SeedConfig {
+            accounts: 20,
+            opportunities,
+            lines_per_opportunity: 0,
+            ..Default::default()
+        },
+        bulk_delay: Duration::from_millis(20),
+        ..Default::default()
+    }
+}
+
+async fn assert_equal(env: &Env) {
+    let mirror = env.mirror_snapshot("opportunity", COLUMNS).await;
+    let org = env
+        .org_snapshot("Opportunity", "opportunity", FIELDS, COLUMNS)
+        .await;
+    assert_eq!(mirror, org, "mirror differs from the org\n{}", env.logs());
+}
+
+async fn count(env: &Env, sql: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    n
+}
+
+async fn run_state(env: &Env, id: i64) -> String {
+    let (s,): (String,) = sqlx::query_as("SELECT state FROM orgpool.runs WHERE id = $1")
+        .bind(id)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    s
+}
+
+fn run_id(enqueue_out: &str) -> i64 {
+    enqueue_out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.trim_end_matches(':').parse().ok())
+        .unwrap_or_else(|| panic!("no run id in {enqueue_out:?}"))
+}
+
+async fn wait_succeeded(env: &Env, id: i64, limit: Duration) {
+    env.eventually(&format!("run {id} to succeed"), limit, || async {
+        let s = run_state(env, id).await;
+        assert_ne!(s, "failed", "run {id} failed\n{}", env.logs());
+        s == "succeeded"
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_chunk_has_its_chunk_finished_by_another() {
+    let mut env = Env::new("kill9", org(8_000), MAPPINGS).await;
+    env.org.set_latency(Duration::from_millis(150));
+    let victim = env.spawn(&["worker", "--concurrency", "1"], &[]);
+    let id = run_id(&env.ok(&["enqueue", "initial-load", "Opportunity"]));
+    let victim_name = format!("-{victim}-");
+    env.eventually("the victim to hold a work chunk", Duration::from_secs(60), || async {
+        count(&env, &format!(
+            "SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state = 'running' AND worker LIKE '%{victim_name}%'"
+        )).await > 0
+    })
+    .await;
+    env.signal(victim, "KILL");
+    env.spawn(&["worker"], &[]);
+    wait_succeeded(&env, id, Duration::from_secs(150)).await;
+    assert_equal(&env).await;
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wiping_the_queues_mid_run_loses_nothing() {
+    let mut env = Env::new("flush", org(8_000), MAPPINGS).await;
+    env.org.set_latency(Duration::from_millis(50));
+    env.spawn(&["scheduler", "--tick-seconds", "1"], &[]);
+    env.spawn(&["worker"], &[]);
+    let id = run_id(&env.ok(&["enqueue", "initial-load", "Opportunity"]));
+    env.eventually("some chunks done", Duration::from_secs(60), || async {
+        count(
+            &env,
+            "SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state = 'done'",
+        )
+        .await
+            >= 1
+    })
+    .await;
+    // What FLUSHALL does to this deployment, without touching other tests' keys.
+    let mut redis = orgpool::redis_conn::connect(&orgpool::redis_conn::url_from_env())
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}:*", env.prefix))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(!keys.is_empty());
+    let _: () = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    wait_succeeded(&env, id, Duration::from_secs(150)).await;
+    assert_equal(&env).await;
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_minute_long_outage_mid_load_waits_and_completes() {
+    let mut env = Env::new("outage", org(8_000), MAPPINGS).await;
+    env.org.set_latency(Duration::from_millis(30));
+    env.spawn(&["worker"], &[]);
+    env.spawn(&["worker"], &[]);
+    let id = run_id(&env.ok(&["enqueue", "initial-load", "Opportunity"]));
+    env.eventually("some chunks done", Duration::from_secs(60), || async {
+        count(
+            &env,
+            "SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state = 'done'",
+        )
+        .await
+            >= 1
+    })
+    .await;
+    env.org
+        .outage(Duration::from_secs(60), OutageMode::Unavailable);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_ne!(
+        run_state(&env, id).await,
+        "succeeded",
+        "the outage began too late to test anything"
+    );
+    wait_succeeded(&env, id, Duration::from_secs(240)).await;
+    assert_equal(&env).await;
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'"
+        )
+        .await,
+        0
+    );
+    // Waiting for an outage spends no attempts.
+    assert_eq!(
+        count(
+            &env,
+            "SELECT coalesce(max(attempts), 0)::bigint FROM orgpool.chunks"
+        )
+        .await,
+        0,
+        "{}",
+        env.logs()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_payload_in_every_queue_is_moved_aside_and_work_goes_on() {
+    let mut env = Env::new("poison", org(3_000), MAPPINGS).await;
+    let worker = env.spawn(&["worker"], &[]);
+    let redis = orgpool::redis_conn::connect(&orgpool::redis_conn::url_from_env())
+        .await
+        .unwrap();
+    let queues = orgpool::queue::Queues::new(
+        redis.clone(),
+        orgpool::queue::QueueConfig {
+            prefix: env.prefix.clone(),
+            ..Default::default()
+        },
+    );
+    for kind in orgpool::jobs::KINDS {
+        use apalis::prelude::TaskSink;
+        // Valid JSON of the wrong shape, and bytes that are not JSON at all.
+        let mut wrong = apalis_redis::RedisStorage::<serde_json::Value>::new(redis.clone())
+            .with_config(queues.apalis_config(kind));
+        wrong
+            .push(serde_json::json!({"bogus": true}))
+            .await
+            .unwrap();
+        let task = queues.push(kind, 424242, None).await.unwrap();
+        let mut c = redis.clone();
+        let _: () = redis::cmd("HSET")
+            .arg(queues.apalis_config(kind).job_data_hash())
+            .arg(&task)
+            .arg(b"\x00\xffnot json".as_slice())
+            .query_async(&mut c)
+            .await
+            .unwrap();
+    }
+    let out = env.ok(&["enqueue", "initial-load", "Opportunity", "--wait"]);
+    assert!(out.contains("succeeded"), "{out}\n{}", env.logs());
+    let out = env.ok(&["enqueue", "reconcile", "Opportunity", "--wait"]);
+    assert!(out.contains("succeeded"), "{out}\n{}", env.logs());
+    env.eventually(
+        "every poison payload moved aside",
+        Duration::from_secs(60),
+        || async {
+            let mut n = 0;
+            for kind in orgpool::jobs::KINDS {
+                n += queues.depth(kind).await.unwrap().poison;
+            }
+            n == 6
+        },
+    )
+    .await;
+    assert!(
+        !env.wait_exit(worker, Duration::from_millis(10)),
+        "the worker must keep running"
+    );
+    assert_equal(&env).await;
+    let dead = env.ok(&["jobs", "dead"]);
+    assert!(dead.contains("poison payload"), "{dead}");
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'"
+        )
+        .await,
+        0
+    );
+}

@@ -92,12 +92,19 @@ fn normalise(t: &str) -> String {
 
 /// Creates the table if missing, or brings its columns in line with `t`.
 pub async fn ensure(conn: &mut PgConnection, t: &MirrorTable) -> Result<Drift, MirrorError> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
+    let made = sqlx::query(sqlx::AssertSqlSafe(format!(
         "CREATE SCHEMA IF NOT EXISTS {}",
         quote_ident(&t.schema)
     )))
     .execute(&mut *conn)
-    .await?;
+    .await;
+    // Two plans creating the schema at once: IF NOT EXISTS is not atomic, and the loser
+    // sees a unique violation although the schema now exists.
+    if let Err(e) = made
+        && !matches!(&e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505"))
+    {
+        return Err(e.into());
+    }
     let existing: Vec<(String, String)> = sqlx::query_as(
         "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
          WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",

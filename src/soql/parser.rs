@@ -103,7 +103,7 @@ impl<'a> Parser<'a> {
         self.expect_kw(Keyword::Select)?;
         let select = self.select_list()?;
         self.expect_kw(Keyword::From)?;
-        let from = self.ident()?;
+        let from = self.object_name()?;
         let filter = if self.eat_kw(Keyword::Where)? {
             Some(self.or_expr()?)
         } else {
@@ -159,6 +159,15 @@ impl<'a> Parser<'a> {
                 return Ok(items);
             }
         }
+    }
+
+    /// An object name: a plain name, or a word SOQL also uses as a keyword (`Order`, a
+    /// standard object), which Salesforce accepts in this position.
+    fn object_name(&mut self) -> PResult<String> {
+        if matches!(self.tok.kind, TokenKind::Keyword(_)) {
+            return Ok(self.advance()?.text.to_string());
+        }
+        self.ident()
     }
 
     fn ident(&mut self) -> PResult<String> {

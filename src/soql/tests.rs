@@ -370,3 +370,12 @@ fn strings_print_escaped() {
     );
     assert_round_trips(text);
 }
+
+#[test]
+fn keyword_named_objects_parse_after_from() {
+    let q = parse("SELECT Id FROM Order ORDER BY Id LIMIT 1").unwrap();
+    assert_eq!(q.from, "Order");
+    assert_eq!(q.order_by.len(), 1);
+    let q = parse("SELECT COUNT() FROM Order WHERE Id >= '801000000000001'").unwrap();
+    assert_eq!(q.from, "Order");
+}

@@ -3,5 +3,6 @@
 
 pub mod child_org;
 pub mod fake_org;
+pub mod load;
 pub mod mem;
 pub mod sf_query;

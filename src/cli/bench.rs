@@ -27,6 +27,18 @@ pub enum Bench {
         #[arg(long, default_value_t = 500_000)]
         page: u64,
     },
+    /// An initial load through the job system beside a plain COPY of the same rows.
+    Load {
+        /// Opportunities to seed and load [1000000].
+        #[arg(long, default_value_t = 1_000_000)]
+        records: u64,
+        /// Worker processes [2].
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+        /// Rows per chunk [50000].
+        #[arg(long, default_value_t = 50_000)]
+        chunk: u64,
+    },
     /// Bulk query streaming rate and peak memory of the Salesforce client.
     SfQuery {
         /// Opportunities to seed and stream [1000000].
@@ -60,6 +72,18 @@ impl BenchArgs {
                     opportunities,
                     lines,
                     page,
+                })
+                .await
+            }
+            Bench::Load {
+                records,
+                workers,
+                chunk,
+            } => {
+                bench::load::run(bench::load::Params {
+                    records,
+                    workers,
+                    chunk,
                 })
                 .await
             }

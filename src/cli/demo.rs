@@ -1,14 +1,24 @@
-//! `orgpool demo`: starts a seeded fake org in-process and talks to it over HTTP the way
-//! a client does (OAuth, describe, REST query with paging, a Bulk API 2.0 query), printing
-//! what it got. Later stages of the project grow this into the full pipeline.
+//! `orgpool demo`: the main job end to end on a fake org. Starts a seeded fake org,
+//! a database of its own (`orgpool_demo`, recreated each time) and two worker
+//! processes, runs an initial load of every mapping in `jobs/mappings.toml` through the
+//! queue, lets the org change (inserts, updates, deletes), runs a resync, and prints
+//! what the mirror holds against what the org holds.
 
-use std::time::Instant;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use clap::Args;
-use serde_json::Value as Json;
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio::process::{Child, Command};
 
-use crate::fake_org::{self, FakeOrgConfig, SeedConfig};
-use crate::org_session::OrgSession;
+use crate::app::Services;
+use crate::fake_org::{self, ChurnSpec, FakeOrgConfig, SeedConfig};
+use crate::jobs::JobSettings;
+use crate::jobs::dispatch::start_run;
+use crate::ledger::RunKind;
+use crate::mirror::quote_ident;
+use crate::queue::{QueueConfig, Queues};
+use crate::scheduler::catalog;
 
 /// Options of the demo.
 #[derive(Debug, Args)]
@@ -16,11 +26,18 @@ pub struct DemoArgs {
     /// Opportunities to seed [20000].
     #[arg(long, default_value_t = 20_000)]
     pub opportunities: u64,
+    /// Worker processes [2].
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// The mappings file [jobs/mappings.toml].
+    #[arg(long, default_value = "jobs/mappings.toml")]
+    pub mappings: String,
 }
 
 impl DemoArgs {
     /// Runs the demo.
     pub async fn run(self) -> anyhow::Result<()> {
+        let file = catalog::read(&self.mappings)?;
         let config = FakeOrgConfig {
             seed: SeedConfig {
                 opportunities: self.opportunities,
@@ -32,99 +49,163 @@ impl DemoArgs {
         let t = Instant::now();
         let org = fake_org::start(config.clone()).await?;
         println!(
-            "fake org at {} (seeded in {:.2}s)",
+            "1. fake org at {} seeded in {:.1} s",
             org.base_url,
             t.elapsed().as_secs_f64()
         );
-        let session = OrgSession::login(
-            &org.token_url(),
-            &config.client_id,
-            &config.client_secret,
-            true,
-        )
-        .await?;
-        println!(
-            "1. OAuth client_credentials: token issued for {}",
-            session.identity
-        );
 
-        let describe = session
-            .get_json("/sobjects/Opportunity/describe", &[], &[])
+        let admin_url = crate::app::database_url();
+        let mut admin = PgConnection::connect(&admin_url).await?;
+        sqlx::query("DROP DATABASE IF EXISTS orgpool_demo WITH (FORCE)")
+            .execute(&mut admin)
             .await?;
+        sqlx::query("CREATE DATABASE orgpool_demo")
+            .execute(&mut admin)
+            .await?;
+        let mut url = url::Url::parse(&admin_url)?;
+        url.set_path("/orgpool_demo");
+        let db_url = url.to_string();
+        crate::migrate::run(&db_url).await?;
+        let pool = PgPool::connect(&db_url).await?;
+        let prefix = format!("orgpool-demo:{}", std::process::id());
+        let redis = crate::redis_conn::connect(&crate::redis_conn::url_from_env()).await?;
+        let queues = Queues::new(
+            redis,
+            QueueConfig {
+                prefix: prefix.clone(),
+                ..Default::default()
+            },
+        );
+        catalog::record(&pool, &file.mapping).await?;
         println!(
-            "2. describe Opportunity: key prefix {}, {} fields",
-            describe["keyPrefix"],
-            describe["fields"].as_array().map_or(0, Vec::len)
+            "2. database orgpool_demo migrated; {} mappings from {}",
+            file.mapping.len(),
+            self.mappings
         );
 
-        let q = "SELECT Id, Name, StageName, Amount, Account.Name, Account.BillingCountry FROM Opportunity WHERE StageName IN ('Proposal/Price Quote','Negotiation/Review') AND IsClosed = false ORDER BY Amount DESC LIMIT 3";
-        let page = session.get_json("/query", &[("q", q)], &[]).await?;
-        println!("3. REST query, top quotable opportunities by amount:");
-        for r in page["records"].as_array().into_iter().flatten() {
-            let text = |v: &Json| v.as_str().unwrap_or("").to_string();
-            println!(
-                "   {}  {:<45} {:>12}  {} ({})",
-                text(&r["Id"]),
-                text(&r["Name"]),
-                r["Amount"],
-                text(&r["Account"]["Name"]),
-                text(&r["Account"]["BillingCountry"])
+        let mut workers: Vec<Child> = Vec::new();
+        for _ in 0..self.workers {
+            workers.push(
+                Command::new(std::env::current_exe()?)
+                    .arg("worker")
+                    .env("DATABASE_URL", &db_url)
+                    .env("ORGPOOL_REDIS_PREFIX", &prefix)
+                    .env("ORGPOOL_MAPPINGS", &self.mappings)
+                    .env("SALESFORCE_LOGIN_URL", &org.base_url)
+                    .env("SALESFORCE_CLIENT_ID", &config.client_id)
+                    .env("SALESFORCE_CLIENT_SECRET", &config.client_secret)
+                    .env("ORGPOOL_RESYNC_LAG", "0")
+                    .env("ORGPOOL_RESYNC_OVERLAP", "2s")
+                    .env("RUST_LOG", "warn")
+                    .stdout(Stdio::null())
+                    .kill_on_drop(true)
+                    .spawn()?,
             );
         }
+        println!("3. {} worker processes started", self.workers);
+        let services = Services {
+            pool: pool.clone(),
+            queues: queues.clone(),
+            client: None,
+            settings: JobSettings::default(),
+        };
 
-        let batch = [("Sforce-Query-Options", "batchSize=500")];
-        let mut cur = session
-            .get_json("/query", &[("q", "SELECT Id, Name FROM Account")], &batch)
-            .await?;
-        let total = cur["totalSize"].as_u64().unwrap_or(0);
-        let (mut pages, mut rows) = (0, 0);
-        loop {
-            pages += 1;
-            rows += cur["records"].as_array().map_or(0, Vec::len);
-            let Some(next) = cur["nextRecordsUrl"].as_str().map(String::from) else {
-                break;
-            };
-            cur = session.get_json(&next, &[], &batch).await?;
-        }
-        println!("4. REST query with paging: {rows} of {total} accounts in {pages} pages of 500");
-
+        println!("4. initial load of every mapping through the queue:");
         let t = Instant::now();
-        let id = session
-            .bulk_query("SELECT Id, OpportunityId, Product2.Family, Quantity, UnitPrice, TotalPrice FROM OpportunityLineItem")
-            .await?;
-        let (mut bulk_rows, mut bulk_pages, mut bytes) = (0u64, 0u64, 0usize);
-        let mut head = Vec::new();
-        session
-            .bulk_pages(
-                &id,
-                25_000,
-                |chunk| {
-                    bytes += chunk.len();
-                    if head.len() < 4096 {
-                        head.extend_from_slice(chunk);
-                    }
-                },
-                |page| {
-                    bulk_rows += page.records;
-                    bulk_pages += 1;
-                },
-            )
-            .await?;
-        let sample = String::from_utf8_lossy(&head)
-            .lines()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join("\n   ");
-        let secs = t.elapsed().as_secs_f64();
+        let ok = run_all(&services, &file.mapping, RunKind::InitialLoad).await?;
+        println!("   loaded in {:.1} s", t.elapsed().as_secs_f64());
+        compare(&pool, &org, &file.mapping).await?;
+
         println!(
-            "5. Bulk API 2.0 query over line items: {bulk_rows} rows, {bulk_pages} pages, {:.1} MB of CSV in {secs:.2}s; first lines:\n   {sample}",
-            bytes as f64 / 1e6
+            "5. the org changes for 3 s (Opportunity: 20 inserts, 50 updates, 5 deletes a second)"
         );
+        org.set_churn(vec![ChurnSpec {
+            object: "Opportunity".into(),
+            inserts: 20.0,
+            updates: 50.0,
+            deletes: 5.0,
+        }]);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        org.set_churn(vec![]);
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+
+        println!("6. resync of every mapping:");
+        let ok = ok & run_all(&services, &file.mapping, RunKind::Resync).await?;
+        compare(&pool, &org, &file.mapping).await?;
+
+        for w in &mut workers {
+            if let Some(pid) = w.id() {
+                let _ = std::process::Command::new("kill")
+                    .args(["-TERM", &pid.to_string()])
+                    .status();
+            }
+        }
+        for w in &mut workers {
+            let _ = tokio::time::timeout(Duration::from_secs(30), w.wait()).await;
+        }
+        let mut c = queues.conn();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{prefix}:*"))
+            .query_async(&mut c)
+            .await?;
+        if !keys.is_empty() {
+            let _: () = redis::cmd("DEL").arg(keys).query_async(&mut c).await?;
+        }
         println!(
-            "done: the fake org answered {} API calls",
-            org.api_usage().0
+            "7. workers stopped; the mirror stays in database orgpool_demo (schema salesforce)"
         );
-        org.shutdown().await;
+        if !ok {
+            anyhow::bail!("a run failed; see the messages above");
+        }
         Ok(())
     }
+}
+
+async fn run_all(
+    s: &Services,
+    mappings: &[crate::mirror::Mapping],
+    kind: RunKind,
+) -> anyhow::Result<bool> {
+    let mut ids = Vec::new();
+    for m in mappings {
+        ids.push(
+            start_run(&s.pool, &s.queues, kind, &m.object, "demo")
+                .await?
+                .id(),
+        );
+    }
+    let mut ok = true;
+    for id in ids {
+        if let Some(err) = super::wait(s, id).await? {
+            eprintln!("   {err}");
+            ok = false;
+        }
+    }
+    Ok(ok)
+}
+
+async fn compare(
+    pool: &PgPool,
+    org: &fake_org::FakeOrg,
+    mappings: &[crate::mirror::Mapping],
+) -> anyhow::Result<()> {
+    println!("   {:<22} {:>10} {:>10}", "object", "org", "mirror");
+    for m in mappings {
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FROM {}.{} WHERE isdeleted IS NOT TRUE",
+            quote_ident(&m.schema),
+            quote_ident(&m.table())
+        )))
+        .fetch_one(pool)
+        .await?;
+        let live = org.count(&m.object);
+        println!(
+            "   {:<22} {:>10} {:>10}{}",
+            m.object,
+            live,
+            n,
+            if live as i64 == n { "" } else { "  (differs)" }
+        );
+    }
+    Ok(())
 }

@@ -90,7 +90,7 @@ async fn measure(p: &Params, db_url: &str) -> anyhow::Result<()> {
     .await?;
     let d = FakeOrgConfig::default();
     let prefix = format!("orgpool-bench:{}", std::process::id());
-    let dir: PathBuf = std::env::temp_dir().join(&prefix.replace(':', "-"));
+    let dir: PathBuf = std::env::temp_dir().join(prefix.replace(':', "-"));
     std::fs::create_dir_all(&dir)?;
     let mappings = dir.join("mappings.toml");
     std::fs::write(

@@ -36,10 +36,11 @@ impl SchedulerArgs {
         crate::telemetry::exporter::install(self.metrics_port)?;
         let s = Services::connect(true, 4, None).await?;
         let path = s.settings.mappings_path.clone();
-        let file = catalog::read(&path)?;
         let client = s.client.clone().expect("connected with Salesforce");
+        let mut file = catalog::read(&path)?;
         catalog::validate(&client, &file).await?;
         catalog::record(&s.pool, &file.mapping).await?;
+        let mut seen = modified(&path);
         tracing::info!(mappings = file.mapping.len(), %path, "mappings checked against the org");
         let identity = format!(
             "scheduler-{}-{}",
@@ -59,6 +60,20 @@ impl SchedulerArgs {
                 _ = every.tick() => {}
                 _ = shutdown.wait_for(|s| *s) => break,
             }
+            // An edited mappings file applies without a restart; a broken edit is
+            // reported and the previous mappings stay in force.
+            if modified(&path) != seen {
+                seen = modified(&path);
+                match reload(&s, &client, &path).await {
+                    Ok(f) => {
+                        tracing::info!(mappings = f.mapping.len(), %path, "mappings file changed; new mappings in force");
+                        file = f;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, %path, "mappings file changed but is not valid; keeping the previous mappings")
+                    }
+                }
+            }
             match leader.acquire().await {
                 Ok(true) => match tick(&s, &file.mapping, reconcile_every).await {
                     Ok(t) if !t.started.is_empty() || t.repushed > 0 => {
@@ -76,4 +91,19 @@ impl SchedulerArgs {
         let _ = leader.release().await;
         Ok(())
     }
+}
+
+fn modified(path: &str) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+async fn reload(
+    s: &Services,
+    client: &crate::salesforce::Client,
+    path: &str,
+) -> anyhow::Result<crate::mirror::MappingsFile> {
+    let f = catalog::read(path)?;
+    catalog::validate(client, &f).await?;
+    catalog::record(&s.pool, &f.mapping).await?;
+    Ok(f)
 }

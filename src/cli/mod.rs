@@ -5,6 +5,7 @@ mod demo;
 mod enqueue_cmd;
 mod fake_org_cmd;
 mod jobs_cmd;
+mod mappings_cmd;
 mod migrate_cmd;
 mod scheduler_cmd;
 mod status_cmd;
@@ -15,6 +16,7 @@ pub use demo::DemoArgs;
 pub use enqueue_cmd::{EnqueueArgs, EnqueueKind, wait};
 pub use fake_org_cmd::FakeOrgArgs;
 pub use jobs_cmd::JobsArgs;
+pub use mappings_cmd::MappingsArgs;
 pub use migrate_cmd::MigrateArgs;
 pub use scheduler_cmd::SchedulerArgs;
 pub use status_cmd::StatusArgs;
@@ -52,6 +54,8 @@ pub enum Command {
     Status(StatusArgs),
     /// List failed chunks and poison payloads; retry failed chunks.
     Jobs(JobsArgs),
+    /// Import a Heroku Connect mapping export into jobs/mappings.toml.
+    Mappings(MappingsArgs),
 }
 
 impl Cli {
@@ -67,6 +71,7 @@ impl Cli {
             Command::Enqueue(a) => a.run().await,
             Command::Status(a) => a.run().await,
             Command::Jobs(a) => a.run().await,
+            Command::Mappings(a) => a.run().await,
         }
     }
 }

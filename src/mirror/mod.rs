@@ -2,6 +2,7 @@
 //! Heroku Connect layout, the streaming COPY loader and merge, and the chunk planner.
 
 pub mod error;
+pub mod hc_import;
 pub mod loader;
 pub mod mapping;
 pub mod planner;

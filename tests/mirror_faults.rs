@@ -165,28 +165,18 @@ async fn wiping_the_queues_mid_run_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_minute_long_outage_mid_load_waits_and_completes() {
-    let mut env = Env::new("outage", org(8_000), MAPPINGS).await;
-    env.org.set_latency(Duration::from_millis(30));
+    let mut env = Env::new("outage", org(20_000), MAPPINGS).await;
+    env.org.set_latency(Duration::from_millis(100));
     env.spawn(&["worker"], &[]);
     env.spawn(&["worker"], &[]);
     let id = run_id(&env.ok(&["enqueue", "initial-load", "Opportunity"]));
     env.eventually("some chunks done", Duration::from_secs(60), || async {
-        count(
-            &env,
-            "SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state = 'done'",
-        )
-        .await
-            >= 1
+        count(&env, "SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state = 'done'").await >= 1
     })
     .await;
-    env.org
-        .outage(Duration::from_secs(60), OutageMode::Unavailable);
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    assert_ne!(
-        run_state(&env, id).await,
-        "succeeded",
-        "the outage began too late to test anything"
-    );
+    env.org.outage(Duration::from_secs(60), OutageMode::Unavailable);
+    let open = count(&env, "SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state <> 'done'").await;
+    assert!(open > 0, "the outage began too late to test anything");
     wait_succeeded(&env, id, Duration::from_secs(240)).await;
     assert_equal(&env).await;
     assert_eq!(
@@ -266,6 +256,45 @@ async fn a_poison_payload_in_every_queue_is_moved_aside_and_work_goes_on() {
     assert_equal(&env).await;
     let dead = env.ok(&["jobs", "dead"]);
     assert!(dead.contains("poison payload"), "{dead}");
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_chunk_exits_within_30_seconds_and_the_run_completes() {
+    let mut env = Env::new("sigterm", org(8_000), MAPPINGS).await;
+    env.org.set_latency(Duration::from_millis(150));
+    let worker = env.spawn(&["worker"], &[]);
+    let id = run_id(&env.ok(&["enqueue", "initial-load", "Opportunity"]));
+    let name = format!("-{worker}-");
+    env.eventually("the worker to hold a work chunk", Duration::from_secs(60), || async {
+        count(&env, &format!(
+            "SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state = 'running' AND worker LIKE '%{name}%'"
+        ))
+        .await
+            > 0
+    })
+    .await;
+    let asked = std::time::Instant::now();
+    env.signal(worker, "TERM");
+    assert!(
+        env.wait_exit(worker, Duration::from_secs(30)),
+        "the worker did not exit within 30 s of SIGTERM\n{}",
+        env.logs()
+    );
+    eprintln!(
+        "worker exited {:.1} s after SIGTERM",
+        asked.elapsed().as_secs_f64()
+    );
+    env.spawn(&["worker"], &[]);
+    wait_succeeded(&env, id, Duration::from_secs(150)).await;
+    assert_equal(&env).await;
     assert_eq!(
         count(
             &env,

@@ -1,7 +1,6 @@
 //! Failure paths of mirror sync through the job system: a worker killed with SIGKILL
-//! mid-chunk, the deployment's Redis keys wiped mid-run (a flush, scoped to this test's
-//! prefix so parallel tests are unaffected), a 60-second Salesforce outage mid-load, and
-//! a poison payload in every queue. Each run must end with the mirror equal to the org
+//! mid-chunk, `FLUSHALL` mid-run (on a Redis server of the test's own), a 60-second
+//! Salesforce outage mid-load, a poison payload in every queue, and SIGTERM mid-chunk. Each run must end with the mirror equal to the org
 //! and nothing dead that should not be.
 
 mod jobs_common;
@@ -121,8 +120,11 @@ async fn a_worker_killed_mid_chunk_has_its_chunk_finished_by_another() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wiping_the_queues_mid_run_loses_nothing() {
+async fn redis_flushall_mid_run_loses_nothing() {
+    // A Redis of the test's own, so a real FLUSHALL touches no other test.
+    let own = jobs_common::OwnRedis::start();
     let mut env = Env::new("flush", org(8_000), MAPPINGS).await;
+    env.redis_url = own.url.clone();
     env.org.set_latency(Duration::from_millis(50));
     env.spawn(&["scheduler", "--tick-seconds", "1"], &[]);
     env.spawn(&["worker"], &[]);
@@ -136,21 +138,17 @@ async fn wiping_the_queues_mid_run_loses_nothing() {
             >= 1
     })
     .await;
-    // What FLUSHALL does to this deployment, without touching other tests' keys.
-    let mut redis = orgpool::redis_conn::connect(&orgpool::redis_conn::url_from_env())
-        .await
-        .unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{}:*", env.prefix))
+    let mut redis = orgpool::redis_conn::connect(&own.url).await.unwrap();
+    let _: () = redis::cmd("FLUSHALL")
         .query_async(&mut redis)
         .await
         .unwrap();
-    assert!(!keys.is_empty());
-    let _: () = redis::cmd("DEL")
-        .arg(&keys)
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    let open = count(
+        &env,
+        "SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state <> 'done'",
+    )
+    .await;
+    assert!(open > 0, "the flush came too late to test anything");
     wait_succeeded(&env, id, Duration::from_secs(150)).await;
     assert_equal(&env).await;
     assert_eq!(
@@ -171,11 +169,21 @@ async fn a_minute_long_outage_mid_load_waits_and_completes() {
     env.spawn(&["worker"], &[]);
     let id = run_id(&env.ok(&["enqueue", "initial-load", "Opportunity"]));
     env.eventually("some chunks done", Duration::from_secs(60), || async {
-        count(&env, "SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state = 'done'").await >= 1
+        count(
+            &env,
+            "SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state = 'done'",
+        )
+        .await
+            >= 1
     })
     .await;
-    env.org.outage(Duration::from_secs(60), OutageMode::Unavailable);
-    let open = count(&env, "SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state <> 'done'").await;
+    env.org
+        .outage(Duration::from_secs(60), OutageMode::Unavailable);
+    let open = count(
+        &env,
+        "SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state <> 'done'",
+    )
+    .await;
     assert!(open > 0, "the outage began too late to test anything");
     wait_succeeded(&env, id, Duration::from_secs(240)).await;
     assert_equal(&env).await;

@@ -113,9 +113,34 @@ async fn an_incompatible_column_stops_the_mapping_until_a_reload_swaps_in_a_new_
         "{st}"
     );
 
+    let dead = env.ok(&["jobs", "dead"]);
+    assert!(
+        dead.contains("varchar(5)") && dead.contains("orgpool jobs retry"),
+        "{dead}"
+    );
+
     let out = env.ok(&["enqueue", "reload", "Opportunity", "--wait"]);
     assert!(out.contains("succeeded"), "{out}");
     assert_equal(&env).await;
+
+    // The failed resync can now be retried from the dead list and succeeds.
+    let out = env.ok(&["jobs", "retry"]);
+    assert!(out.contains("1 chunk(s) queued again"), "{out}");
+    env.eventually(
+        "the retried resync to succeed",
+        Duration::from_secs(60),
+        || async {
+            let (n,): (i64,) = sqlx::query_as(
+                "SELECT count(*) FROM orgpool.runs WHERE kind = 'resync' AND state = 'succeeded'",
+            )
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+            n == 1
+        },
+    )
+    .await;
+    assert!(env.ok(&["jobs", "dead"]).contains("no failed chunks"));
     let st: serde_json::Value = serde_json::from_str(&env.ok(&["status", "--json"])).unwrap();
     assert_eq!(st["mappings"][0]["state"], "ready", "{st}");
     let (shadow,): (Option<String>,) =

@@ -29,7 +29,58 @@ pub struct Env {
     pub mappings: PathBuf,
     /// A pool on the test database.
     pub pool: PgPool,
+    /// The Redis URL the processes use (default: `REDIS_URL`).
+    pub redis_url: String,
     children: Vec<Child>,
+}
+
+/// A Redis server of the test's own (for tests that flush it), stopped on drop.
+pub struct OwnRedis {
+    /// Its URL.
+    pub url: String,
+    child: Child,
+}
+
+impl OwnRedis {
+    /// Starts `redis-server` on a free port, keeping nothing on disk.
+    pub fn start() -> OwnRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/test installs it)");
+        let url = format!("redis://127.0.0.1:{port}");
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        OwnRedis { url, child }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn admin_url() -> String {
@@ -82,6 +133,7 @@ impl Env {
             org,
             mappings,
             pool,
+            redis_url: orgpool::redis_conn::url_from_env(),
             children: Vec::new(),
         }
     }
@@ -92,6 +144,7 @@ impl Env {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_orgpool"));
         cmd.args(args)
             .env("DATABASE_URL", &self.db_url)
+            .env("REDIS_URL", &self.redis_url)
             .env("ORGPOOL_REDIS_PREFIX", &self.prefix)
             .env("ORGPOOL_MAPPINGS", &self.mappings)
             .env("SALESFORCE_LOGIN_URL", &self.org.base_url)

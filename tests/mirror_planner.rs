@@ -46,18 +46,7 @@ async fn start(opportunities: u64) -> (orgpool::fake_org::FakeOrg, Client) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn id_ranges_are_balanced_and_cover_everything_once() {
-    let org = orgpool::fake_org::start(FakeOrgConfig {
-        seed: SeedConfig {
-            accounts: 50,
-            opportunities: 30_000,
-            lines_per_opportunity: 0,
-            ..Default::default()
-        },
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let client = client(&org).await;
+    let (_org, client) = start(30_000).await;
     for target in [1_000u64, 7_000, 50_000] {
         let ranges = plan_ranges(&client, "Opportunity", target).await.unwrap();
         assert_eq!(ranges.first().unwrap().lo, None);
@@ -107,18 +96,7 @@ async fn id_ranges_are_balanced_and_cover_everything_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_backlog_splits_into_balanced_windows() {
-    let org = orgpool::fake_org::start(FakeOrgConfig {
-        seed: SeedConfig {
-            accounts: 50,
-            opportunities: 20_000,
-            lines_per_opportunity: 0,
-            ..Default::default()
-        },
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let client = client(&org).await;
+    let (_org, client) = start(20_000).await;
     let since = chrono::Utc::now() - chrono::Duration::days(3 * 365);
     let until = chrono::Utc::now() + chrono::Duration::seconds(5);
     let windows = plan_windows(&client, "Opportunity", since, until, 3_000)

@@ -105,8 +105,27 @@ async fn a_worker_killed_mid_chunk_has_its_chunk_finished_by_another() {
         )).await > 0
     })
     .await;
+    let (held,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM orgpool.chunks WHERE state = 'running' AND worker LIKE '%{victim_name}%' LIMIT 1"
+    )))
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
     env.signal(victim, "KILL");
+    let killed = std::time::Instant::now();
     env.spawn(&["worker"], &[]);
+    env.eventually("another worker to pick the chunk up", Duration::from_secs(60), || async {
+        count(&env, &format!(
+            "SELECT count(*) FROM orgpool.chunks WHERE id = {held} AND (state = 'done' OR worker NOT LIKE '%{victim_name}%')"
+        ))
+        .await
+            == 1
+    })
+    .await;
+    eprintln!(
+        "chunk {held} picked up {:.1} s after the kill",
+        killed.elapsed().as_secs_f64()
+    );
     wait_succeeded(&env, id, Duration::from_secs(150)).await;
     assert_equal(&env).await;
     assert_eq!(

@@ -30,6 +30,21 @@ pub async fn resolve(ctx: &JobContext, object: &str) -> Result<(MappingRow, Reso
         }
         Err(e) => return Err(e.into()),
     };
+    // A listed field that was synced before but is gone from the org now: keep syncing
+    // the rest; its column stays and `status` reports it (ensure lists it as missing).
+    let mut mapping = mapping;
+    if let crate::mirror::Fields::List(names) = &mapping.fields {
+        let applied: Vec<Column> = serde_json::from_value(row.columns.clone()).unwrap_or_default();
+        let (kept, gone): (Vec<String>, Vec<String>) = names
+            .iter()
+            .cloned()
+            .partition(|n| describe.field(n).is_some());
+        let tolerated = |n: &String| applied.iter().any(|c| c.field.eq_ignore_ascii_case(n));
+        if !gone.is_empty() && gone.iter().all(tolerated) {
+            tracing::warn!(object = %mapping.object, fields = ?gone, "fields gone from the org; their columns are kept and no longer synced");
+            mapping.fields = crate::mirror::Fields::List(kept);
+        }
+    }
     let resolved = Resolved::new(&mapping, &describe).map_err(|e| JobError::Mapping {
         problem: e.to_string(),
         fix: "edit the mapping in jobs/mappings.toml and enqueue again".into(),

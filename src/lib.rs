@@ -15,6 +15,7 @@ pub mod migrate;
 pub mod mirror;
 pub mod org_session;
 pub mod queue;
+pub mod quotes;
 pub mod redis_conn;
 pub mod salesforce;
 pub mod scheduler;

@@ -23,6 +23,8 @@ pub enum EnqueueKind {
     Reload,
     /// Compare counts per Id range; re-load ranges that differ.
     Reconcile,
+    /// Price the Opportunities jobs/quotes.toml selects and push Quotes.
+    Quotes,
 }
 
 impl EnqueueKind {
@@ -32,6 +34,7 @@ impl EnqueueKind {
             EnqueueKind::Resync => RunKind::Resync,
             EnqueueKind::Reload => RunKind::Reload,
             EnqueueKind::Reconcile => RunKind::Reconcile,
+            EnqueueKind::Quotes => RunKind::QuoteGeneration,
         }
     }
 }
@@ -41,8 +44,8 @@ impl EnqueueKind {
 pub struct EnqueueArgs {
     /// The kind of run.
     pub kind: EnqueueKind,
-    /// The object (as mapped in jobs/mappings.toml).
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    /// The object (as mapped in jobs/mappings.toml; not for quotes).
+    #[arg(conflicts_with = "all")]
     pub object: Option<String>,
     /// Every mapped object.
     #[arg(long)]
@@ -50,12 +53,30 @@ pub struct EnqueueArgs {
     /// Wait for the runs to end, showing progress; exit non-zero if one failed.
     #[arg(long)]
     pub wait: bool,
+    /// Quotes only: a SOQL condition replacing the selection in jobs/quotes.toml.
+    #[arg(long = "where")]
+    pub condition: Option<String>,
 }
 
 impl EnqueueArgs {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<()> {
         let s = Services::connect(false, 2, None).await?;
+        if self.kind == EnqueueKind::Quotes {
+            let id = enqueue_quotes(&s, self.condition.as_deref()).await?;
+            if self.wait
+                && let Some(err) = wait(&s, id).await?
+            {
+                anyhow::bail!("{err}");
+            }
+            return Ok(());
+        }
+        if self.condition.is_some() {
+            anyhow::bail!("--where applies to quote runs only");
+        }
+        if self.object.is_none() && !self.all {
+            anyhow::bail!("name an object (as mapped in jobs/mappings.toml) or pass --all");
+        }
         let path = s.settings.mappings_path.clone();
         let file = catalog::read(&path)?;
         let chosen: Vec<_> = match &self.object {
@@ -139,4 +160,47 @@ pub async fn wait(s: &Services, id: i64) -> anyhow::Result<Option<String>> {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+}
+
+/// Checks jobs/quotes.toml (and `--where`) against the mirror, records the rules, and
+/// starts a quote run. Bad rules or a bad selection fail here, before anything is sent.
+pub async fn enqueue_quotes(s: &Services, condition: Option<&str>) -> anyhow::Result<i64> {
+    let path = std::env::var("ORGPOOL_QUOTES").unwrap_or_else(|_| "jobs/quotes.toml".into());
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read {path}: {e}; create it (see docs/quotes.md) or set ORGPOOL_QUOTES"
+        )
+    })?;
+    let rules = crate::quotes::QuotesFile::parse(&path, &text)?;
+    let cond = condition.unwrap_or(&rules.selection.condition).to_string();
+    let (ids, skipped) = crate::jobs::quote_generation::select(&s.pool, &rules, &cond).await?;
+    let version = rules.version();
+    sqlx::query("INSERT INTO orgpool.quote_rules (version, rules) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING")
+        .bind(&version)
+        .bind(&text)
+        .execute(&s.pool)
+        .await?;
+    let mut params = serde_json::json!({ "version": version });
+    if let Some(c) = condition {
+        params["where"] = serde_json::json!(c);
+    }
+    let created = crate::jobs::dispatch::start_run_with(
+        &s.pool,
+        &s.queues,
+        RunKind::QuoteGeneration,
+        "Opportunity",
+        params,
+        "cli",
+    )
+    .await?;
+    let note = match created {
+        Created::New(_) => "started",
+        Created::Existing(_) => "already running",
+    };
+    println!(
+        "run {}: quote_generation of {} Opportunities under rules {version} ({note}; {skipped} without line items skipped)",
+        created.id(),
+        ids.len()
+    );
+    Ok(created.id())
 }

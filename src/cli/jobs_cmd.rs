@@ -30,6 +30,12 @@ pub enum JobsCommand {
         #[arg(long)]
         clear_poison: bool,
     },
+    /// List records Salesforce refused (per Opportunity) that no later push saved.
+    Failures {
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
     /// Put failed chunks back on the queue with fresh attempts.
     Retry {
         /// Only this chunk (default: every failed chunk).
@@ -92,6 +98,24 @@ impl JobsArgs {
                 }
                 if !chunks.is_empty() {
                     println!("retry them with `orgpool jobs retry` (or --chunk ID)");
+                }
+            }
+            JobsCommand::Failures { limit } => {
+                let rows: Vec<(Option<String>, String, String, String, String, i32)> = sqlx::query_as(
+                    "SELECT opportunity_sfid, object, key, code, message, attempts FROM orgpool.record_failures
+                     WHERE NOT resolved ORDER BY at DESC LIMIT $1",
+                )
+                .bind(limit)
+                .fetch_all(&s.pool)
+                .await?;
+                if rows.is_empty() {
+                    println!("no refused records");
+                }
+                for (opp, object, key, code, message, attempts) in rows {
+                    println!(
+                        "Opportunity {} {object} {key}: {code}: {message} ({attempts} attempt(s))",
+                        opp.unwrap_or_default()
+                    );
                 }
             }
             JobsCommand::Retry { chunk } => {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use clap::Args;
 
 use crate::app::{Services, shutdown_signal};
-use crate::jobs::{InitialLoad, JobKind, Reconcile, Resync, Runner};
+use crate::jobs::{InitialLoad, JobKind, QuoteGeneration, Reconcile, Resync, Runner};
 use crate::queue::{ChunkRunner, run_queue};
 
 /// Run a worker process.
@@ -33,7 +33,7 @@ impl WorkerArgs {
         // Unique per start: apalis mis-handles a reused worker name.
         let identity = format!("{host}-{}-{}", std::process::id(), ulid::Ulid::generate());
         tracing::info!(%identity, concurrency = services.queues.config().concurrency, "worker started");
-        let runners: [(&'static str, Arc<dyn ChunkRunner>); 3] = [
+        let runners: [(&'static str, Arc<dyn ChunkRunner>); 4] = [
             (
                 InitialLoad::KIND,
                 Arc::new(Runner::<InitialLoad>::new(ctx.clone())),
@@ -42,6 +42,10 @@ impl WorkerArgs {
             (
                 Reconcile::KIND,
                 Arc::new(Runner::<Reconcile>::new(ctx.clone())),
+            ),
+            (
+                QuoteGeneration::KIND,
+                Arc::new(Runner::<QuoteGeneration>::new(ctx.clone())),
             ),
         ];
         let mut tasks = tokio::task::JoinSet::new();

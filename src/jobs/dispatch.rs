@@ -89,7 +89,27 @@ pub async fn start_run(
     object: &str,
     requested_by: &str,
 ) -> Result<ledger::Created, JobError> {
-    let created = ledger::runs::create(pool, kind, object, requested_by).await?;
+    start_run_with(
+        pool,
+        queues,
+        kind,
+        object,
+        serde_json::json!({}),
+        requested_by,
+    )
+    .await
+}
+
+/// [`start_run`] with kind-specific parameters.
+pub async fn start_run_with(
+    pool: &PgPool,
+    queues: &Queues,
+    kind: ledger::RunKind,
+    object: &str,
+    params: serde_json::Value,
+    requested_by: &str,
+) -> Result<ledger::Created, JobError> {
+    let created = ledger::runs::create_with(pool, kind, object, params, requested_by).await?;
     if let ledger::Created::New(id) = created {
         metrics::counter!(crate::telemetry::jobs::RUNS_TOTAL, "job_kind" => kind.as_str())
             .increment(1);

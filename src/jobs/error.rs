@@ -26,6 +26,12 @@ pub enum JobError {
     /// Postgres failed outside the ledger and the loader.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// Some records were refused by Salesforce (kept in `orgpool.record_failures`).
+    #[error("{failed} record(s) refused by Salesforce; see `orgpool jobs failures`")]
+    Records {
+        /// How many.
+        failed: usize,
+    },
     /// The mapping cannot be synced as configured.
     #[error("{problem}. Fix: {fix}")]
     Mapping {
@@ -59,6 +65,7 @@ impl JobError {
             JobError::Queue(_) => Next::Retry,
             JobError::Db(e) if crate::ledger::error::is_transient(e) => Next::Retry,
             JobError::Db(_) => Next::Fail,
+            JobError::Records { .. } => Next::Retry,
         }
     }
 
@@ -72,6 +79,7 @@ impl JobError {
             JobError::Ledger(_) | JobError::Db(_) => "database",
             JobError::Queue(_) => "queue",
             JobError::Mapping { .. } => "mapping",
+            JobError::Records { .. } => "record",
         }
     }
 }

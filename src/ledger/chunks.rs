@@ -53,6 +53,8 @@ pub struct Chunk {
     pub error_class: Option<String>,
     /// The Redis task carrying it.
     pub task_id: Option<String>,
+    /// Record Ids the chunk covers (quote generation).
+    pub items: Option<Vec<String>>,
     /// Not to run before.
     pub not_before: Option<DateTime<Utc>>,
     /// Its holder.
@@ -72,6 +74,8 @@ pub struct NewChunk {
     pub until: Option<DateTime<Utc>>,
     /// Planner's count.
     pub expected_rows: Option<i64>,
+    /// Record Ids the chunk covers (quote generation).
+    pub items: Option<Vec<String>>,
 }
 
 /// Why a claim did not succeed.
@@ -171,8 +175,8 @@ pub async fn insert_work(
     let mut ids = Vec::with_capacity(chunks.len());
     for (i, c) in chunks.iter().enumerate() {
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO orgpool.chunks (run_id, kind, seq, step, lo, hi, since, until, expected_rows)
-             VALUES ($1, $2, $3, 'work', $4, $5, $6, $7, $8) RETURNING id",
+            "INSERT INTO orgpool.chunks (run_id, kind, seq, step, lo, hi, since, until, expected_rows, items)
+             VALUES ($1, $2, $3, 'work', $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(run_id)
         .bind(kind)
@@ -182,6 +186,7 @@ pub async fn insert_work(
         .bind(c.since)
         .bind(c.until)
         .bind(c.expected_rows)
+        .bind(&c.items)
         .fetch_one(&mut *conn)
         .await?;
         ids.push(id);

@@ -17,6 +17,8 @@ pub enum RunKind {
     Reload,
     /// Compare counts per Id range and re-load ranges that differ.
     Reconcile,
+    /// Price selected Opportunities and push Quotes.
+    QuoteGeneration,
 }
 
 impl RunKind {
@@ -27,6 +29,15 @@ impl RunKind {
             RunKind::Resync => "resync",
             RunKind::Reload => "reload",
             RunKind::Reconcile => "reconcile",
+            RunKind::QuoteGeneration => "quote_generation",
+        }
+    }
+
+    /// The lane: one active run per mirrored object, one quote run at a time.
+    pub fn lane(self, object: &str) -> String {
+        match self {
+            RunKind::QuoteGeneration => "quotes".into(),
+            _ => mirror_lane(object),
         }
     }
 
@@ -37,6 +48,7 @@ impl RunKind {
             "resync" => RunKind::Resync,
             "reload" => RunKind::Reload,
             "reconcile" => RunKind::Reconcile,
+            "quote_generation" => RunKind::QuoteGeneration,
             _ => return None,
         })
     }
@@ -48,6 +60,7 @@ impl RunKind {
             RunKind::InitialLoad | RunKind::Reload => "initial_load",
             RunKind::Resync => "resync",
             RunKind::Reconcile => "reconcile",
+            RunKind::QuoteGeneration => "quote_generation",
         }
     }
 }
@@ -73,6 +86,8 @@ pub struct Run {
     pub expected_rows: Option<i64>,
     /// Why it failed.
     pub error: Option<String>,
+    /// Kind-specific parameters (quote runs: rules version, selection).
+    pub params: serde_json::Value,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it ended.
@@ -135,16 +150,28 @@ pub async fn create(
     object: &str,
     requested_by: &str,
 ) -> Result<Created, LedgerError> {
-    let lane = mirror_lane(object);
+    create_with(pool, kind, object, serde_json::json!({}), requested_by).await
+}
+
+/// [`create`] with kind-specific parameters.
+pub async fn create_with(
+    pool: &PgPool,
+    kind: RunKind,
+    object: &str,
+    params: serde_json::Value,
+    requested_by: &str,
+) -> Result<Created, LedgerError> {
+    let lane = kind.lane(object);
     let mut tx = pool.begin().await?;
     let inserted: Option<(i64,)> = sqlx::query_as(
-        "INSERT INTO orgpool.runs (kind, object, lane, requested_by) VALUES ($1, $2, $3, $4)
+        "INSERT INTO orgpool.runs (kind, object, lane, requested_by, params) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (lane) WHERE state IN ('planning', 'running') DO NOTHING RETURNING id",
     )
     .bind(kind.as_str())
     .bind(object)
     .bind(&lane)
     .bind(requested_by)
+    .bind(params)
     .fetch_optional(&mut *tx)
     .await?;
     let Some((id,)) = inserted else {

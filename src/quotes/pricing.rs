@@ -3,8 +3,9 @@
 //! tier reached. They combine as the rules say: `multiply` gives `1 - (1 - a)(1 - b)...`,
 //! `add` gives `a + b + ...`. The combined discount is rounded half-even to 0.01
 //! percentage points (what Salesforce's `Discount` field holds) and capped at
-//! `max_discount`. The line total is `quantity x list price x (1 - discount)`, rounded
-//! half-even to cents.
+//! `max_discount`. The line total follows Salesforce's own computation: the subtotal
+//! `quantity x list price` rounded half-even to cents, times `1 - discount`, rounded
+//! half-even to cents again.
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -107,7 +108,9 @@ pub fn price_line(
         return Err(PricingError::BadQuantity(line.quantity));
     }
     let d = discount(rules, country, line.family.as_deref(), line.quantity);
-    let total = cents(line.quantity * line.list_price * (Decimal::ONE - d / Decimal::from(100)));
+    // As Salesforce computes a line: the subtotal to cents, then the discount, to cents.
+    let subtotal = cents(line.quantity * line.list_price);
+    let total = cents(subtotal * (Decimal::ONE - d / Decimal::from(100)));
     Ok(PricedLine {
         quantity: line.quantity,
         list_price: line.list_price,

@@ -27,6 +27,8 @@ pub struct Env {
     pub org: FakeOrg,
     /// The mappings file.
     pub mappings: PathBuf,
+    /// The quote rules file (written by tests that quote).
+    pub quotes: PathBuf,
     /// A pool on the test database.
     pub pool: PgPool,
     /// The Redis URL the processes use (default: `REDIS_URL`).
@@ -121,6 +123,7 @@ impl Env {
         let dir = std::env::temp_dir().join(&db);
         std::fs::create_dir_all(&dir).unwrap();
         let mappings = dir.join("mappings.toml");
+        let quotes = dir.join("quotes.toml");
         std::fs::write(&mappings, toml).unwrap();
         Env {
             db_url,
@@ -132,6 +135,7 @@ impl Env {
             ),
             org,
             mappings,
+            quotes,
             pool,
             redis_url: orgpool::redis_conn::url_from_env(),
             children: Vec::new(),
@@ -147,6 +151,7 @@ impl Env {
             .env("REDIS_URL", &self.redis_url)
             .env("ORGPOOL_REDIS_PREFIX", &self.prefix)
             .env("ORGPOOL_MAPPINGS", &self.mappings)
+            .env("ORGPOOL_QUOTES", &self.quotes)
             .env("SALESFORCE_LOGIN_URL", &self.org.base_url)
             .env("SALESFORCE_CLIENT_ID", &c.client_id)
             .env("SALESFORCE_CLIENT_SECRET", &c.client_secret)

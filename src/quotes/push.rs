@@ -1,0 +1,222 @@
+//! Pushing computed Quotes to Salesforce: one Bulk 2.0 upsert of the Quotes keyed by
+//! `Orgpool_Key__c`, then one of their lines keyed by their own `Orgpool_Key__c` and
+//! pointing at their Quote through `Quote.Orgpool_Key__c` (no Id lookups). Upserts by
+//! our own keys make a repeated push harmless. Per-record results are written back: a
+//! saved record gets its Salesforce Id and state `pushed`, a refused one is kept in
+//! `orgpool.record_failures` with Salesforce's code and message; a line whose Quote
+//! failed is not sent.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use sqlx::PgPool;
+
+use crate::salesforce::{Client, IngestOutcome, Operation, SfError};
+
+/// What a push did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pushed {
+    /// Quotes saved.
+    pub quotes: usize,
+    /// Lines saved.
+    pub lines: usize,
+    /// Records refused (Quotes and lines).
+    pub failed: usize,
+}
+
+/// A push failed as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// Salesforce failed (outage, limit, ...).
+    #[error(transparent)]
+    Salesforce(#[from] SfError),
+    /// Postgres failed.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+const KEY: &str = "Orgpool_Key__c";
+
+fn upsert() -> Operation {
+    Operation::Upsert {
+        external_id: KEY.into(),
+    }
+}
+
+/// Pushes the Quotes `keys` (and their lines) that are not pushed yet.
+pub async fn push(
+    pool: &PgPool,
+    client: &Client,
+    run_id: i64,
+    chunk_id: i64,
+    keys: &[String],
+) -> Result<Pushed, PushError> {
+    let mut out = Pushed::default();
+    type QuoteRow = (
+        String,
+        String,
+        String,
+        String,
+        Option<NaiveDate>,
+        Option<String>,
+    );
+    let quotes: Vec<QuoteRow> = sqlx::query_as(
+        "SELECT key, opportunity_sfid, name, status, expiration_date, pricebook2id FROM orgpool.quotes
+         WHERE key = ANY($1) AND state <> 'pushed' ORDER BY key",
+    )
+    .bind(keys)
+    .fetch_all(pool)
+    .await?;
+    if !quotes.is_empty() {
+        let header: Vec<String> = [
+            KEY,
+            "Name",
+            "OpportunityId",
+            "Status",
+            "ExpirationDate",
+            "Pricebook2Id",
+        ]
+        .map(String::from)
+        .to_vec();
+        let rows = quotes.iter().map(|(k, o, n, s, e, p)| {
+            vec![
+                k.clone(),
+                n.clone(),
+                o.clone(),
+                s.clone(),
+                e.map(|d| d.to_string()).unwrap_or_default(),
+                p.clone().unwrap_or_default(),
+            ]
+        });
+        let outcome = client
+            .bulk_ingest("Quote", &upsert(), &header, rows)
+            .await?;
+        let (ok, bad) = record(pool, run_id, chunk_id, "Quote", "quotes", &outcome).await?;
+        out.quotes += ok;
+        out.failed += bad;
+    }
+    type LineRow = (
+        String,
+        String,
+        Option<String>,
+        Decimal,
+        Decimal,
+        Decimal,
+        String,
+    );
+    let lines: Vec<LineRow> = sqlx::query_as(
+        "SELECT l.key, l.quote_key, l.pricebookentryid, l.quantity, l.unit_price, l.discount, q.opportunity_sfid
+         FROM orgpool.quote_lines l JOIN orgpool.quotes q ON q.key = l.quote_key
+         WHERE l.quote_key = ANY($1) AND q.state = 'pushed' AND l.state <> 'pushed' ORDER BY l.key",
+    )
+    .bind(keys)
+    .fetch_all(pool)
+    .await?;
+    if !lines.is_empty() {
+        let header: Vec<String> = [
+            KEY,
+            "Quote.Orgpool_Key__c",
+            "PricebookEntryId",
+            "Quantity",
+            "UnitPrice",
+            "Discount",
+        ]
+        .map(String::from)
+        .to_vec();
+        let rows = lines.iter().map(|(k, q, e, qty, price, disc, _)| {
+            vec![
+                k.clone(),
+                q.clone(),
+                e.clone().unwrap_or_default(),
+                qty.to_string(),
+                price.to_string(),
+                disc.to_string(),
+            ]
+        });
+        let outcome = client
+            .bulk_ingest("QuoteLineItem", &upsert(), &header, rows)
+            .await?;
+        let (ok, bad) = record(
+            pool,
+            run_id,
+            chunk_id,
+            "QuoteLineItem",
+            "quote_lines",
+            &outcome,
+        )
+        .await?;
+        out.lines += ok;
+        out.failed += bad;
+    }
+    Ok(out)
+}
+
+/// Writes an ingest's per-record results back to `table`; returns (saved, refused).
+async fn record(
+    pool: &PgPool,
+    run_id: i64,
+    chunk_id: i64,
+    object: &str,
+    table: &str,
+    outcome: &IngestOutcome,
+) -> Result<(usize, usize), PushError> {
+    let col = outcome.column(KEY).unwrap_or(0);
+    let mut tx = pool.begin().await?;
+    for s in &outcome.saved {
+        let key = s.values.get(col).cloned().unwrap_or_default();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE orgpool.{table} SET sf_id = $2, state = 'pushed', error = NULL{} WHERE key = $1",
+            if table == "quotes" { ", pushed_at = now()" } else { "" }
+        )))
+        .bind(&key)
+        .bind(&s.id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE orgpool.record_failures SET resolved = true WHERE object = $1 AND key = $2",
+        )
+        .bind(object)
+        .bind(&key)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let unprocessed = outcome.unprocessed.iter().map(|v| {
+        (
+            "UNPROCESSED",
+            "the job ended before this record was processed",
+            v,
+        )
+    });
+    let failed = outcome
+        .failed
+        .iter()
+        .map(|f| (f.code.as_str(), f.message.as_str(), &f.values));
+    let mut refused = 0;
+    for (code, message, values) in failed.chain(unprocessed) {
+        refused += 1;
+        let key = values.get(col).cloned().unwrap_or_default();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE orgpool.{table} SET state = 'failed', error = $2 WHERE key = $1"
+        )))
+        .bind(&key)
+        .bind(format!("{code}: {message}"))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO orgpool.record_failures (run_id, chunk_id, opportunity_sfid, object, key, code, message)
+             VALUES ($1, $2, split_part($4, ':', 1), $3, $4, $5, $6)
+             ON CONFLICT (object, key) DO UPDATE SET run_id = EXCLUDED.run_id, chunk_id = EXCLUDED.chunk_id,
+                 code = EXCLUDED.code, message = EXCLUDED.message, attempts = orgpool.record_failures.attempts + 1,
+                 resolved = false, at = now()",
+        )
+        .bind(run_id)
+        .bind(chunk_id)
+        .bind(object)
+        .bind(&key)
+        .bind(code)
+        .bind(message)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok((outcome.saved.len(), refused))
+}

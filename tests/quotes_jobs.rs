@@ -1,0 +1,206 @@
+//! Quote generation through the job system: the mirror is loaded, a quote run prices the
+//! selected Opportunities on two worker processes and upserts Quotes and lines through
+//! Bulk API 2.0; every selected Opportunity ends with exactly one Quote whose lines and
+//! totals match, none of the others has one, and running again adds nothing. Bad rules
+//! fail before anything is sent.
+
+mod jobs_common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use jobs_common::Env;
+use orgpool::fake_org::{FakeOrgConfig, SeedConfig};
+use orgpool::salesforce::Scope;
+
+const MAPPINGS: &str = r#"
+[[mapping]]
+object = "Account"
+[[mapping]]
+object = "Opportunity"
+[[mapping]]
+object = "OpportunityLineItem"
+[[mapping]]
+object = "Product2"
+[[mapping]]
+object = "Pricebook2"
+[[mapping]]
+object = "PricebookEntry"
+"#;
+
+const RULES: &str = r#"
+[selection]
+where = "StageName IN ('Proposal/Price Quote', 'Negotiation/Review') AND IsClosed = false"
+chunk_size = 500
+
+[pricing]
+max_discount = 12
+[[pricing.region]]
+name = "EMEA"
+countries = ["Germany", "France", "United Kingdom"]
+discount = 5
+[[pricing.family]]
+family = "Hardware"
+discount = 3
+[[pricing.tier]]
+min_quantity = 5
+discount = 2
+"#;
+
+fn org(opportunities: u64) -> FakeOrgConfig {
+    FakeOrgConfig {
+        seed: SeedConfig {
+            accounts: 200,
+            opportunities,
+            lines_per_opportunity: 2,
+            ..Default::default()
+        },
+        bulk_delay: Duration::from_millis(10),
+        ..Default::default()
+    }
+}
+
+async fn loaded(name: &str, opportunities: u64) -> Env {
+    let mut env = Env::new(name, org(opportunities), MAPPINGS).await;
+    std::fs::write(&env.quotes, RULES).unwrap();
+    env.spawn(&["worker"], &[]);
+    env.spawn(&["worker"], &[]);
+    let out = env.ok(&["enqueue", "initial-load", "--all", "--wait"]);
+    assert_eq!(out.matches("succeeded").count(), 6, "{out}");
+    env
+}
+
+/// Checks the org against the mirror's selection and orgpool's computed lines.
+async fn assert_quotes(env: &Env) {
+    let selected: Vec<(String,)> = sqlx::query_as(
+        "SELECT o.sfid FROM salesforce.opportunity o WHERE o.stagename IN ('Proposal/Price Quote', 'Negotiation/Review')
+           AND NOT o.isclosed AND EXISTS (SELECT 1 FROM salesforce.opportunitylineitem l WHERE l.opportunityid = o.sfid)",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert!(!selected.is_empty());
+    let client = env.client().await;
+    let quotes: Vec<serde_json::Value> = client
+        .query(
+            "SELECT Id, OpportunityId, Orgpool_Key__c FROM Quote",
+            Scope::Live,
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    let mut per_opp: HashMap<String, usize> = HashMap::new();
+    for q in &quotes {
+        *per_opp
+            .entry(q["OpportunityId"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(
+        quotes.len(),
+        selected.len(),
+        "one Quote per selected Opportunity and no others"
+    );
+    for (s,) in &selected {
+        assert_eq!(per_opp.get(s), Some(&1), "Opportunity {s}");
+    }
+    let lines: Vec<serde_json::Value> = client
+        .query(
+            "SELECT Orgpool_Key__c, TotalPrice, QuoteId FROM QuoteLineItem",
+            Scope::Live,
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    let ours: Vec<(String, f64)> =
+        sqlx::query_as("SELECT key, total::float8 FROM orgpool.quote_lines")
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+    let ours: HashMap<String, f64> = ours.into_iter().collect();
+    let (expected,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM salesforce.opportunitylineitem l JOIN salesforce.opportunity o ON o.sfid = l.opportunityid
+         WHERE o.stagename IN ('Proposal/Price Quote', 'Negotiation/Review') AND NOT o.isclosed",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        lines.len() as i64,
+        expected,
+        "one line per Opportunity line item, no orphans"
+    );
+    let quote_ids: std::collections::HashSet<&str> =
+        quotes.iter().map(|q| q["Id"].as_str().unwrap()).collect();
+    for l in &lines {
+        let key = l["Orgpool_Key__c"].as_str().unwrap();
+        assert!(
+            quote_ids.contains(l["QuoteId"].as_str().unwrap()),
+            "line {key} belongs to a live Quote"
+        );
+        let org_total = l["TotalPrice"].as_f64().unwrap();
+        let our_total = ours[key];
+        // orgpool rounds ties half-even, as the rules say; Salesforce computes its own
+        // TotalPrice rounding ties up, so the two may differ by one cent on a tie.
+        assert!(
+            (org_total - our_total).abs() < 0.0101,
+            "line {key}: org {org_total}, orgpool {our_total}"
+        );
+    }
+    let (pushed,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM orgpool.quotes WHERE state = 'pushed' AND sf_id IS NOT NULL",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        pushed as usize,
+        selected.len(),
+        "orgpool.quotes holds every Quote with its Salesforce Id"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selected_opportunities_get_exactly_one_correct_quote_and_a_rerun_adds_nothing() {
+    let env = loaded("quotes", 3_000).await;
+    let out = env.ok(&["enqueue", "quotes", "--wait"]);
+    assert!(out.contains("succeeded"), "{out}\n{}", env.logs());
+    assert_quotes(&env).await;
+    let out = env.ok(&["enqueue", "quotes", "--wait"]);
+    assert!(out.contains("succeeded"), "{out}");
+    assert_quotes(&env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_rules_and_selections_fail_before_anything_is_sent() {
+    let env = loaded("quotes_bad", 300).await;
+    let fail = |args: &[&str]| {
+        let out = env.run(args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let e = fail(&["enqueue", "quotes", "--where", "Stage = 'x'"]);
+    assert!(e.contains("Stage") && e.contains("mappings.toml"), "{e}");
+    let e = fail(&["enqueue", "quotes", "--where", "StageName = "]);
+    assert!(e.contains("not a valid SOQL condition"), "{e}");
+    std::fs::write(
+        &env.quotes,
+        RULES.replace("family = \"Hardware\"", "family = \"Gadgets\""),
+    )
+    .unwrap();
+    let e = fail(&["enqueue", "quotes"]);
+    assert!(e.contains("Gadgets"), "{e}");
+    std::fs::write(
+        &env.quotes,
+        RULES.replace("max_discount = 12", "max_discount = -3"),
+    )
+    .unwrap();
+    let e = fail(&["enqueue", "quotes"]);
+    assert!(e.contains("max_discount"), "{e}");
+    let client = env.client().await;
+    assert_eq!(
+        client.count("SELECT COUNT() FROM Quote").await.unwrap(),
+        0,
+        "nothing sent"
+    );
+}

@@ -204,3 +204,67 @@ async fn bad_rules_and_selections_fail_before_anything_is_sent() {
         "nothing sent"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_record_failures_are_kept_and_retried_until_every_quote_is_right() {
+    let env = loaded("quotes_failures", 3_000).await;
+    env.org.set_ingest_failure_rate(0.02);
+    let out = env.ok(&["enqueue", "quotes", "--wait"]);
+    assert!(out.contains("succeeded"), "{out}\n{}", env.logs());
+    assert_quotes(&env).await;
+    let (seen, open): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE NOT resolved) FROM orgpool.record_failures",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert!(seen > 0, "the failure rate refused some records");
+    assert_eq!(open, 0, "every refused record was saved by a retry");
+    assert!(env.ok(&["jobs", "failures"]).contains("no refused records"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_mid_push_waits_and_duplicates_nothing() {
+    let env = loaded("quotes_outage", 3_000).await;
+    std::fs::write(
+        &env.quotes,
+        RULES.replace("chunk_size = 500", "chunk_size = 100"),
+    )
+    .unwrap();
+    env.org.set_latency(Duration::from_millis(40));
+    let out = env.ok(&["enqueue", "quotes"]);
+    let id: i64 = out
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(':')
+        .parse()
+        .unwrap();
+    env.eventually("a quote chunk done", Duration::from_secs(60), || async {
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM orgpool.chunks WHERE kind = 'quote_generation' AND step = 'work' AND state = 'done'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+        n >= 1
+    })
+    .await;
+    env.org.outage(
+        Duration::from_secs(15),
+        orgpool::fake_org::OutageMode::Unavailable,
+    );
+    env.eventually(
+        "the quote run to succeed",
+        Duration::from_secs(180),
+        || async {
+            let (s,): (String,) = sqlx::query_as("SELECT state FROM orgpool.runs WHERE id = $1")
+                .bind(id)
+                .fetch_one(&env.pool)
+                .await
+                .unwrap();
+            assert_ne!(s, "failed", "{}", env.logs());
+            s == "succeeded"
+        },
+    )
+    .await;
+    assert_quotes(&env).await;
+}

@@ -1,8 +1,9 @@
 //! `orgpool demo`: the main job end to end on a fake org. Starts a seeded fake org,
 //! a database of its own (`orgpool_demo`, recreated each time) and two worker
 //! processes, runs an initial load of every mapping in `jobs/mappings.toml` through the
-//! queue, lets the org change (inserts, updates, deletes), runs a resync, and prints
-//! what the mirror holds against what the org holds.
+//! queue, lets the org change (inserts, updates, deletes), runs a resync, prints what
+//! the mirror holds against what the org holds, then runs a quote run with
+//! `jobs/quotes.toml` and summarises it.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -32,6 +33,9 @@ pub struct DemoArgs {
     /// The mappings file [jobs/mappings.toml].
     #[arg(long, default_value = "jobs/mappings.toml")]
     pub mappings: String,
+    /// The quote rules [jobs/quotes.toml].
+    #[arg(long, default_value = "jobs/quotes.toml")]
+    pub quotes: String,
 }
 
 impl DemoArgs {
@@ -133,6 +137,56 @@ impl DemoArgs {
         let ok = ok & run_all(&services, &file.mapping, RunKind::Resync).await?;
         compare(&pool, &org, &file.mapping).await?;
 
+        println!("7. quote run (rules in {}):", self.quotes);
+        let t = Instant::now();
+        let text = std::fs::read_to_string(&self.quotes)?;
+        let rules = crate::quotes::QuotesFile::parse(&self.quotes, &text)?;
+        let version = rules.version();
+        sqlx::query("INSERT INTO orgpool.quote_rules (version, rules) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING")
+            .bind(&version)
+            .bind(&text)
+            .execute(&pool)
+            .await?;
+        let id = crate::jobs::dispatch::start_run_with(
+            &pool,
+            &queues,
+            RunKind::QuoteGeneration,
+            "Opportunity",
+            serde_json::json!({ "version": version }),
+            "demo",
+        )
+        .await?
+        .id();
+        let ok = ok & super::wait(&services, id).await?.is_none();
+        let (quotes, lines, total, failures): (i64, i64, Option<rust_decimal::Decimal>, i64) =
+            sqlx::query_as(
+                "SELECT (SELECT count(*) FROM orgpool.quotes WHERE state = 'pushed'),
+                    (SELECT count(*) FROM orgpool.quote_lines WHERE state = 'pushed'),
+                    (SELECT sum(total) FROM orgpool.quotes WHERE state = 'pushed'),
+                    (SELECT count(*) FROM orgpool.record_failures WHERE NOT resolved)",
+            )
+            .fetch_one(&pool)
+            .await?;
+        let (selected, skipped): (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT (params->>'selected')::bigint, (params->>'skipped_no_lines')::bigint FROM orgpool.runs WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await?;
+        println!(
+            "   {} Opportunities selected ({} without lines skipped): {quotes} Quotes with {lines} lines pushed in {:.1} s, {:.0} Opportunities/s; total {} ; {failures} refused records open",
+            selected.unwrap_or(0),
+            skipped.unwrap_or(0),
+            t.elapsed().as_secs_f64(),
+            quotes as f64 / t.elapsed().as_secs_f64(),
+            total.unwrap_or_default()
+        );
+        println!(
+            "   in the org now: {} Quotes, {} QuoteLineItems",
+            org.count("Quote"),
+            org.count("QuoteLineItem")
+        );
+
         for w in &mut workers {
             if let Some(pid) = w.id() {
                 let _ = std::process::Command::new("kill")
@@ -152,7 +206,7 @@ impl DemoArgs {
             let _: () = redis::cmd("DEL").arg(keys).query_async(&mut c).await?;
         }
         println!(
-            "7. workers stopped; the mirror stays in database orgpool_demo (schema salesforce)"
+            "8. workers stopped; the mirror stays in database orgpool_demo (schema salesforce), the Quotes in orgpool.quotes"
         );
         if !ok {
             anyhow::bail!("a run failed; see the messages above");

@@ -13,6 +13,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use tokio::process::{Child, Command};
 
 use super::child_org::ChildOrg;
+use super::fleet::peak_mib;
 use crate::fake_org::FakeOrgConfig;
 use crate::jobs::dispatch::start_run;
 use crate::ledger::{self, RunKind};
@@ -32,17 +33,6 @@ pub struct Params {
 }
 
 const FIELDS: &str = r#"["Name", "Amount", "CloseDate", "StageName", "Probability", "AccountId", "IsClosed", "IsWon", "CreatedDate", "LastModifiedDate"]"#;
-
-fn peak_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 /// Runs it.
 pub async fn run(p: Params) -> anyhow::Result<()> {

@@ -3,6 +3,8 @@
 
 pub mod child_org;
 pub mod fake_org;
+pub mod fleet;
 pub mod load;
 pub mod mem;
+pub mod quotes;
 pub mod sf_query;

@@ -39,6 +39,18 @@ pub enum Bench {
         #[arg(long, default_value_t = 50_000)]
         chunk: u64,
     },
+    /// A quote run end to end beside the same upserts sent straight through one client.
+    Quotes {
+        /// Opportunities to seed and quote [5000].
+        #[arg(long, default_value_t = 5_000)]
+        opportunities: u64,
+        /// Worker processes [2].
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+        /// Opportunities per chunk [2000].
+        #[arg(long, default_value_t = 2_000)]
+        chunk: u64,
+    },
     /// Bulk query streaming rate and peak memory of the Salesforce client.
     SfQuery {
         /// Opportunities to seed and stream [1000000].
@@ -82,6 +94,18 @@ impl BenchArgs {
             } => {
                 bench::load::run(bench::load::Params {
                     records,
+                    workers,
+                    chunk,
+                })
+                .await
+            }
+            Bench::Quotes {
+                opportunities,
+                workers,
+                chunk,
+            } => {
+                bench::quotes::run(bench::quotes::Params {
+                    opportunities,
                     workers,
                     chunk,
                 })

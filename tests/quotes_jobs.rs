@@ -268,3 +268,53 @@ async fn an_outage_mid_push_waits_and_duplicates_nothing() {
     .await;
     assert_quotes(&env).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_chunk_leaves_exactly_one_quote_each() {
+    let mut env = Env::new("quotes_kill", org(3_000), MAPPINGS).await;
+    std::fs::write(
+        &env.quotes,
+        RULES.replace("chunk_size = 500", "chunk_size = 100"),
+    )
+    .unwrap();
+    env.spawn(&["worker"], &[]);
+    let out = env.ok(&["enqueue", "initial-load", "--all", "--wait"]);
+    assert_eq!(out.matches("succeeded").count(), 6, "{out}");
+    env.org.set_latency(Duration::from_millis(60));
+    let victim = env.spawn(&["worker", "--concurrency", "1"], &[]);
+    let out = env.ok(&["enqueue", "quotes"]);
+    let id: i64 = out
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(':')
+        .parse()
+        .unwrap();
+    let name = format!("-{victim}-");
+    env.eventually("the victim to hold a quote chunk", Duration::from_secs(60), || async {
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FROM orgpool.chunks WHERE kind = 'quote_generation' AND step = 'work' AND state = 'running' AND worker LIKE '%{name}%'"
+        )))
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+        n > 0
+    })
+    .await;
+    env.signal(victim, "KILL");
+    env.eventually(
+        "the quote run to succeed",
+        Duration::from_secs(180),
+        || async {
+            let (s,): (String,) = sqlx::query_as("SELECT state FROM orgpool.runs WHERE id = $1")
+                .bind(id)
+                .fetch_one(&env.pool)
+                .await
+                .unwrap();
+            assert_ne!(s, "failed", "{}", env.logs());
+            s == "succeeded"
+        },
+    )
+    .await;
+    assert_quotes(&env).await;
+}

@@ -15,6 +15,7 @@ CREATE TABLE orgpool.quote_rules (
 CREATE TABLE orgpool.quotes (
     key               text PRIMARY KEY,         -- Orgpool_Key__c: Opportunity Id (replace) or Id:version
     opportunity_sfid  varchar(18) NOT NULL,
+    opportunity_modstamp timestamptz,           -- the Opportunity's SystemModstamp when priced
     rules_version     text NOT NULL,
     name              text NOT NULL,
     status            text NOT NULL,

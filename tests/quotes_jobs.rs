@@ -318,3 +318,99 @@ async fn a_worker_killed_mid_chunk_leaves_exactly_one_quote_each() {
     .await;
     assert_quotes(&env).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schedule_requotes_only_opportunities_that_changed() {
+    let mut env = loaded("quotes_schedule", 1_000).await;
+    std::fs::write(
+        &env.quotes,
+        format!("{RULES}\n[schedule]\nevery = \"2s\"\n"),
+    )
+    .unwrap();
+    env.spawn(&["scheduler", "--tick-seconds", "1"], &[]);
+    let scheduled = |n: i64| {
+        let env = &env;
+        async move {
+            let runs: Vec<(String, serde_json::Value)> = sqlx::query_as(
+                "SELECT state, params FROM orgpool.runs WHERE kind = 'quote_generation' AND requested_by = 'scheduler' ORDER BY id",
+            )
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+            runs.iter().filter(|r| r.0 == "succeeded").count() as i64 >= n
+        }
+    };
+    env.eventually(
+        "a first scheduled quote run",
+        Duration::from_secs(60),
+        || scheduled(1),
+    )
+    .await;
+    assert_quotes(&env).await;
+    // Change one selected Opportunity, bring the mirror up to date, and the next
+    // scheduled run quotes just that one.
+    let (opp,): (String,) =
+        sqlx::query_as("SELECT opportunity_sfid FROM orgpool.quotes ORDER BY key LIMIT 1")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    let client = env.client().await;
+    client
+        .update_records(
+            "Opportunity",
+            &[serde_json::json!({"Id": opp, "Name": "Changed"})],
+        )
+        .await
+        .unwrap();
+    // The scheduler resyncs too; repeat until a resync that began after the change ran.
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        env.ok(&["enqueue", "resync", "Opportunity", "--wait"]);
+        let (n,): (String,) =
+            sqlx::query_as("SELECT name FROM salesforce.opportunity WHERE sfid = $1")
+                .bind(&opp)
+                .fetch_one(&env.pool)
+                .await
+                .unwrap();
+        if n == "Changed" {
+            break;
+        }
+    }
+    let before: (i64,) =
+        sqlx::query_as("SELECT count(*) FROM orgpool.runs WHERE kind = 'quote_generation'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    env.eventually(
+        "a scheduled run that re-quotes the change",
+        Duration::from_secs(60),
+        || async {
+            let (name,): (String,) =
+                sqlx::query_as("SELECT name FROM orgpool.quotes WHERE opportunity_sfid = $1")
+                    .bind(&opp)
+                    .fetch_one(&env.pool)
+                    .await
+                    .unwrap();
+            name == "Changed quote"
+        },
+    )
+    .await;
+    // That run selected only what changed, not every Opportunity again.
+    let rows: Vec<(serde_json::Value,)> = sqlx::query_as(
+        "SELECT params FROM orgpool.runs WHERE kind = 'quote_generation' AND requested_by = 'scheduler' AND state = 'succeeded' ORDER BY id",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    let first = rows[0].0["selected"].as_i64().unwrap();
+    let later = rows
+        .iter()
+        .skip(1)
+        .filter_map(|r| r.0["selected"].as_i64())
+        .filter(|n| *n > 0)
+        .max()
+        .unwrap_or(0);
+    assert!(later >= 1 && later < first, "re-quoted {later} of {first}");
+    let _ = before;
+    assert_quotes(&env).await;
+}

@@ -173,7 +173,8 @@ pub async fn enqueue_quotes(s: &Services, condition: Option<&str>) -> anyhow::Re
     })?;
     let rules = crate::quotes::QuotesFile::parse(&path, &text)?;
     let cond = condition.unwrap_or(&rules.selection.condition).to_string();
-    let (ids, skipped) = crate::jobs::quote_generation::select(&s.pool, &rules, &cond).await?;
+    let (ids, skipped) =
+        crate::jobs::quote_generation::select(&s.pool, &rules, &cond, None).await?;
     let version = rules.version();
     sqlx::query("INSERT INTO orgpool.quote_rules (version, rules) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING")
         .bind(&version)

@@ -75,15 +75,22 @@ impl SchedulerArgs {
                 }
             }
             match leader.acquire().await {
-                Ok(true) => match tick(&s, &file.mapping, reconcile_every).await {
-                    Ok(t) if !t.started.is_empty() || t.repushed > 0 => {
-                        tracing::info!(started = ?t.started, repushed = t.repushed, closed = t.closed, "scheduler pass");
+                Ok(true) => {
+                    match crate::scheduler::quotes::tick(&s).await {
+                        Ok(Some(id)) => tracing::info!(run_id = id, "scheduled quote run started"),
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(error = %e, "scheduled quote run not started"),
                     }
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "scheduler pass failed; trying again next tick")
+                    match tick(&s, &file.mapping, reconcile_every).await {
+                        Ok(t) if !t.started.is_empty() || t.repushed > 0 => {
+                            tracing::info!(started = ?t.started, repushed = t.repushed, closed = t.closed, "scheduler pass");
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "scheduler pass failed; trying again next tick")
+                        }
                     }
-                },
+                }
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "leader lock unavailable (Redis?)"),
             }

@@ -63,11 +63,15 @@ pub async fn columns_of(pool: &PgPool, table: &str) -> Result<HashSet<String>, s
 
 /// Checks the rules against the mirror: the selection's fields and syntax, and that
 /// every family a rule names exists. Returns the selected Opportunity Ids and how many
-/// matching Opportunities were skipped for having no line items.
+/// matching Opportunities were skipped for having no line items. With
+/// `changed_since_quote` (a rules version), Opportunities already quoted under it whose
+/// `SystemModstamp` has not moved since they were priced are left out (the schedule's
+/// re-quote; both stamps come from Salesforce's clock, so clock skew cannot hide a change).
 pub async fn select(
     pool: &PgPool,
     rules: &QuotesFile,
     condition: &str,
+    changed_since_quote: Option<&str>,
 ) -> Result<(Vec<String>, i64), JobError> {
     let bad = |problem: String, fix: &str| JobError::Mapping {
         problem,
@@ -113,9 +117,17 @@ pub async fn select(
     } else {
         ""
     };
+    let unchanged = match changed_since_quote {
+        Some(_) => format!(
+            "AND NOT EXISTS (SELECT 1 FROM orgpool.quotes q WHERE q.opportunity_sfid = o.sfid
+                 AND q.rules_version = ${}::text AND q.state = 'pushed' AND q.opportunity_modstamp >= o.systemmodstamp)",
+            sel.binds.len() + 1
+        ),
+        None => String::new(),
+    };
     let sql = format!(
         "SELECT o.sfid, EXISTS (SELECT 1 FROM salesforce.opportunitylineitem l WHERE l.opportunityid = o.sfid)
-         FROM salesforce.opportunity o {join} WHERE o.isdeleted IS NOT TRUE AND ({}) ORDER BY o.sfid",
+         FROM salesforce.opportunity o {join} WHERE o.isdeleted IS NOT TRUE AND ({}) {unchanged} ORDER BY o.sfid",
         sel.sql
     );
     let mut q = sqlx::query_as::<_, (String, bool)>(sqlx::AssertSqlSafe(sql));
@@ -126,6 +138,9 @@ pub async fn select(
             Bind::Date(d) => q.bind(*d),
             Bind::DateTime(t) => q.bind(*t),
         };
+    }
+    if let Some(v) = changed_since_quote {
+        q = q.bind(v.to_string());
     }
     let rows = q.fetch_all(pool).await?;
     let skipped = rows.iter().filter(|r| !r.1).count() as i64;
@@ -155,7 +170,10 @@ impl JobKind for QuoteGeneration {
                 .as_str()
                 .unwrap_or(&rules.selection.condition)
                 .to_string();
-            let (ids, skipped) = select(&ctx.pool, &rules, &condition).await?;
+            let changed_only = run.params["changed_only"].as_bool().unwrap_or(false);
+            let version = rules.version();
+            let since = changed_only.then_some(version.as_str());
+            let (ids, skipped) = select(&ctx.pool, &rules, &condition, since).await?;
             sqlx::query("UPDATE orgpool.runs SET params = params || jsonb_build_object('selected', $2::bigint, 'skipped_no_lines', $3::bigint) WHERE id = $1")
                 .bind(run.id)
                 .bind(ids.len() as i64)

@@ -1,8 +1,8 @@
 //! Computing a chunk's Quotes from the mirror alone (no Salesforce reads): its
 //! Opportunities, their accounts' billing countries, line items, product families and
 //! the rules' price book entries; priced, then saved in `orgpool.quotes` and
-//! `orgpool.quote_lines` (a Quote already pushed under the same rules is left as it is,
-//! so a retried chunk only sends what is missing).
+//! `orgpool.quote_lines` (a Quote this run already pushed is left as it is, so a
+//! retried chunk only sends what is missing).
 
 use std::collections::HashMap;
 
@@ -60,9 +60,15 @@ pub async fn compute(
     let book = book
         .ok_or_else(|| ComputeError::NoPriceBook(rules.pricing.price_book.clone()))?
         .0;
-    type OppRow = (String, String, Option<NaiveDate>, Option<String>);
+    type OppRow = (
+        String,
+        String,
+        Option<NaiveDate>,
+        Option<String>,
+        Option<chrono::DateTime<Utc>>,
+    );
     let opps: Vec<OppRow> = sqlx::query_as(
-        "SELECT o.sfid, o.name, o.closedate, a.billingcountry FROM salesforce.opportunity o
+        "SELECT o.sfid, o.name, o.closedate, a.billingcountry, o.systemmodstamp FROM salesforce.opportunity o
          LEFT JOIN salesforce.account a ON a.sfid = o.accountid WHERE o.sfid = ANY($1)",
     )
     .bind(opportunities)
@@ -96,14 +102,16 @@ pub async fn compute(
     let short = &version[..version.len().min(8)];
     let mut tx = pool.begin().await?;
     let mut computed = 0;
-    for (opp, name, close, country) in &opps {
+    for (opp, name, close, country, stamp) in &opps {
         let key = quote_key(rules, opp, version);
-        let done: Option<(String, String)> =
-            sqlx::query_as("SELECT state, rules_version FROM orgpool.quotes WHERE key = $1")
+        // Already pushed by this run (a retried chunk): leave it; anything else
+        // (a new run, new rules, a changed Opportunity) is computed afresh.
+        let done: Option<(String, Option<i64>)> =
+            sqlx::query_as("SELECT state, run_id FROM orgpool.quotes WHERE key = $1")
                 .bind(&key)
                 .fetch_optional(&mut *tx)
                 .await?;
-        if matches!(&done, Some((s, v)) if s == "pushed" && v == version) {
+        if matches!(&done, Some((s, r)) if s == "pushed" && *r == Some(run_id)) {
             continue;
         }
         let Some(items) = by_opp.get(opp.as_str()) else {
@@ -140,9 +148,10 @@ pub async fn compute(
             .replace("{version}", short);
         sqlx::query(
             "INSERT INTO orgpool.quotes (key, opportunity_sfid, rules_version, name, status, expiration_date,
-                 pricebook2id, line_count, total, state, error, run_id, computed_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'computed', NULL, $10, now())
+                 pricebook2id, line_count, total, state, error, run_id, computed_at, opportunity_modstamp)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'computed', NULL, $10, now(), $11)
              ON CONFLICT (key) DO UPDATE SET rules_version = EXCLUDED.rules_version, name = EXCLUDED.name,
+                 opportunity_modstamp = EXCLUDED.opportunity_modstamp,
                  status = EXCLUDED.status, expiration_date = EXCLUDED.expiration_date,
                  pricebook2id = EXCLUDED.pricebook2id, line_count = EXCLUDED.line_count, total = EXCLUDED.total,
                  state = 'computed', error = NULL, run_id = EXCLUDED.run_id, computed_at = now()",
@@ -157,6 +166,7 @@ pub async fn compute(
         .bind(priced.len() as i32)
         .bind(total)
         .bind(run_id)
+        .bind(stamp)
         .execute(&mut *tx)
         .await?;
         for (sfid, product, entry, p) in &priced {

@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod leader;
+pub mod quotes;
 pub mod tick;
 
 pub use leader::Leader;

@@ -1,0 +1,54 @@
+//! The quote schedule: when `jobs/quotes.toml` has `[schedule] every = "..."`, the
+//! scheduler starts a quote run that often, selecting only Opportunities whose mirror
+//! row changed since their last Quote under the current rules.
+
+use crate::app::Services;
+use crate::jobs::dispatch::start_run_with;
+use crate::ledger::{Created, RunKind};
+use crate::mirror::parse_duration;
+use crate::quotes::QuotesFile;
+
+/// Starts a scheduled quote run if one is due; returns its id.
+pub async fn tick(s: &Services) -> anyhow::Result<Option<i64>> {
+    let path = std::env::var("ORGPOOL_QUOTES").unwrap_or_else(|_| "jobs/quotes.toml".into());
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let rules = QuotesFile::parse(&path, &text)?;
+    let Some(every) = rules
+        .schedule
+        .as_ref()
+        .and_then(|s| parse_duration(&s.every))
+    else {
+        return Ok(None);
+    };
+    let (last,): (Option<chrono::DateTime<chrono::Utc>>,) = sqlx::query_as(
+        "SELECT max(created_at) FROM orgpool.runs WHERE kind = 'quote_generation' AND requested_by = 'scheduler'",
+    )
+    .fetch_one(&s.pool)
+    .await?;
+    let every = chrono::Duration::from_std(every).unwrap_or_default();
+    if last.is_some_and(|t| chrono::Utc::now() - t < every) {
+        return Ok(None);
+    }
+    let version = rules.version();
+    sqlx::query("INSERT INTO orgpool.quote_rules (version, rules) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING")
+        .bind(&version)
+        .bind(&text)
+        .execute(&s.pool)
+        .await?;
+    let params = serde_json::json!({ "version": version, "changed_only": true });
+    match start_run_with(
+        &s.pool,
+        &s.queues,
+        RunKind::QuoteGeneration,
+        "Opportunity",
+        params,
+        "scheduler",
+    )
+    .await?
+    {
+        Created::New(id) => Ok(Some(id)),
+        Created::Existing(_) => Ok(None),
+    }
+}

@@ -107,12 +107,7 @@ async fn measure(p: &Params, fleet: &Fleet, text: &str) -> anyhow::Result<(i64, 
     }
     eprintln!("mirror loaded in {:.1} s", t.elapsed().as_secs_f64());
     let rules = QuotesFile::parse("bench", text)?;
-    let version = rules.version();
-    sqlx::query("INSERT INTO orgpool.quote_rules (version, rules) VALUES ($1, $2)")
-        .bind(&version)
-        .bind(text)
-        .execute(&fleet.pool)
-        .await?;
+    let version = crate::quotes::record_rules(&fleet.pool, &rules, text).await?;
     let t = Instant::now();
     let id = start_run_with(
         &fleet.pool,

@@ -141,12 +141,7 @@ impl DemoArgs {
         let t = Instant::now();
         let text = std::fs::read_to_string(&self.quotes)?;
         let rules = crate::quotes::QuotesFile::parse(&self.quotes, &text)?;
-        let version = rules.version();
-        sqlx::query("INSERT INTO orgpool.quote_rules (version, rules) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING")
-            .bind(&version)
-            .bind(&text)
-            .execute(&pool)
-            .await?;
+        let version = crate::quotes::record_rules(&pool, &rules, &text).await?;
         let id = crate::jobs::dispatch::start_run_with(
             &pool,
             &queues,

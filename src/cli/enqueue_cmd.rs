@@ -175,12 +175,7 @@ pub async fn enqueue_quotes(s: &Services, condition: Option<&str>) -> anyhow::Re
     let cond = condition.unwrap_or(&rules.selection.condition).to_string();
     let (ids, skipped) =
         crate::jobs::quote_generation::select(&s.pool, &rules, &cond, None).await?;
-    let version = rules.version();
-    sqlx::query("INSERT INTO orgpool.quote_rules (version, rules) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING")
-        .bind(&version)
-        .bind(&text)
-        .execute(&s.pool)
-        .await?;
+    let version = crate::quotes::record_rules(&s.pool, &rules, &text).await?;
     let mut params = serde_json::json!({ "version": version });
     if let Some(c) = condition {
         params["where"] = serde_json::json!(c);

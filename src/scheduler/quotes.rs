@@ -31,12 +31,7 @@ pub async fn tick(s: &Services) -> anyhow::Result<Option<i64>> {
     if last.is_some_and(|t| chrono::Utc::now() - t < every) {
         return Ok(None);
     }
-    let version = rules.version();
-    sqlx::query("INSERT INTO orgpool.quote_rules (version, rules) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING")
-        .bind(&version)
-        .bind(&text)
-        .execute(&s.pool)
-        .await?;
+    let version = crate::quotes::record_rules(&s.pool, &rules, &text).await?;
     let params = serde_json::json!({ "version": version, "changed_only": true });
     match start_run_with(
         &s.pool,

@@ -44,8 +44,8 @@ CREATE TABLE orgpool.quote_lines (
     discount               numeric(5, 2) NOT NULL,
     total                  numeric(18, 2) NOT NULL,
     sf_id                  varchar(18),
-    state                  text NOT NULL DEFAULT 'computed'
-                           CHECK (state IN ('computed', 'pushed', 'failed')),
+    state                  text NOT NULL DEFAULT 'computed'   -- stale: its Opportunity line is gone; delete it
+                           CHECK (state IN ('computed', 'pushed', 'failed', 'stale')),
     error                  text
 );
 CREATE INDEX quote_lines_quote ON orgpool.quote_lines (quote_key);

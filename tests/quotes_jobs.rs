@@ -414,3 +414,30 @@ async fn the_schedule_requotes_only_opportunities_that_changed() {
     let _ = before;
     assert_quotes(&env).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_removed_from_an_opportunity_leaves_no_orphan_on_requote() {
+    let env = loaded("quotes_orphans", 1_000).await;
+    env.ok(&["enqueue", "quotes", "--wait"]);
+    assert_quotes(&env).await;
+    let (line,): (String,) = sqlx::query_as(
+        "SELECT opportunity_line_sfid FROM orgpool.quote_lines WHERE state = 'pushed' ORDER BY key LIMIT 1",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    let client = env.client().await;
+    client.delete_records(&[line.clone()]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    env.ok(&["enqueue", "resync", "--all", "--wait"]);
+    let out = env.ok(&["enqueue", "quotes", "--wait"]);
+    assert!(out.contains("succeeded"), "{out}\n{}", env.logs());
+    assert_quotes(&env).await;
+    let (left,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM orgpool.quote_lines WHERE opportunity_line_sfid = $1")
+            .bind(&line)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(left, 0);
+}

@@ -169,6 +169,14 @@ pub async fn compute(
         .bind(stamp)
         .execute(&mut *tx)
         .await?;
+        // Lines of Opportunity line items that are gone: deleted from Salesforce by the
+        // push, so a replaced Quote keeps no orphan lines.
+        let keep: Vec<String> = priced.iter().map(|p| format!("{key}:{}", p.0)).collect();
+        sqlx::query("UPDATE orgpool.quote_lines SET state = 'stale' WHERE quote_key = $1 AND NOT (key = ANY($2))")
+            .bind(&key)
+            .bind(&keep)
+            .execute(&mut *tx)
+            .await?;
         for (sfid, product, entry, p) in &priced {
             sqlx::query(
                 "INSERT INTO orgpool.quote_lines (key, quote_key, opportunity_line_sfid, product2id, pricebookentryid,

@@ -106,7 +106,7 @@ pub async fn push(
     let lines: Vec<LineRow> = sqlx::query_as(
         "SELECT l.key, l.quote_key, l.pricebookentryid, l.quantity, l.unit_price, l.discount, q.opportunity_sfid
          FROM orgpool.quote_lines l JOIN orgpool.quotes q ON q.key = l.quote_key
-         WHERE l.quote_key = ANY($1) AND q.state = 'pushed' AND l.state <> 'pushed' ORDER BY l.key",
+         WHERE l.quote_key = ANY($1) AND q.state = 'pushed' AND l.state IN ('computed', 'failed') ORDER BY l.key",
     )
     .bind(keys)
     .fetch_all(pool)
@@ -147,7 +147,84 @@ pub async fn push(
         out.lines += ok;
         out.failed += bad;
     }
+    out.failed += delete_stale(pool, client, run_id, chunk_id, keys).await?;
     Ok(out)
+}
+
+/// Deletes the lines whose Opportunity line item is gone; returns how many failed.
+async fn delete_stale(
+    pool: &PgPool,
+    client: &Client,
+    run_id: i64,
+    chunk_id: i64,
+    keys: &[String],
+) -> Result<usize, PushError> {
+    let stale: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT key, sf_id FROM orgpool.quote_lines WHERE quote_key = ANY($1) AND state = 'stale'",
+    )
+    .bind(keys)
+    .fetch_all(pool)
+    .await?;
+    // Never pushed: nothing to delete in Salesforce.
+    sqlx::query("DELETE FROM orgpool.quote_lines WHERE quote_key = ANY($1) AND state = 'stale' AND sf_id IS NULL")
+        .bind(keys)
+        .execute(pool)
+        .await?;
+    let ids: Vec<Vec<String>> = stale
+        .iter()
+        .filter_map(|(_, id)| id.clone())
+        .map(|id| vec![id])
+        .collect();
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let outcome = client
+        .bulk_ingest(
+            "QuoteLineItem",
+            &Operation::Delete,
+            &["Id".to_string()],
+            ids,
+        )
+        .await?;
+    for s in &outcome.saved {
+        sqlx::query("DELETE FROM orgpool.quote_lines WHERE sf_id = $1 AND state = 'stale'")
+            .bind(&s.id)
+            .execute(pool)
+            .await?;
+    }
+    for f in &outcome.failed {
+        let id =
+            f.id.clone()
+                .or_else(|| f.values.first().cloned())
+                .unwrap_or_default();
+        let key = stale
+            .iter()
+            .find(|(_, s)| s.as_deref() == Some(id.as_str()))
+            .map(|(k, _)| k.clone())
+            .unwrap_or(id);
+        if f.code == "ENTITY_IS_DELETED" {
+            // Already gone in Salesforce: what we wanted.
+            sqlx::query("DELETE FROM orgpool.quote_lines WHERE key = $1")
+                .bind(&key)
+                .execute(pool)
+                .await?;
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO orgpool.record_failures (run_id, chunk_id, opportunity_sfid, object, key, code, message)
+             VALUES ($1, $2, split_part($3, ':', 1), 'QuoteLineItem', $3, $4, $5)
+             ON CONFLICT (object, key) DO UPDATE SET attempts = orgpool.record_failures.attempts + 1,
+                 code = EXCLUDED.code, message = EXCLUDED.message, resolved = false, at = now()",
+        )
+        .bind(run_id)
+        .bind(chunk_id)
+        .bind(&key)
+        .bind(&f.code)
+        .bind(&f.message)
+        .execute(pool)
+        .await?;
+    }
+    Ok(outcome.failed.len() + outcome.unprocessed.len())
 }
 
 /// Writes an ingest's per-record results back to `table`; returns (saved, refused).

@@ -427,7 +427,10 @@ async fn a_line_removed_from_an_opportunity_leaves_no_orphan_on_requote() {
     .await
     .unwrap();
     let client = env.client().await;
-    client.delete_records(&[line.clone()]).await.unwrap();
+    client
+        .delete_records(std::slice::from_ref(&line))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     env.ok(&["enqueue", "resync", "--all", "--wait"]);
     let out = env.ok(&["enqueue", "quotes", "--wait"]);

@@ -135,6 +135,22 @@ impl Fleet {
         }
     }
 
+    /// A Salesforce client on the org (for baselines), under the bench's prefix.
+    pub fn client(&self) -> anyhow::Result<crate::salesforce::Client> {
+        let d = FakeOrgConfig::default();
+        let cfg = crate::salesforce::SalesforceConfig::new(
+            &self.org.base_url,
+            &d.client_id,
+            &d.client_secret,
+        );
+        let prefix = format!("{}:baseline", self.queues.config().prefix);
+        Ok(crate::salesforce::Client::new(
+            cfg,
+            self.queues.conn(),
+            &prefix,
+        )?)
+    }
+
     /// Peak memory of each worker, MiB.
     pub fn worker_peaks(&self) -> Vec<f64> {
         self.workers

@@ -10,7 +10,6 @@ use super::fleet::Fleet;
 use crate::jobs::dispatch::{start_run, start_run_with};
 use crate::ledger::RunKind;
 use crate::quotes::QuotesFile;
-use crate::salesforce::{Client, SalesforceConfig};
 
 /// Parameters.
 #[derive(Debug, Clone)]
@@ -53,7 +52,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         p.workers,
     )
     .await?;
-    let result = measure(&p, &fleet, &text).await;
+    let result = measure(&fleet, &text).await;
     let peaks = fleet.worker_peaks();
     fleet.stop().await?;
     let (quoted, took, lines, base) = result?;
@@ -84,7 +83,7 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn measure(p: &Params, fleet: &Fleet, text: &str) -> anyhow::Result<(i64, f64, i64, f64)> {
+async fn measure(fleet: &Fleet, text: &str) -> anyhow::Result<(i64, f64, i64, f64)> {
     let file = crate::mirror::MappingsFile::parse("bench", MAPPINGS)?;
     crate::scheduler::catalog::record(&fleet.pool, &file.mapping).await?;
     let t = Instant::now();
@@ -126,16 +125,9 @@ async fn measure(p: &Params, fleet: &Fleet, text: &str) -> anyhow::Result<(i64, 
     )
     .fetch_one(&fleet.pool)
     .await?;
-    let _ = p;
 
     // Baseline: the same Quote and line upserts through one client, nothing else.
-    let d = crate::fake_org::FakeOrgConfig::default();
-    let cfg = SalesforceConfig::new(&fleet.org.base_url, &d.client_id, &d.client_secret);
-    let client = Client::new(
-        cfg,
-        fleet.queues.conn(),
-        &format!("{}:baseline", fleet.queues.config().prefix),
-    )?;
+    let client = fleet.client()?;
     // The same push code, on every computed Quote at once, with nothing around it.
     sqlx::query("UPDATE orgpool.quotes SET state = 'computed'")
         .execute(&fleet.pool)

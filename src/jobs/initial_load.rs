@@ -11,7 +11,7 @@ use sqlx::PgConnection;
 
 use super::context::JobContext;
 use super::error::JobError;
-use super::mirror_sync::{mapping_error, range_chunk, resolve, row_of, table_of};
+use super::mirror_sync::{noting_mapping_errors, resolve, sync_chunk, table_of};
 use super::runner::{JobKind, Plan};
 use crate::ledger::{self, Chunk, NewChunk, Run, RunKind};
 use crate::mirror::{MirrorTable, ensure, planner, swap};
@@ -23,12 +23,7 @@ impl JobKind for InitialLoad {
     const KIND: &'static str = "initial_load";
 
     fn plan<'a>(ctx: &'a JobContext, run: &'a Run) -> BoxFuture<'a, Result<Plan, JobError>> {
-        Box::pin(async move {
-            match plan(ctx, run).await {
-                Ok(p) => Ok(p),
-                Err(e) => Err(mapping_error(ctx, &run.object, e).await),
-            }
-        })
+        Box::pin(async move { noting_mapping_errors(ctx, &run.object, plan(ctx, run).await).await })
     }
 
     fn work<'a>(
@@ -37,15 +32,7 @@ impl JobKind for InitialLoad {
         chunk: &'a Chunk,
         worker: &'a str,
     ) -> BoxFuture<'a, Result<u64, JobError>> {
-        Box::pin(async move {
-            let row = row_of(ctx, run).await?;
-            let mut table = table_of(&row)?;
-            if run.run_kind() == RunKind::Reload {
-                table = table.shadow();
-            }
-            let deleted = row.mapping()?.deleted;
-            range_chunk::<InitialLoad>(ctx, run, chunk, worker, &table, deleted).await
-        })
+        Box::pin(sync_chunk::<InitialLoad>(ctx, run, chunk, worker))
     }
 
     fn finalize<'a>(

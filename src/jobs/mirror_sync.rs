@@ -150,6 +150,39 @@ pub async fn window_chunk<K: JobKind>(
     Ok(stats.rows)
 }
 
+/// Runs a mirror work chunk of any kind: a `SystemModstamp` window when it has one,
+/// else an Id range, into the shadow table for a reload.
+pub async fn sync_chunk<K: JobKind>(
+    ctx: &JobContext,
+    run: &Run,
+    chunk: &Chunk,
+    worker: &str,
+) -> Result<u64, JobError> {
+    let row = row_of(ctx, run).await?;
+    let mut table = table_of(&row)?;
+    if run.run_kind() == crate::ledger::RunKind::Reload {
+        table = table.shadow();
+    }
+    let deleted = row.mapping()?.deleted;
+    if chunk.since.is_some() {
+        window_chunk::<K>(ctx, run, chunk, worker, &table, deleted).await
+    } else {
+        range_chunk::<K>(ctx, run, chunk, worker, &table, deleted).await
+    }
+}
+
+/// A plan step's result, with a mapping error recorded for `status` on the way.
+pub async fn noting_mapping_errors<T>(
+    ctx: &JobContext,
+    object: &str,
+    result: Result<T, JobError>,
+) -> Result<T, JobError> {
+    match result {
+        Ok(v) => Ok(v),
+        Err(e) => Err(mapping_error(ctx, object, e).await),
+    }
+}
+
 /// Records a mapping error (shown by `status`) and returns it as the job's error.
 pub async fn mapping_error(ctx: &JobContext, object: &str, e: JobError) -> JobError {
     if let JobError::Mapping { problem, fix } = &e

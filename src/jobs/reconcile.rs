@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 
 use super::context::JobContext;
 use super::error::JobError;
-use super::mirror_sync::{range_chunk, row_of, table_of};
+use super::mirror_sync::{row_of, sync_chunk, table_of};
 use super::runner::{JobKind, Plan};
 use crate::ledger::{Chunk, NewChunk, Run};
 use crate::mirror::{count_range, planner};
@@ -30,12 +30,7 @@ impl JobKind for Reconcile {
         chunk: &'a Chunk,
         worker: &'a str,
     ) -> BoxFuture<'a, Result<u64, JobError>> {
-        Box::pin(async move {
-            let row = row_of(ctx, run).await?;
-            let table = table_of(&row)?;
-            let deleted = row.mapping()?.deleted;
-            range_chunk::<Reconcile>(ctx, run, chunk, worker, &table, deleted).await
-        })
+        Box::pin(sync_chunk::<Reconcile>(ctx, run, chunk, worker))
     }
 
     fn finalize<'a>(

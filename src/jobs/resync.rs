@@ -12,9 +12,7 @@ use sqlx::PgConnection;
 
 use super::context::JobContext;
 use super::error::JobError;
-use super::mirror_sync::{
-    mapping_error, range_chunk, resolve, row_of, soql_datetime, table_of, window_chunk,
-};
+use super::mirror_sync::{noting_mapping_errors, resolve, soql_datetime, sync_chunk};
 use super::runner::{JobKind, Plan};
 use crate::ledger::{self, Chunk, NewChunk, Run};
 use crate::mirror::{MirrorTable, ensure, planner};
@@ -26,12 +24,7 @@ impl JobKind for Resync {
     const KIND: &'static str = "resync";
 
     fn plan<'a>(ctx: &'a JobContext, run: &'a Run) -> BoxFuture<'a, Result<Plan, JobError>> {
-        Box::pin(async move {
-            match plan(ctx, run).await {
-                Ok(p) => Ok(p),
-                Err(e) => Err(mapping_error(ctx, &run.object, e).await),
-            }
-        })
+        Box::pin(async move { noting_mapping_errors(ctx, &run.object, plan(ctx, run).await).await })
     }
 
     fn work<'a>(
@@ -40,16 +33,7 @@ impl JobKind for Resync {
         chunk: &'a Chunk,
         worker: &'a str,
     ) -> BoxFuture<'a, Result<u64, JobError>> {
-        Box::pin(async move {
-            let row = row_of(ctx, run).await?;
-            let table = table_of(&row)?;
-            let deleted = row.mapping()?.deleted;
-            if chunk.since.is_some() {
-                window_chunk::<Resync>(ctx, run, chunk, worker, &table, deleted).await
-            } else {
-                range_chunk::<Resync>(ctx, run, chunk, worker, &table, deleted).await
-            }
-        })
+        Box::pin(sync_chunk::<Resync>(ctx, run, chunk, worker))
     }
 
     fn finalize<'a>(

@@ -7,7 +7,7 @@ mod jobs_common;
 
 use std::time::Duration;
 
-use jobs_common::Env;
+use jobs_common::{Env, run_id};
 use orgpool::fake_org::{FakeOrgConfig, OutageMode, SeedConfig};
 
 const FIELDS: &[&str] = &[
@@ -58,40 +58,6 @@ async fn assert_equal(env: &Env) {
     assert_eq!(mirror, org, "mirror differs from the org\n{}", env.logs());
 }
 
-async fn count(env: &Env, sql: &str) -> i64 {
-    let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
-        .fetch_one(&env.pool)
-        .await
-        .unwrap();
-    n
-}
-
-async fn run_state(env: &Env, id: i64) -> String {
-    let (s,): (String,) = sqlx::query_as("SELECT state FROM orgpool.runs WHERE id = $1")
-        .bind(id)
-        .fetch_one(&env.pool)
-        .await
-        .unwrap();
-    s
-}
-
-fn run_id(enqueue_out: &str) -> i64 {
-    enqueue_out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.trim_end_matches(':').parse().ok())
-        .unwrap_or_else(|| panic!("no run id in {enqueue_out:?}"))
-}
-
-async fn wait_succeeded(env: &Env, id: i64, limit: Duration) {
-    env.eventually(&format!("run {id} to succeed"), limit, || async {
-        let s = run_state(env, id).await;
-        assert_ne!(s, "failed", "run {id} failed\n{}", env.logs());
-        s == "succeeded"
-    })
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_chunk_has_its_chunk_finished_by_another() {
     let mut env = Env::new("kill9", org(8_000), MAPPINGS).await;
@@ -100,7 +66,7 @@ async fn a_worker_killed_mid_chunk_has_its_chunk_finished_by_another() {
     let id = run_id(&env.ok(&["enqueue", "initial-load", "Opportunity"]));
     let victim_name = format!("-{victim}-");
     env.eventually("the victim to hold a work chunk", Duration::from_secs(60), || async {
-        count(&env, &format!(
+        env.count(&format!(
             "SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state = 'running' AND worker LIKE '%{victim_name}%'"
         )).await > 0
     })
@@ -115,7 +81,7 @@ async fn a_worker_killed_mid_chunk_has_its_chunk_finished_by_another() {
     let killed = std::time::Instant::now();
     env.spawn(&["worker"], &[]);
     env.eventually("another worker to pick the chunk up", Duration::from_secs(60), || async {
-        count(&env, &format!(
+        env.count(&format!(
             "SELECT count(*) FROM orgpool.chunks WHERE id = {held} AND (state = 'done' OR worker NOT LIKE '%{victim_name}%')"
         ))
         .await
@@ -126,14 +92,11 @@ async fn a_worker_killed_mid_chunk_has_its_chunk_finished_by_another() {
         "chunk {held} picked up {:.1} s after the kill",
         killed.elapsed().as_secs_f64()
     );
-    wait_succeeded(&env, id, Duration::from_secs(150)).await;
+    env.wait_succeeded(id, Duration::from_secs(150)).await;
     assert_equal(&env).await;
     assert_eq!(
-        count(
-            &env,
-            "SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'"
-        )
-        .await,
+        env.count("SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'")
+            .await,
         0
     );
 }
@@ -149,11 +112,8 @@ async fn redis_flushall_mid_run_loses_nothing() {
     env.spawn(&["worker"], &[]);
     let id = run_id(&env.ok(&["enqueue", "initial-load", "Opportunity"]));
     env.eventually("some chunks done", Duration::from_secs(60), || async {
-        count(
-            &env,
-            "SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state = 'done'",
-        )
-        .await
+        env.count("SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state = 'done'")
+            .await
             >= 1
     })
     .await;
@@ -162,20 +122,15 @@ async fn redis_flushall_mid_run_loses_nothing() {
         .query_async(&mut redis)
         .await
         .unwrap();
-    let open = count(
-        &env,
-        "SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state <> 'done'",
-    )
-    .await;
+    let open = env
+        .count("SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state <> 'done'")
+        .await;
     assert!(open > 0, "the flush came too late to test anything");
-    wait_succeeded(&env, id, Duration::from_secs(150)).await;
+    env.wait_succeeded(id, Duration::from_secs(150)).await;
     assert_equal(&env).await;
     assert_eq!(
-        count(
-            &env,
-            "SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'"
-        )
-        .await,
+        env.count("SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'")
+            .await,
         0
     );
 }
@@ -188,39 +143,28 @@ async fn a_minute_long_outage_mid_load_waits_and_completes() {
     env.spawn(&["worker"], &[]);
     let id = run_id(&env.ok(&["enqueue", "initial-load", "Opportunity"]));
     env.eventually("some chunks done", Duration::from_secs(60), || async {
-        count(
-            &env,
-            "SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state = 'done'",
-        )
-        .await
+        env.count("SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state = 'done'")
+            .await
             >= 1
     })
     .await;
     env.org
         .outage(Duration::from_secs(60), OutageMode::Unavailable);
-    let open = count(
-        &env,
-        "SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state <> 'done'",
-    )
-    .await;
+    let open = env
+        .count("SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state <> 'done'")
+        .await;
     assert!(open > 0, "the outage began too late to test anything");
-    wait_succeeded(&env, id, Duration::from_secs(240)).await;
+    env.wait_succeeded(id, Duration::from_secs(240)).await;
     assert_equal(&env).await;
     assert_eq!(
-        count(
-            &env,
-            "SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'"
-        )
-        .await,
+        env.count("SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'")
+            .await,
         0
     );
     // Waiting for an outage spends no attempts.
     assert_eq!(
-        count(
-            &env,
-            "SELECT coalesce(max(attempts), 0)::bigint FROM orgpool.chunks"
-        )
-        .await,
+        env.count("SELECT coalesce(max(attempts), 0)::bigint FROM orgpool.chunks")
+            .await,
         0,
         "{}",
         env.logs()
@@ -284,11 +228,8 @@ async fn a_poison_payload_in_every_queue_is_moved_aside_and_work_goes_on() {
     let dead = env.ok(&["jobs", "dead"]);
     assert!(dead.contains("poison payload"), "{dead}");
     assert_eq!(
-        count(
-            &env,
-            "SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'"
-        )
-        .await,
+        env.count("SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'")
+            .await,
         0
     );
 }
@@ -301,7 +242,7 @@ async fn sigterm_mid_chunk_exits_within_30_seconds_and_the_run_completes() {
     let id = run_id(&env.ok(&["enqueue", "initial-load", "Opportunity"]));
     let name = format!("-{worker}-");
     env.eventually("the worker to hold a work chunk", Duration::from_secs(60), || async {
-        count(&env, &format!(
+        env.count(&format!(
             "SELECT count(*) FROM orgpool.chunks WHERE step = 'work' AND state = 'running' AND worker LIKE '%{name}%'"
         ))
         .await
@@ -320,14 +261,11 @@ async fn sigterm_mid_chunk_exits_within_30_seconds_and_the_run_completes() {
         asked.elapsed().as_secs_f64()
     );
     env.spawn(&["worker"], &[]);
-    wait_succeeded(&env, id, Duration::from_secs(150)).await;
+    env.wait_succeeded(id, Duration::from_secs(150)).await;
     assert_equal(&env).await;
     assert_eq!(
-        count(
-            &env,
-            "SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'"
-        )
-        .await,
+        env.count("SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'")
+            .await,
         0
     );
 }

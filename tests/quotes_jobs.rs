@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use jobs_common::Env;
+use jobs_common::{Env, run_id};
 use orgpool::fake_org::{FakeOrgConfig, SeedConfig};
 use orgpool::salesforce::Scope;
 
@@ -233,13 +233,7 @@ async fn an_outage_mid_push_waits_and_duplicates_nothing() {
     .unwrap();
     env.org.set_latency(Duration::from_millis(40));
     let out = env.ok(&["enqueue", "quotes"]);
-    let id: i64 = out
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .trim_end_matches(':')
-        .parse()
-        .unwrap();
+    let id = run_id(&out);
     env.eventually("a quote chunk done", Duration::from_secs(60), || async {
         let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM orgpool.chunks WHERE kind = 'quote_generation' AND step = 'work' AND state = 'done'")
             .fetch_one(&env.pool)
@@ -252,20 +246,7 @@ async fn an_outage_mid_push_waits_and_duplicates_nothing() {
         Duration::from_secs(15),
         orgpool::fake_org::OutageMode::Unavailable,
     );
-    env.eventually(
-        "the quote run to succeed",
-        Duration::from_secs(180),
-        || async {
-            let (s,): (String,) = sqlx::query_as("SELECT state FROM orgpool.runs WHERE id = $1")
-                .bind(id)
-                .fetch_one(&env.pool)
-                .await
-                .unwrap();
-            assert_ne!(s, "failed", "{}", env.logs());
-            s == "succeeded"
-        },
-    )
-    .await;
+    env.wait_succeeded(id, Duration::from_secs(180)).await;
     assert_quotes(&env).await;
 }
 
@@ -283,13 +264,7 @@ async fn a_worker_killed_mid_chunk_leaves_exactly_one_quote_each() {
     env.org.set_latency(Duration::from_millis(60));
     let victim = env.spawn(&["worker", "--concurrency", "1"], &[]);
     let out = env.ok(&["enqueue", "quotes"]);
-    let id: i64 = out
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .trim_end_matches(':')
-        .parse()
-        .unwrap();
+    let id = run_id(&out);
     let name = format!("-{victim}-");
     env.eventually("the victim to hold a quote chunk", Duration::from_secs(60), || async {
         let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -302,20 +277,7 @@ async fn a_worker_killed_mid_chunk_leaves_exactly_one_quote_each() {
     })
     .await;
     env.signal(victim, "KILL");
-    env.eventually(
-        "the quote run to succeed",
-        Duration::from_secs(180),
-        || async {
-            let (s,): (String,) = sqlx::query_as("SELECT state FROM orgpool.runs WHERE id = $1")
-                .bind(id)
-                .fetch_one(&env.pool)
-                .await
-                .unwrap();
-            assert_ne!(s, "failed", "{}", env.logs());
-            s == "succeeded"
-        },
-    )
-    .await;
+    env.wait_succeeded(id, Duration::from_secs(180)).await;
     assert_quotes(&env).await;
 }
 
@@ -376,11 +338,6 @@ async fn the_schedule_requotes_only_opportunities_that_changed() {
             break;
         }
     }
-    let before: (i64,) =
-        sqlx::query_as("SELECT count(*) FROM orgpool.runs WHERE kind = 'quote_generation'")
-            .fetch_one(&env.pool)
-            .await
-            .unwrap();
     env.eventually(
         "a scheduled run that re-quotes the change",
         Duration::from_secs(60),
@@ -411,7 +368,6 @@ async fn the_schedule_requotes_only_opportunities_that_changed() {
         .max()
         .unwrap_or(0);
     assert!(later >= 1 && later < first, "re-quoted {later} of {first}");
-    let _ = before;
     assert_quotes(&env).await;
 }
 

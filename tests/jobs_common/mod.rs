@@ -299,6 +299,29 @@ impl Env {
         snapshot(&self.pool, &copy_table, columns).await
     }
 
+    /// The single number a query returns.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+        n
+    }
+
+    /// Waits for run `id` to succeed; panics with the logs if it fails or takes too long.
+    pub async fn wait_succeeded(&self, id: i64, limit: Duration) {
+        self.eventually(&format!("run {id} to succeed"), limit, || async {
+            let (s,): (String,) = sqlx::query_as("SELECT state FROM orgpool.runs WHERE id = $1")
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await
+                .unwrap();
+            assert_ne!(s, "failed", "run {id} failed\n{}", self.logs());
+            s == "succeeded"
+        })
+        .await;
+    }
+
     /// Waits until `check` is true or `limit` passes; panics with the logs if not.
     pub async fn eventually<F, Fut>(&self, what: &str, limit: Duration, mut check: F)
     where
@@ -328,6 +351,15 @@ async fn snapshot(pool: &PgPool, table: &str, columns: &[&str]) -> (i64, String)
     .fetch_one(pool)
     .await
     .unwrap()
+}
+
+/// The run id `orgpool enqueue` printed ("run 12: ...").
+pub fn run_id(enqueue_out: &str) -> i64 {
+    enqueue_out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.trim_end_matches(':').parse().ok())
+        .unwrap_or_else(|| panic!("no run id in {enqueue_out:?}"))
 }
 
 impl Drop for Env {

@@ -119,6 +119,17 @@ ensure_node() {
 
 # ---------------------------------------------------------------- Postgres
 
+# Prometheus and promtool (the dashboard test runs a real Prometheus server). The
+# Debian package's service is not wanted: the test starts its own on a free port.
+ensure_prometheus() {
+  have prometheus && have promtool && return 0
+  header "Installing Prometheus (for the dashboard test)"
+  apt_install prometheus
+  if ! have prometheus || ! have promtool; then
+    die "prometheus/promtool still missing after installing the prometheus package"
+  fi
+}
+
 pg_answering() {
   if have pg_isready; then
     pg_isready -q -t 3 -d "$DATABASE_URL" >/dev/null 2>&1

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod bench;
 pub mod cli;
+pub mod dev;
 pub mod fake_org;
 pub mod jobs;
 pub mod ledger;
@@ -22,3 +23,4 @@ pub mod scheduler;
 pub mod soql;
 pub mod status;
 pub mod telemetry;
+pub mod web;

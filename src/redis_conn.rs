@@ -1,6 +1,8 @@
 //! One way to open Redis: a multiplexed, reconnecting connection manager with timeouts
 //! fit for a fleet (the crate's 500 ms default response timeout drops healthy commands
-//! under load). `REDIS_URL` may be `redis://` or `rediss://`.
+//! under load). `REDIS_URL` may be `redis://` or `rediss://`; with
+//! `REDIS_TLS_INSECURE=true` a `rediss://` server's certificate is not verified (Heroku
+//! Redis serves a self-signed one; the connection is still encrypted).
 
 use std::time::Duration;
 
@@ -11,10 +13,32 @@ pub fn url_from_env() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
+/// `url` as the redis crate takes it: `#insecure` added to a `rediss://` URL when
+/// `insecure` is set and the URL has no fragment of its own.
+pub fn effective_url(url: &str, insecure: bool) -> String {
+    if insecure && url.starts_with("rediss://") && !url.contains('#') {
+        format!("{url}#insecure")
+    } else {
+        url.to_string()
+    }
+}
+
+fn insecure_from_env() -> anyhow::Result<bool> {
+    match std::env::var("REDIS_TLS_INSECURE") {
+        Err(_) => Ok(false),
+        Ok(v) => match v.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" | "" => Ok(false),
+            _ => anyhow::bail!("REDIS_TLS_INSECURE={v:?} is not true or false"),
+        },
+    }
+}
+
 /// Connects to `url`; the error names the URL without its password.
 pub async fn connect(url: &str) -> anyhow::Result<ConnectionManager> {
     let shown = crate::migrate::redact(url);
-    let client = redis::Client::open(url)
+    let url = effective_url(url, insecure_from_env()?);
+    let client = redis::Client::open(url.as_str())
         .map_err(|e| anyhow::anyhow!("REDIS_URL {shown} is not usable: {e}"))?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(5)))
@@ -26,4 +50,20 @@ pub async fn connect(url: &str) -> anyhow::Result<ConnectionManager> {
         .map_err(|e| {
             anyhow::anyhow!("cannot reach Redis at {shown}: {e}; start it or set REDIS_URL")
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::effective_url;
+
+    #[test]
+    fn insecure_only_for_tls_urls_without_a_fragment() {
+        assert_eq!(effective_url("rediss://h:1", true), "rediss://h:1#insecure");
+        assert_eq!(effective_url("rediss://h:1", false), "rediss://h:1");
+        assert_eq!(effective_url("redis://h:1", true), "redis://h:1");
+        assert_eq!(
+            effective_url("rediss://h:1/#insecure", true),
+            "rediss://h:1/#insecure"
+        );
+    }
 }

@@ -10,6 +10,15 @@ use crate::app::Services;
 use crate::ledger;
 use crate::mirror::quote_ident;
 use crate::queue::Depth;
+use crate::salesforce::{BudgetConfig, Fleet, SalesforceConfig};
+
+/// The budget settings from the environment; the defaults when Salesforce is not
+/// configured in this process.
+fn budget_config() -> BudgetConfig {
+    SalesforceConfig::from_env()
+        .map(|c| c.budget)
+        .unwrap_or_default()
+}
 
 /// One mapping.
 #[derive(Debug, Clone, Serialize)]
@@ -78,6 +87,9 @@ pub struct ApiStatus {
     pub org_used: u64,
     /// The org's daily limit (0 until known).
     pub org_limit: u64,
+    /// The fleet's ceiling per window (the lower of the cap and the share of the org's
+    /// limit), when known.
+    pub allowed: Option<u64>,
     /// Whether the fleet's outage flag is up.
     pub outage: bool,
 }
@@ -93,8 +105,8 @@ pub struct Status {
     pub queues: Vec<QueueStatus>,
     /// Failed chunks in all.
     pub dead_chunks: i64,
-    /// API usage (when Salesforce settings are present).
-    pub api: Option<ApiStatus>,
+    /// API usage, as the fleet's counters in Redis hold it.
+    pub api: ApiStatus,
 }
 
 /// Reads it.
@@ -173,18 +185,19 @@ pub async fn read(s: &Services) -> anyhow::Result<Status> {
         sqlx::query_as("SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'")
             .fetch_one(&s.pool)
             .await?;
-    let api = match &s.client {
-        Some(c) => {
-            let fleet = c.fleet();
-            let (used, org_used, org_limit) = fleet.usage().await?;
-            Some(ApiStatus {
-                fleet_used: used,
-                org_used,
-                org_limit,
-                outage: fleet.outage().await?.is_some(),
-            })
-        }
-        None => None,
+    // The counters live in Redis, so a process without a Salesforce client (the web
+    // process) reads them the same way.
+    let fleet = match &s.client {
+        Some(c) => c.fleet().clone(),
+        None => Fleet::new(s.queues.conn(), &s.queues.config().prefix, budget_config()),
+    };
+    let (fleet_used, org_used, org_limit) = fleet.usage().await?;
+    let api = ApiStatus {
+        fleet_used,
+        org_used,
+        org_limit,
+        allowed: budget_config().allowed(org_limit),
+        outage: fleet.outage().await?.is_some(),
     };
     Ok(Status {
         mappings,

@@ -120,6 +120,7 @@ async fn measure(fleet: &Fleet, text: &str) -> anyhow::Result<(i64, f64, i64, f6
     .id();
     fleet.wait(id).await?;
     let took = t.elapsed().as_secs_f64();
+    timeline(&fleet.pool, id).await?;
     let (quoted, lines): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM orgpool.quotes WHERE state = 'pushed'), (SELECT count(*) FROM orgpool.quote_lines WHERE state = 'pushed')",
     )
@@ -142,4 +143,32 @@ async fn measure(fleet: &Fleet, text: &str) -> anyhow::Result<(i64, f64, i64, f6
     let t = Instant::now();
     crate::quotes::push::push(&fleet.pool, &client, 0, 0, &keys).await?;
     Ok((quoted, took, lines, t.elapsed().as_secs_f64()))
+}
+
+/// Prints where a run's time went: per chunk, when it was pushed, started and finished,
+/// in seconds after the run was created.
+async fn timeline(pool: &sqlx::PgPool, run_id: i64) -> anyhow::Result<()> {
+    type Row = (i64, String, Option<f64>, Option<f64>, Option<f64>, i32);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT c.id, c.step,
+                extract(epoch FROM c.pushed_at - r.created_at)::float8,
+                extract(epoch FROM c.started_at - r.created_at)::float8,
+                extract(epoch FROM c.finished_at - r.created_at)::float8,
+                c.attempts
+         FROM orgpool.chunks c JOIN orgpool.runs r ON r.id = c.run_id
+         WHERE c.run_id = $1 ORDER BY c.id",
+    )
+    .bind(run_id)
+    .fetch_all(pool)
+    .await?;
+    let s = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
+    for (id, step, pushed, started, finished, attempts) in rows {
+        eprintln!(
+            "chunk {id} {step}: pushed {} started {} finished {} (attempts {attempts})",
+            s(pushed),
+            s(started),
+            s(finished)
+        );
+    }
+    Ok(())
 }

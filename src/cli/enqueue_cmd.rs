@@ -8,9 +8,8 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::app::Services;
-use crate::jobs::dispatch::start_run;
-use crate::ledger::{self, Created, RunKind};
-use crate::scheduler::catalog;
+use crate::jobs::enqueue;
+use crate::ledger::{self, RunKind};
 
 /// What to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -62,53 +61,30 @@ impl EnqueueArgs {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<()> {
         let s = Services::connect(false, 2, None).await?;
-        if self.kind == EnqueueKind::Quotes {
-            let id = enqueue_quotes(&s, self.condition.as_deref()).await?;
-            if self.wait
-                && let Some(err) = wait(&s, id).await?
-            {
-                anyhow::bail!("{err}");
+        let started = if self.kind == EnqueueKind::Quotes {
+            if self.object.is_some() || self.all {
+                anyhow::bail!("a quote run takes no object or --all; narrow it with --where");
             }
-            return Ok(());
-        }
-        if self.condition.is_some() {
-            anyhow::bail!("--where applies to quote runs only");
-        }
-        if self.object.is_none() && !self.all {
-            anyhow::bail!("name an object (as mapped in jobs/mappings.toml) or pass --all");
-        }
-        let path = s.settings.mappings_path.clone();
-        let file = catalog::read(&path)?;
-        let chosen: Vec<_> = match &self.object {
-            Some(o) => vec![catalog::find(&file, o, &path)?.clone()],
-            None => file.mapping.clone(),
+            vec![enqueue::quotes(&s, self.condition.as_deref(), "cli").await?]
+        } else {
+            if self.condition.is_some() {
+                anyhow::bail!("--where applies to quote runs only");
+            }
+            if self.object.is_none() && !self.all {
+                anyhow::bail!("name an object (as mapped in jobs/mappings.toml) or pass --all");
+            }
+            let kind = self.kind.run_kind();
+            enqueue::mirror(&s, kind, self.object.as_deref(), self.all, "cli").await?
         };
-        if chosen.is_empty() {
-            anyhow::bail!("{path} maps no objects; add a [[mapping]] entry");
-        }
-        catalog::record(&s.pool, &chosen).await?;
-        let kind = self.kind.run_kind();
-        let mut ids = Vec::new();
-        for m in &chosen {
-            let created = start_run(&s.pool, &s.queues, kind, &m.object, "cli").await?;
-            let note = match created {
-                Created::New(_) => "started",
-                Created::Existing(_) => "already running",
-            };
-            println!(
-                "run {}: {} of {} ({note})",
-                created.id(),
-                kind.as_str(),
-                m.object
-            );
-            ids.push(created.id());
+        for r in &started {
+            println!("run {}: {}", r.run_id, r.note);
         }
         if !self.wait {
             return Ok(());
         }
         let mut failed = Vec::new();
-        for id in ids {
-            if let Some(err) = wait(&s, id).await? {
+        for r in &started {
+            if let Some(err) = wait(&s, r.run_id).await? {
                 failed.push(err);
             }
         }
@@ -160,43 +136,4 @@ pub async fn wait(s: &Services, id: i64) -> anyhow::Result<Option<String>> {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-}
-
-/// Checks jobs/quotes.toml (and `--where`) against the mirror, records the rules, and
-/// starts a quote run. Bad rules or a bad selection fail here, before anything is sent.
-pub async fn enqueue_quotes(s: &Services, condition: Option<&str>) -> anyhow::Result<i64> {
-    let path = std::env::var("ORGPOOL_QUOTES").unwrap_or_else(|_| "jobs/quotes.toml".into());
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot read {path}: {e}; create it (see docs/quotes.md) or set ORGPOOL_QUOTES"
-        )
-    })?;
-    let rules = crate::quotes::QuotesFile::parse(&path, &text)?;
-    let cond = condition.unwrap_or(&rules.selection.condition).to_string();
-    let (ids, skipped) =
-        crate::jobs::quote_generation::select(&s.pool, &rules, &cond, None).await?;
-    let version = crate::quotes::record_rules(&s.pool, &rules, &text).await?;
-    let mut params = serde_json::json!({ "version": version });
-    if let Some(c) = condition {
-        params["where"] = serde_json::json!(c);
-    }
-    let created = crate::jobs::dispatch::start_run_with(
-        &s.pool,
-        &s.queues,
-        RunKind::QuoteGeneration,
-        "Opportunity",
-        params,
-        "cli",
-    )
-    .await?;
-    let note = match created {
-        Created::New(_) => "started",
-        Created::Existing(_) => "already running",
-    };
-    println!(
-        "run {}: quote_generation of {} Opportunities under rules {version} ({note}; {skipped} without line items skipped)",
-        created.id(),
-        ids.len()
-    );
-    Ok(created.id())
 }

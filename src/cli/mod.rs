@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod dev_cmd;
 mod enqueue_cmd;
 mod fake_org_cmd;
 mod jobs_cmd;
@@ -9,10 +10,12 @@ mod mappings_cmd;
 mod migrate_cmd;
 mod scheduler_cmd;
 mod status_cmd;
+mod web_cmd;
 mod worker_cmd;
 
 pub use bench::BenchArgs;
 pub use demo::DemoArgs;
+pub use dev_cmd::DevArgs;
 pub use enqueue_cmd::{EnqueueArgs, EnqueueKind, wait};
 pub use fake_org_cmd::FakeOrgArgs;
 pub use jobs_cmd::JobsArgs;
@@ -20,6 +23,7 @@ pub use mappings_cmd::MappingsArgs;
 pub use migrate_cmd::MigrateArgs;
 pub use scheduler_cmd::SchedulerArgs;
 pub use status_cmd::StatusArgs;
+pub use web_cmd::WebArgs;
 pub use worker_cmd::WorkerArgs;
 
 use clap::{Parser, Subcommand};
@@ -40,8 +44,11 @@ pub enum Command {
     FakeOrg(Box<FakeOrgArgs>),
     /// Apply the database migrations (creates the control schema `orgpool`).
     Migrate(MigrateArgs),
-    /// Run the demo: a seeded fake org queried over HTTP.
+    /// Run the demo: every Procfile process on a seeded fake org, the mirror loaded and
+    /// resynced, a quote run summarised.
     Demo(DemoArgs),
+    /// Run the Procfile's processes locally with counts per type (like `heroku local`).
+    Dev(DevArgs),
     /// Run a benchmark and print it beside a baseline from the same run.
     Bench(BenchArgs),
     /// Pull chunks of every job kind and run them until SIGTERM.
@@ -56,6 +63,8 @@ pub enum Command {
     Jobs(JobsArgs),
     /// Import a Heroku Connect mapping export into jobs/mappings.toml.
     Mappings(MappingsArgs),
+    /// Serve the status page, fleet-level /metrics, /healthz and the enqueue API on PORT.
+    Web(WebArgs),
 }
 
 impl Cli {
@@ -65,6 +74,7 @@ impl Cli {
             Command::FakeOrg(a) => a.run().await,
             Command::Migrate(a) => a.run().await,
             Command::Demo(a) => a.run().await,
+            Command::Dev(a) => a.run().await,
             Command::Bench(a) => a.run().await,
             Command::Worker(a) => a.run().await,
             Command::Scheduler(a) => a.run().await,
@@ -72,6 +82,7 @@ impl Cli {
             Command::Status(a) => a.run().await,
             Command::Jobs(a) => a.run().await,
             Command::Mappings(a) => a.run().await,
+            Command::Web(a) => a.run().await,
         }
     }
 }

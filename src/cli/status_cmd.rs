@@ -84,20 +84,23 @@ impl StatusArgs {
             );
         }
         println!("DEAD CHUNKS: {} (orgpool jobs dead)", st.dead_chunks);
-        if let Some(a) = &st.api {
-            let limit = if a.org_limit > 0 {
-                a.org_limit.to_string()
-            } else {
-                "unknown".into()
-            };
-            println!(
-                "API: fleet used {} in its window; org reports {} of {}{}",
-                a.fleet_used,
-                a.org_used,
-                limit,
-                if a.outage { "; OUTAGE flag up" } else { "" }
-            );
-        }
+        let a = &st.api;
+        let limit = if a.org_limit > 0 {
+            a.org_limit.to_string()
+        } else {
+            "unknown".into()
+        };
+        let allowed = a.allowed.map_or_else(
+            || "no ceiling known yet".into(),
+            |n| format!("of {n} allowed"),
+        );
+        println!(
+            "API: fleet used {} {allowed} in its window; org reports {} of {}{}",
+            a.fleet_used,
+            a.org_used,
+            limit,
+            if a.outage { "; OUTAGE flag up" } else { "" }
+        );
         Ok(())
     }
 }

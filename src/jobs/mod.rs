@@ -5,6 +5,7 @@
 
 pub mod context;
 pub mod dispatch;
+pub mod enqueue;
 pub mod error;
 pub mod initial_load;
 pub mod mirror_sync;

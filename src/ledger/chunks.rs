@@ -17,7 +17,7 @@ pub const STALE_AFTER: Duration = Duration::from_secs(20);
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// A chunk row.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct Chunk {
     /// Its id (what Redis carries).
     pub id: i64,

@@ -212,4 +212,34 @@ impl Queues {
             .await?;
         Ok(n)
     }
+
+    /// The worker processes (their identities) that heartbeated on any queue within
+    /// `within`. apalis-redis keeps a stopped worker's entry, so the age is what counts.
+    pub async fn live_workers(
+        &self,
+        kinds: &[&str],
+        within: Duration,
+    ) -> Result<std::collections::BTreeSet<String>, QueueError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let since = now.saturating_sub(within).as_secs();
+        let mut c = self.conn.clone();
+        let mut out = std::collections::BTreeSet::new();
+        for kind in kinds {
+            let names: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+                .arg(self.apalis_config(kind).workers_set())
+                .arg(since)
+                .arg("+inf")
+                .query_async(&mut c)
+                .await?;
+            let tail = format!(":{kind}:");
+            out.extend(
+                names
+                    .into_iter()
+                    .map(|n| n.split(&tail).next().unwrap_or(&n).to_string()),
+            );
+        }
+        Ok(out)
+    }
 }

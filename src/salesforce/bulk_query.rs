@@ -114,8 +114,10 @@ impl Client {
         kind: &str,
         id: &str,
     ) -> Result<JobInfo, SfError> {
-        // Polls count against the API allowance, so they back off to 10 s.
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+        // Each poll waits a third of the time the job has taken so far (50 ms to 10 s):
+        // a job is seen done at most a third late, and a long job costs only a
+        // logarithmic number of polls against the API allowance.
+        let started = std::time::Instant::now();
         loop {
             let info: JobInfo = self
                 .get_json(Request::new(api, Method::GET, format!("/jobs/{kind}/{id}")))
@@ -129,9 +131,14 @@ impl Client {
                 metrics::bulk_job(op, state_label(&info.state));
                 return Ok(info);
             }
-            tokio::time::sleep(backoff.next_delay(None)).await;
+            tokio::time::sleep(poll_delay(started.elapsed())).await;
         }
     }
+}
+
+/// The wait before the next status poll of a job that has run for `elapsed`.
+fn poll_delay(elapsed: Duration) -> Duration {
+    (elapsed / 3).clamp(Duration::from_millis(50), Duration::from_secs(10))
 }
 
 /// The results of a completed Bulk query job.
@@ -399,5 +406,20 @@ impl BulkResults {
             self.locator = Some(page.next);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod poll_tests {
+    use super::*;
+
+    #[test]
+    fn polls_follow_the_job_age_within_bounds() {
+        assert_eq!(poll_delay(Duration::ZERO), Duration::from_millis(50));
+        assert_eq!(poll_delay(Duration::from_secs(3)), Duration::from_secs(1));
+        assert_eq!(
+            poll_delay(Duration::from_secs(600)),
+            Duration::from_secs(10)
+        );
     }
 }

@@ -107,6 +107,18 @@ pub struct BudgetConfig {
     pub window: Duration,
 }
 
+impl BudgetConfig {
+    /// The fleet's ceiling per window given the org's daily limit (0: not known yet):
+    /// the lower of the cap and the share of the limit; `None` when neither is known.
+    pub fn allowed(&self, org_limit: u64) -> Option<u64> {
+        let share = (org_limit > 0).then(|| (org_limit as f64 * self.share).floor() as u64);
+        match (self.cap, share) {
+            (Some(c), Some(s)) => Some(c.min(s)),
+            (c, s) => c.or(s),
+        }
+    }
+}
+
 impl Default for BudgetConfig {
     fn default() -> Self {
         BudgetConfig {

@@ -193,7 +193,7 @@ impl Env {
         ));
         let file = std::fs::File::create(&log).unwrap();
         let child = cmd
-            .stdout(Stdio::null())
+            .stdout(file.try_clone().unwrap())
             .stderr(file)
             .spawn()
             .expect("spawns");
@@ -221,6 +221,28 @@ impl Env {
             std::thread::sleep(Duration::from_millis(100));
         }
         false
+    }
+
+    /// The log of the `index`-th process started with [`Env::spawn`] as `command`.
+    pub fn log_of(&self, command: &str, index: usize) -> String {
+        let path = std::env::temp_dir()
+            .join(&self.db)
+            .join(format!("{command}-{index}.log"));
+        std::fs::read_to_string(path).unwrap_or_default()
+    }
+
+    /// Waits until `url` answers 2xx (a process came up).
+    pub async fn wait_http_ok(&self, url: &str) {
+        let url = url.to_string();
+        self.eventually(&format!("{url} to answer"), Duration::from_secs(60), || {
+            let url = url.clone();
+            async move {
+                reqwest::get(&url)
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
+        })
+        .await;
     }
 
     /// The logs of every process started so far.
@@ -351,6 +373,30 @@ async fn snapshot(pool: &PgPool, table: &str, columns: &[&str]) -> (i64, String)
     .fetch_one(pool)
     .await
     .unwrap()
+}
+
+/// A TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A fake org of `opportunities` Opportunities (20 Accounts, no line items) whose Bulk
+/// jobs take `bulk_delay`.
+pub fn opportunities_org(opportunities: u64, bulk_delay: Duration) -> FakeOrgConfig {
+    FakeOrgConfig {
+        seed: orgpool::fake_org::SeedConfig {
+            accounts: 20,
+            opportunities,
+            lines_per_opportunity: 0,
+            ..Default::default()
+        },
+        bulk_delay,
+        ..Default::default()
+    }
 }
 
 /// The run id `orgpool enqueue` printed ("run 12: ...").

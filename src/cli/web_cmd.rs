@@ -1,0 +1,30 @@
+//! `orgpool web`: the web process (status page, fleet `/metrics`, `/healthz`, enqueue
+//! API) on `PORT`.
+
+use std::sync::Arc;
+
+use clap::Args;
+
+use crate::app::{Services, shutdown_signal};
+use crate::web::{WebConfig, WebState};
+
+/// Serve the status page, fleet metrics, health check and enqueue API.
+#[derive(Debug, Args)]
+pub struct WebArgs {
+    /// Port (overrides PORT; default 5000).
+    #[arg(long)]
+    pub port: Option<u16>,
+}
+
+impl WebArgs {
+    /// Runs it until SIGTERM or Ctrl-C.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let mut config = WebConfig::from_env().map_err(anyhow::Error::msg)?;
+        if let Some(p) = self.port {
+            config.port = p;
+        }
+        let services = Services::connect(false, 4, None).await?;
+        let state = Arc::new(WebState::new(services, config));
+        crate::web::serve(state, shutdown_signal()).await
+    }
+}

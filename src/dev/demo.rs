@@ -1,0 +1,259 @@
+//! `orgpool dev --demo`: once the Procfile's processes are up, drives the main job end
+//! to end through them: a fresh database (`orgpool_demo`) and Redis prefix, an initial
+//! load of every mapping and then a resync started through the web process's enqueue
+//! API (as an operator would), the org changing in between, counts of org against
+//! mirror, and a quote run whose results it summarises.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use sqlx::{Connection, PgConnection, PgPool};
+
+use crate::app::Services;
+use crate::fake_org::{ChurnSpec, FakeOrg};
+use crate::jobs::JobSettings;
+use crate::jobs::enqueue::{self, Request};
+use crate::mirror::{Mapping, quote_ident};
+use crate::queue::{QueueConfig, Queues};
+
+/// What the demo set up before the processes started.
+pub struct DemoSetup {
+    services: Services,
+    token: String,
+    prefix: String,
+    mappings: Vec<Mapping>,
+}
+
+/// Creates the demo database and prefix and adds their settings to `env`.
+pub async fn prepare(env: &mut Vec<(String, String)>) -> anyhow::Result<DemoSetup> {
+    let mappings_path =
+        std::env::var("ORGPOOL_MAPPINGS").unwrap_or_else(|_| "jobs/mappings.toml".into());
+    let file = crate::scheduler::catalog::read(&mappings_path)?;
+    let admin_url = crate::app::database_url();
+    let mut admin = PgConnection::connect(&admin_url).await.with_context(|| {
+        format!(
+            "cannot connect to Postgres at {}; start it or set DATABASE_URL",
+            crate::migrate::redact(&admin_url)
+        )
+    })?;
+    sqlx::query("DROP DATABASE IF EXISTS orgpool_demo WITH (FORCE)")
+        .execute(&mut admin)
+        .await?;
+    sqlx::query("CREATE DATABASE orgpool_demo")
+        .execute(&mut admin)
+        .await?;
+    let mut url = url::Url::parse(&admin_url)?;
+    url.set_path("/orgpool_demo");
+    let db_url = url.to_string();
+    let prefix = format!("orgpool-demo:{}", std::process::id());
+    let token = std::env::var("ORGPOOL_WEB_TOKEN")
+        .unwrap_or_else(|_| format!("{:032x}", rand::random::<u128>()));
+    for (k, v) in [
+        ("DATABASE_URL", db_url.as_str()),
+        ("ORGPOOL_REDIS_PREFIX", prefix.as_str()),
+        ("ORGPOOL_WEB_TOKEN", token.as_str()),
+        ("ORGPOOL_WEB_PROTECT_READS", "false"),
+        ("ORGPOOL_RESYNC_LAG", "0"),
+        ("ORGPOOL_RESYNC_OVERLAP", "2s"),
+    ] {
+        env.push((k.into(), v.into()));
+    }
+    let redis = crate::redis_conn::connect(&crate::redis_conn::url_from_env()).await?;
+    let queues = Queues::new(
+        redis,
+        QueueConfig {
+            prefix: prefix.clone(),
+            ..Default::default()
+        },
+    );
+    println!(
+        "orgpool dev: demo database orgpool_demo (fresh), Redis prefix {prefix}, {} mappings from {mappings_path}",
+        file.mapping.len()
+    );
+    Ok(DemoSetup {
+        services: Services {
+            pool: PgPool::connect_lazy(&db_url)?,
+            queues,
+            client: None,
+            settings: JobSettings::default(),
+        },
+        token,
+        prefix,
+        mappings: file.mapping,
+    })
+}
+
+impl DemoSetup {
+    /// Removes the demo's Redis keys (the database stays for inspection).
+    pub async fn cleanup(&self) {
+        let mut c = self.services.queues.conn();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}:*", self.prefix))
+            .query_async(&mut c)
+            .await
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: Result<(), _> = redis::cmd("DEL").arg(keys).query_async(&mut c).await;
+        }
+    }
+
+    /// Starts runs through the web process when there is one, else directly.
+    async fn enqueue(&self, web: Option<u16>, req: serde_json::Value) -> anyhow::Result<Vec<i64>> {
+        let Some(port) = web else {
+            let req: Request = serde_json::from_value(req)?;
+            let started = enqueue::start(&self.services, &req, "demo").await?;
+            return Ok(started.iter().map(|s| s.run_id).collect());
+        };
+        let resp = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/api/runs"))
+            .bearer_auth(&self.token)
+            .json(&req)
+            .send()
+            .await?;
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await?;
+        if !status.is_success() {
+            bail!("POST /api/runs answered {status}: {}", body["error"]);
+        }
+        let runs = body["runs"].as_array().cloned().unwrap_or_default();
+        for r in &runs {
+            println!(
+                "   run {}: {}",
+                r["run_id"],
+                r["note"].as_str().unwrap_or("")
+            );
+        }
+        Ok(runs.iter().filter_map(|r| r["run_id"].as_i64()).collect())
+    }
+
+    async fn wait_all(&self, ids: &[i64]) -> anyhow::Result<bool> {
+        let mut ok = true;
+        for id in ids {
+            if let Some(err) = crate::cli::wait(&self.services, *id).await? {
+                eprintln!("   {err}");
+                ok = false;
+            }
+        }
+        Ok(ok)
+    }
+}
+
+async fn wait_healthy(port: u16) -> anyhow::Result<()> {
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = reqwest::get(&url).await
+            && r.status().is_success()
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the web process did not answer {url} within 60 s; see its lines above");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Drives the demo; `web` is the web process's port when there is one.
+pub async fn run(s: &DemoSetup, org: Option<&FakeOrg>, web: Option<u16>) -> anyhow::Result<()> {
+    if let Some(port) = web {
+        wait_healthy(port).await?;
+    }
+    println!("1. initial load of every mapping (POST /api/runs):");
+    let t = Instant::now();
+    let ids = s
+        .enqueue(
+            web,
+            serde_json::json!({"kind": "initial_load", "all": true}),
+        )
+        .await?;
+    let mut ok = s.wait_all(&ids).await?;
+    println!("   loaded in {:.1} s", t.elapsed().as_secs_f64());
+    compare(s, org).await?;
+    if let Some(org) = org {
+        println!(
+            "2. the org changes for 3 s (Opportunity: 20 inserts, 50 updates, 5 deletes a second)"
+        );
+        org.set_churn(vec![ChurnSpec {
+            object: "Opportunity".into(),
+            inserts: 20.0,
+            updates: 50.0,
+            deletes: 5.0,
+        }]);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        org.set_churn(vec![]);
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+    }
+    println!("3. resync of every mapping:");
+    let ids = s
+        .enqueue(web, serde_json::json!({"kind": "resync", "all": true}))
+        .await?;
+    ok &= s.wait_all(&ids).await?;
+    compare(s, org).await?;
+    println!("4. quote run (rules in jobs/quotes.toml or ORGPOOL_QUOTES):");
+    let t = Instant::now();
+    let ids = s
+        .enqueue(web, serde_json::json!({"kind": "quotes"}))
+        .await?;
+    ok &= s.wait_all(&ids).await?;
+    summarise(s, org, t.elapsed().as_secs_f64()).await?;
+    if !ok {
+        bail!("a run failed; see the messages above and `orgpool jobs dead`");
+    }
+    Ok(())
+}
+
+async fn summarise(s: &DemoSetup, org: Option<&FakeOrg>, secs: f64) -> anyhow::Result<()> {
+    let pool = &s.services.pool;
+    let (quotes, lines, total, failures): (i64, i64, Option<rust_decimal::Decimal>, i64) =
+        sqlx::query_as(
+            "SELECT (SELECT count(*) FROM orgpool.quotes WHERE state = 'pushed'),
+                (SELECT count(*) FROM orgpool.quote_lines WHERE state = 'pushed'),
+                (SELECT sum(total) FROM orgpool.quotes WHERE state = 'pushed'),
+                (SELECT count(*) FROM orgpool.record_failures WHERE NOT resolved)",
+        )
+        .fetch_one(pool)
+        .await?;
+    println!(
+        "   {quotes} Quotes with {lines} lines pushed in {secs:.1} s ({:.0} Opportunities/s); total {}; {failures} refused records open",
+        quotes as f64 / secs.max(0.001),
+        total.unwrap_or_default()
+    );
+    if let Some(org) = org {
+        println!(
+            "   in the org now: {} Quotes, {} QuoteLineItems",
+            org.count("Quote"),
+            org.count("QuoteLineItem")
+        );
+    }
+    println!(
+        "   the mirror stays in database orgpool_demo (schema salesforce), the Quotes in orgpool.quotes"
+    );
+    Ok(())
+}
+
+async fn compare(s: &DemoSetup, org: Option<&FakeOrg>) -> anyhow::Result<()> {
+    println!("   {:<22} {:>10} {:>10}", "object", "org", "mirror");
+    for m in &s.mappings {
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FROM {}.{} WHERE isdeleted IS NOT TRUE",
+            quote_ident(&m.schema),
+            quote_ident(&m.table())
+        )))
+        .fetch_one(&s.services.pool)
+        .await?;
+        let live = org.map(|o| o.count(&m.object) as i64);
+        println!(
+            "   {:<22} {:>10} {:>10}{}",
+            m.object,
+            live.map_or("-".into(), |l| l.to_string()),
+            n,
+            if live.is_some_and(|l| l != n) {
+                "  (differs)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! `orgpool dev`: running the Procfile's processes locally with counts per type,
+//! prefixed output and a clean stop, plus the end-to-end demo that drives them.
+
+pub mod demo;
+pub mod group;
+pub mod output;
+pub mod procfile;
+pub mod session;
+
+pub use procfile::Procfile;
+pub use session::{DevOptions, run};

@@ -1,0 +1,231 @@
+//! `orgpool dev`: the local equivalent of `heroku local`. Reads the Procfile, starts the
+//! fake org in-process unless `SALESFORCE_LOGIN_URL` points at a real one, runs the
+//! `release` type once, then starts every other type with its count as child processes
+//! (`DYNO`, `PORT` for web, `METRICS_PORT` for the scheduler and workers), forwards their
+//! output with prefixes, and on Ctrl-C or SIGTERM stops them all. With `--demo` it also
+//! drives the main job end to end (see [`super::demo`]).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use super::demo;
+use super::group::{Group, Spec, run_once};
+use super::procfile::{Procfile, RELEASE};
+use crate::fake_org::{self, FakeOrg, FakeOrgConfig, SeedConfig};
+
+/// Options of a dev session.
+#[derive(Debug, Clone)]
+pub struct DevOptions {
+    /// The Procfile.
+    pub procfile: PathBuf,
+    /// `--scale` entries (`worker=3,web=1`).
+    pub scale: Vec<String>,
+    /// Drive the demo once everything is up.
+    pub demo: bool,
+    /// Stop everything once the demo is done instead of waiting for Ctrl-C.
+    pub exit_after_demo: bool,
+    /// The first web process's port.
+    pub port: u16,
+    /// The scheduler's metrics port; workers get the following ones (0: none).
+    pub metrics_base: u16,
+    /// Opportunities the fake org is seeded with.
+    pub opportunities: u64,
+}
+
+/// How long processes get to finish after SIGTERM before SIGKILL.
+const GRACE: Duration = Duration::from_secs(30);
+
+/// Runs a session until Ctrl-C (or the end of the demo with `exit_after_demo`).
+pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
+    let path = opts.procfile.display().to_string();
+    let text = std::fs::read_to_string(&opts.procfile).with_context(|| {
+        format!("cannot read {path}; run from the project folder or pass --procfile")
+    })?;
+    let procfile = Procfile::parse(&path, &text).map_err(anyhow::Error::msg)?;
+    let counts = procfile.counts(&opts.scale).map_err(anyhow::Error::msg)?;
+    let mut shutdown = crate::app::shutdown_signal();
+
+    let mut env: Vec<(String, String)> = vec![("PATH".into(), path_with_this_binary()?)];
+    let org = start_org(&opts, &mut env).await?;
+    let setup = if opts.demo {
+        Some(demo::prepare(&mut env).await?)
+    } else {
+        None
+    };
+    let width = counts
+        .iter()
+        .map(|(n, c)| n.len() + 1 + c.to_string().len())
+        .max()
+        .unwrap_or(8)
+        .max(RELEASE.len() + 2);
+
+    if let Some(t) = procfile.get(RELEASE) {
+        let spec = Spec {
+            name: format!("{RELEASE}.1"),
+            command: t.command.clone(),
+            env: with(&env, &[("DYNO", &format!("{RELEASE}.1"))]),
+        };
+        let status = run_once(&spec, width).await?;
+        if !status.success() {
+            bail!(
+                "the release process ({}) failed with {status}; fix it before starting the others",
+                t.command
+            );
+        }
+    }
+
+    let mut group = Group::new(width);
+    let mut workers = 0;
+    for t in procfile.types.iter().filter(|t| t.name != RELEASE) {
+        for i in 1..=counts[&t.name] {
+            let name = format!("{}.{i}", t.name);
+            let mut extra: Vec<(&str, String)> = vec![("DYNO", name.clone())];
+            if t.name == "web" {
+                extra.push(("PORT", (opts.port + i as u16 - 1).to_string()));
+            }
+            if opts.metrics_base > 0 {
+                match t.name.as_str() {
+                    "scheduler" if i == 1 => {
+                        extra.push(("METRICS_PORT", opts.metrics_base.to_string()))
+                    }
+                    "worker" => {
+                        workers += 1;
+                        extra.push(("METRICS_PORT", (opts.metrics_base + workers).to_string()));
+                    }
+                    _ => {}
+                }
+            }
+            let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let pid = group.spawn(&Spec {
+                name: name.clone(),
+                command: t.command.clone(),
+                env: with(&env, &extra),
+            })?;
+            println!("orgpool dev: {name} started, pid {pid}");
+        }
+    }
+    let web = counts.get("web").copied().unwrap_or(0) > 0;
+    let urls = urls(&opts, web, workers);
+    println!("orgpool dev: started {}", summary(&counts));
+    println!("{urls}");
+
+    let mut outcome: anyhow::Result<()> = Ok(());
+    if let Some(setup) = &setup {
+        let flow = demo::run(setup, org.as_ref(), web.then_some(opts.port));
+        tokio::select! {
+            r = flow => {
+                outcome = r;
+                if outcome.is_ok() {
+                    println!("{urls}");
+                }
+            }
+            exit = group.next_exit() => outcome = Err(died(exit)),
+            _ = shutdown.wait_for(|s| *s) => {}
+        }
+    }
+    let stop_now = opts.exit_after_demo && opts.demo || outcome.is_err() || *shutdown.borrow();
+    if !stop_now {
+        println!("orgpool dev: running; press Ctrl-C to stop every process");
+        tokio::select! {
+            exit = group.next_exit() => outcome = Err(died(exit)),
+            _ = shutdown.wait_for(|s| *s) => {}
+        }
+    }
+    println!("orgpool dev: stopping {} process(es)", group.pids().len());
+    let killed = group.stop(GRACE).await;
+    if !killed.is_empty() {
+        eprintln!(
+            "orgpool dev: killed after {} s: {}",
+            GRACE.as_secs(),
+            killed.join(", ")
+        );
+    }
+    if let Some(s) = &setup {
+        s.cleanup().await;
+    }
+    drop(org);
+    outcome
+}
+
+fn died(exit: Option<(String, Option<std::process::ExitStatus>)>) -> anyhow::Error {
+    match exit {
+        Some((name, status)) => anyhow::anyhow!(
+            "{name} exited ({}); stopping the others. Its last lines above say why",
+            status.map_or("unknown status".into(), |s| s.to_string())
+        ),
+        None => anyhow::anyhow!("lost track of the child processes"),
+    }
+}
+
+/// Starts the fake org unless a real one is configured, and points the children at it.
+async fn start_org(
+    opts: &DevOptions,
+    env: &mut Vec<(String, String)>,
+) -> anyhow::Result<Option<FakeOrg>> {
+    if std::env::var_os("SALESFORCE_LOGIN_URL").is_some() {
+        println!("orgpool dev: using the org at SALESFORCE_LOGIN_URL");
+        return Ok(None);
+    }
+    let config = FakeOrgConfig {
+        seed: SeedConfig {
+            opportunities: opts.opportunities,
+            accounts: (opts.opportunities / 10).max(10),
+            ..SeedConfig::default()
+        },
+        ..FakeOrgConfig::default()
+    };
+    let org = fake_org::start(config.clone()).await?;
+    println!(
+        "orgpool dev: fake org at {} ({} Opportunities); set SALESFORCE_LOGIN_URL to use a real org",
+        org.base_url, opts.opportunities
+    );
+    env.push(("SALESFORCE_LOGIN_URL".into(), org.base_url.clone()));
+    env.push(("SALESFORCE_CLIENT_ID".into(), config.client_id.clone()));
+    env.push((
+        "SALESFORCE_CLIENT_SECRET".into(),
+        config.client_secret.clone(),
+    ));
+    Ok(Some(org))
+}
+
+/// `PATH` with this binary's folder first, so the Procfile's `orgpool` is this build.
+fn path_with_this_binary() -> anyhow::Result<String> {
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().context("the binary has no folder")?;
+    let rest = std::env::var("PATH").unwrap_or_default();
+    Ok(format!("{}:{rest}", dir.display()))
+}
+
+fn with(env: &[(String, String)], extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut out = env.to_vec();
+    out.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    out
+}
+
+fn summary(counts: &std::collections::BTreeMap<String, usize>) -> String {
+    counts
+        .iter()
+        .map(|(n, c)| format!("{n}={c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn urls(opts: &DevOptions, web: bool, workers: u16) -> String {
+    let mut out = String::new();
+    if web {
+        out.push_str(&format!(
+            "  status page  http://127.0.0.1:{p}/\n  metrics      http://127.0.0.1:{p}/metrics (fleet: queues, runs, lag, API budget)\n",
+            p = opts.port
+        ));
+    }
+    if opts.metrics_base > 0 && workers > 0 {
+        out.push_str(&format!(
+            "  worker metrics http://127.0.0.1:{}-{}/metrics; Prometheus: prometheus --config.file=grafana/prometheus.yml",
+            opts.metrics_base + 1,
+            opts.metrics_base + workers
+        ));
+    }
+    out
+}

@@ -1,0 +1,209 @@
+//! Starting runs on request, shared by `orgpool enqueue` and the web API
+//! (`POST /api/runs`): the request is checked against jobs/mappings.toml or
+//! jobs/quotes.toml and the mirror before anything is queued, so a bad request leaves
+//! nothing behind.
+
+use serde::{Deserialize, Serialize};
+
+use crate::app::Services;
+use crate::jobs::JobError;
+use crate::jobs::dispatch::{start_run, start_run_with};
+use crate::ledger::{Created, RunKind};
+use crate::scheduler::catalog;
+
+/// What to start: a mirror run of some objects, or a quote run.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// `initial_load`, `resync`, `reload`, `reconcile` or `quotes`.
+    pub kind: String,
+    /// Mirror runs: the object (as mapped). Quote runs: not used.
+    #[serde(default)]
+    pub object: Option<String>,
+    /// Mirror runs: every mapped object instead of one.
+    #[serde(default)]
+    pub all: bool,
+    /// Quote runs: a SOQL condition replacing the selection in jobs/quotes.toml.
+    #[serde(default, rename = "where")]
+    pub condition: Option<String>,
+}
+
+/// One run started (or found already running).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Started {
+    /// Run id.
+    pub run_id: i64,
+    /// Stable kind name (`quote_generation`, ...).
+    pub kind: String,
+    /// Object.
+    pub object: String,
+    /// False when an active run of the same kind and object was returned instead.
+    pub created: bool,
+    /// A one-line description for people.
+    pub note: String,
+}
+
+/// Starting failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EnqueueError {
+    /// The request or the files it depends on are wrong; nothing was queued.
+    #[error("{0}")]
+    Invalid(String),
+    /// Postgres or Redis failed.
+    #[error(transparent)]
+    Job(#[from] JobError),
+}
+
+impl EnqueueError {
+    /// Whether trying again unchanged may work.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            EnqueueError::Invalid(_) => false,
+            EnqueueError::Job(e) => !matches!(e.next(), crate::jobs::Next::Fail),
+        }
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> EnqueueError {
+    EnqueueError::Invalid(e.to_string())
+}
+
+/// The run kind a request names, or an error listing the names.
+pub fn parse_kind(kind: &str) -> Result<Option<RunKind>, EnqueueError> {
+    match kind.replace('-', "_").as_str() {
+        "quotes" | "quote_generation" => Ok(None),
+        "initial_load" => Ok(Some(RunKind::InitialLoad)),
+        "resync" => Ok(Some(RunKind::Resync)),
+        "reload" => Ok(Some(RunKind::Reload)),
+        "reconcile" => Ok(Some(RunKind::Reconcile)),
+        other => Err(EnqueueError::Invalid(format!(
+            "unknown run kind {other:?}; use initial_load, resync, reload, reconcile or quotes"
+        ))),
+    }
+}
+
+/// Starts what `req` asks for.
+pub async fn start(
+    s: &Services,
+    req: &Request,
+    requested_by: &str,
+) -> Result<Vec<Started>, EnqueueError> {
+    match parse_kind(&req.kind)? {
+        None => {
+            if req.object.is_some() || req.all {
+                return Err(invalid(
+                    "a quote run takes no object or all; narrow it with where",
+                ));
+            }
+            Ok(vec![
+                quotes(s, req.condition.as_deref(), requested_by).await?,
+            ])
+        }
+        Some(kind) => {
+            if req.condition.is_some() {
+                return Err(invalid("where applies to quote runs only"));
+            }
+            mirror(s, kind, req.object.as_deref(), req.all, requested_by).await
+        }
+    }
+}
+
+/// Starts `kind` for one mapped object, or for all of them.
+pub async fn mirror(
+    s: &Services,
+    kind: RunKind,
+    object: Option<&str>,
+    all: bool,
+    requested_by: &str,
+) -> Result<Vec<Started>, EnqueueError> {
+    let path = s.settings.mappings_path.clone();
+    let file = catalog::read(&path).map_err(invalid)?;
+    let chosen: Vec<_> = match (object, all) {
+        (Some(_), true) => return Err(invalid("name an object or ask for all, not both")),
+        (Some(o), false) => vec![catalog::find(&file, o, &path).map_err(invalid)?.clone()],
+        (None, true) => file.mapping.clone(),
+        (None, false) => {
+            return Err(invalid(
+                "name an object (as mapped in jobs/mappings.toml) or ask for all",
+            ));
+        }
+    };
+    if chosen.is_empty() {
+        return Err(invalid(format!(
+            "{path} maps no objects; add a [[mapping]] entry"
+        )));
+    }
+    catalog::record(&s.pool, &chosen)
+        .await
+        .map_err(|e| EnqueueError::Invalid(format!("{e:#}")))?;
+    let mut out = Vec::new();
+    for m in &chosen {
+        let created = start_run(&s.pool, &s.queues, kind, &m.object, requested_by).await?;
+        out.push(started(created, kind, &m.object, String::new()));
+    }
+    Ok(out)
+}
+
+/// Checks jobs/quotes.toml (and `condition`) against the mirror, records the rules, and
+/// starts a quote run. Bad rules or a bad selection fail here, before anything is sent.
+pub async fn quotes(
+    s: &Services,
+    condition: Option<&str>,
+    requested_by: &str,
+) -> Result<Started, EnqueueError> {
+    let path = std::env::var("ORGPOOL_QUOTES").unwrap_or_else(|_| "jobs/quotes.toml".into());
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        invalid(format!(
+            "cannot read {path}: {e}; create it (see docs/quotes.md) or set ORGPOOL_QUOTES"
+        ))
+    })?;
+    let rules = crate::quotes::QuotesFile::parse(&path, &text).map_err(invalid)?;
+    let cond = condition.unwrap_or(&rules.selection.condition).to_string();
+    let (ids, skipped) = crate::jobs::quote_generation::select(&s.pool, &rules, &cond, None)
+        .await
+        .map_err(|e| match e {
+            JobError::Mapping { .. } => invalid(e),
+            other => EnqueueError::Job(other),
+        })?;
+    let version = crate::quotes::record_rules(&s.pool, &rules, &text)
+        .await
+        .map_err(JobError::from)?;
+    let mut params = serde_json::json!({ "version": version });
+    if let Some(c) = condition {
+        params["where"] = serde_json::json!(c);
+    }
+    let kind = RunKind::QuoteGeneration;
+    let created = start_run_with(
+        &s.pool,
+        &s.queues,
+        kind,
+        "Opportunity",
+        params,
+        requested_by,
+    )
+    .await?;
+    let note = format!(
+        "{} Opportunities under rules {version}; {skipped} without line items skipped",
+        ids.len()
+    );
+    Ok(started(created, kind, "Opportunity", note))
+}
+
+fn started(created: Created, kind: RunKind, object: &str, detail: String) -> Started {
+    let (fresh, how) = match created {
+        Created::New(_) => (true, "started"),
+        Created::Existing(_) => (false, "already running"),
+    };
+    let note = if detail.is_empty() {
+        format!("{} of {object} ({how})", kind.as_str())
+    } else {
+        format!("{} of {detail} ({how})", kind.as_str())
+    };
+    Started {
+        run_id: created.id(),
+        kind: kind.as_str().to_string(),
+        object: object.to_string(),
+        created: fresh,
+        note,
+    }
+}

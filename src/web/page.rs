@@ -1,0 +1,142 @@
+//! The HTML status page: mappings with state, rows, lag and errors; current runs with
+//! progress; queues; dead chunks and failed records; API usage. Plain HTML and a little
+//! CSS (no JavaScript); it reloads itself with a meta refresh. Every value goes through
+//! maud, which escapes it.
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::snapshot::Snapshot;
+
+const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border-bottom:1px solid #ddd;padding:.25em .7em;text-align:left}
+th{background:#f4f4f4}.num{text-align:right;font-variant-numeric:tabular-nums}
+.ok{color:#176f2c}.bad{color:#b00020;font-weight:600}.muted{color:#777}progress{width:12em}";
+
+/// Renders the page; `refresh_secs` is the reload interval.
+pub fn render(snap: &Snapshot, refresh_secs: u64) -> Markup {
+    let st = &snap.status;
+    let api = &st.api;
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta http-equiv="refresh" content=(refresh_secs);
+                title { "orgpool status" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                h1 { "orgpool" }
+                p {
+                    "Updated " (snap.at.format("%Y-%m-%d %H:%M:%S UTC"))
+                    " · " (snap.workers) " worker process(es) live · Salesforce: "
+                    @if api.outage { span.bad { "OUTAGE (workers wait, no attempts spent)" } }
+                    @else { span.ok { "reachable" } }
+                    " · " a href="metrics" { "metrics" }
+                }
+                h2 { "Mappings" }
+                table {
+                    tr { th { "object" } th { "table" } th { "state" } th.num { "rows" } th.num { "lag" } th { "last sync" } th.num { "failed chunks" } th { "problem" } }
+                    @for m in &st.mappings {
+                        tr {
+                            td { (m.object) }
+                            td { code { (m.table) } }
+                            td class=(if m.state == "error" { "bad" } else { "" }) { (m.state) }
+                            td.num { (m.rows.map_or("-".into(), |r| r.to_string())) }
+                            td.num { (m.lag_seconds.map_or("-".into(), human_secs)) }
+                            td { (m.last_sync_at.map_or("never".into(), |t| t.format("%H:%M:%S").to_string())) }
+                            td.num { (m.failed_chunks) }
+                            td {
+                                @if let Some(e) = &m.error { span.bad { (e) } }
+                                @if let Some(f) = &m.fix { " Fix: " (f) }
+                            }
+                        }
+                    }
+                }
+                h2 { "Current runs" }
+                @if st.runs.is_empty() { p.muted { "No run is active." } }
+                @else {
+                    table {
+                        tr { th { "run" } th { "kind" } th { "object" } th { "state" } th { "progress" } th.num { "chunks" } th.num { "failed" } th.num { "rows" } th { "started" } }
+                        @for r in &st.runs {
+                            tr {
+                                td { (r.id) }
+                                td { (r.kind) }
+                                td { (r.object) }
+                                td { (r.state) }
+                                td { progress max=(r.chunks_total.max(1)) value=(r.chunks_done) {} }
+                                td.num { (r.chunks_done) "/" (r.chunks_total) }
+                                td.num class=(if r.chunks_failed > 0 { "bad" } else { "" }) { (r.chunks_failed) }
+                                td.num { (r.rows) }
+                                td { (r.created_at.format("%H:%M:%S")) }
+                            }
+                        }
+                    }
+                }
+                h2 { "Queues" }
+                table {
+                    tr { th { "job kind" } th.num { "ready" } th.num { "scheduled" } th.num { "running" } th.num { "dead" } th.num { "poison" } }
+                    @for q in &st.queues {
+                        tr {
+                            td { (q.kind) }
+                            td.num { (q.depth.active) }
+                            td.num { (q.depth.scheduled) }
+                            td.num { (q.depth.inflight) }
+                            td.num { (q.depth.dead) }
+                            td.num class=(if q.depth.poison > 0 { "bad" } else { "" }) { (q.depth.poison) }
+                        }
+                    }
+                }
+                h2 { "Dead chunks (" (st.dead_chunks) ")" }
+                @if snap.dead.is_empty() { p.muted { "None." } }
+                @else {
+                    p.muted { "Retry with " code { "orgpool jobs retry" } "." }
+                    table {
+                        tr { th { "chunk" } th { "run" } th { "kind" } th.num { "attempts" } th { "class" } th { "error" } }
+                        @for c in &snap.dead {
+                            tr {
+                                td { (c.id) } td { (c.run_id) } td { (c.kind) }
+                                td.num { (c.attempts) }
+                                td { (c.error_class.as_deref().unwrap_or("")) }
+                                td { (c.error.as_deref().unwrap_or("")) }
+                            }
+                        }
+                    }
+                }
+                h2 { "Failed records" }
+                @if snap.failures.is_empty() { p.muted { "None." } }
+                @else {
+                    p.muted { "Full list: " code { "orgpool jobs failures" } "." }
+                    table {
+                        tr { th { "object" } th { "key" } th { "opportunity" } th { "code" } th { "message" } th.num { "attempts" } th { "at" } }
+                        @for f in &snap.failures {
+                            tr {
+                                td { (f.object) } td { code { (f.key) } }
+                                td { (f.opportunity_sfid.as_deref().unwrap_or("")) }
+                                td { (f.code) } td { (f.message) }
+                                td.num { (f.attempts) }
+                                td { (f.at.format("%H:%M:%S")) }
+                            }
+                        }
+                    }
+                }
+                h2 { "Salesforce API" }
+                p {
+                    "The fleet used " (api.fleet_used) " request(s) in its window"
+                    @if let Some(a) = api.allowed { " of " (a) " allowed" }
+                    ". The org reports " (api.org_used) " used"
+                    @if api.org_limit > 0 { " of " (api.org_limit) }
+                    "."
+                }
+            }
+        }
+    }
+}
+
+fn human_secs(s: f64) -> String {
+    match s {
+        s if s < 120.0 => format!("{s:.0} s"),
+        s if s < 7200.0 => format!("{:.0} min", s / 60.0),
+        s => format!("{:.1} h", s / 3600.0),
+    }
+}

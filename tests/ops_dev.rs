@@ -1,0 +1,104 @@
+//! `orgpool dev` end to end: the repository's Procfile run with three workers against
+//! a fake org, real Postgres and Redis; the three worker processes share an initial
+//! load (each finishes at least one chunk), and SIGINT to `orgpool dev` leaves no child
+//! process running.
+
+mod jobs_common;
+
+use std::time::{Duration, Instant};
+
+use jobs_common::{Env, free_port, opportunities_org, run_id};
+
+const MAPPINGS: &str = r#"
+[[mapping]]
+object = "Opportunity"
+fields = ["Name", "Amount", "CloseDate", "StageName"]
+chunk_size = 1000
+poll_interval = "60m"
+"#;
+
+fn alive(pid: i32) -> bool {
+    // A zombie still has a /proc entry; its state letter is Z.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_scales_workers_that_share_the_work_and_sigint_stops_every_child() {
+    let org = opportunities_org(40_000, Duration::from_millis(50));
+    let mut env = Env::new("dev", org, MAPPINGS).await;
+    let port = free_port();
+    let procfile = concat!(env!("CARGO_MANIFEST_DIR"), "/Procfile");
+    let dev = env.spawn(
+        &[
+            "dev",
+            "--scale",
+            "worker=3",
+            "--procfile",
+            procfile,
+            "--port",
+            &port.to_string(),
+            "--metrics-port",
+            "0",
+        ],
+        &[("WORKER_CONCURRENCY", "1")],
+    );
+    env.wait_http_ok(&format!("http://127.0.0.1:{port}/healthz"))
+        .await;
+    let id = run_id(&env.ok(&["enqueue", "initial-load", "Opportunity"]));
+    env.wait_succeeded(id, Duration::from_secs(180)).await;
+
+    let per_worker: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT split_part(worker, ':', 1), count(*) FROM orgpool.chunks
+         WHERE run_id = $1 AND step = 'work' AND state = 'done' GROUP BY 1 ORDER BY 1",
+    )
+    .bind(id)
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    let log = env.log_of("dev", 0);
+    assert_eq!(
+        per_worker.len(),
+        3,
+        "each of the three workers finishes at least one chunk: {per_worker:?}\n{log}"
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM salesforce.opportunity")
+            .await,
+        40_000
+    );
+
+    // Every child `orgpool dev` reported, then SIGINT (Ctrl-C) to `orgpool dev` alone.
+    let pids: Vec<i32> = log
+        .lines()
+        .filter_map(|l| l.split(" started, pid ").nth(1))
+        .filter_map(|p| p.trim().parse().ok())
+        .collect();
+    assert_eq!(pids.len(), 5, "web, scheduler and three workers: {log}");
+    assert!(
+        pids.iter().all(|p| alive(*p)),
+        "all children run before Ctrl-C"
+    );
+    for want in ["web.1 ", "scheduler.1 ", "worker.3 "] {
+        assert!(
+            log.contains(want),
+            "output is prefixed by process ({want}): {log}"
+        );
+    }
+    env.signal(dev, "INT");
+    assert!(
+        env.wait_exit(dev, Duration::from_secs(45)),
+        "orgpool dev exits after SIGINT\n{}",
+        env.log_of("dev", 0)
+    );
+    let start = Instant::now();
+    while pids.iter().any(|p| alive(*p)) && start.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let left: Vec<&i32> = pids.iter().filter(|p| alive(**p)).collect();
+    assert!(
+        left.is_empty(),
+        "children still running after Ctrl-C: {left:?}"
+    );
+}

@@ -103,7 +103,10 @@ impl Fleet {
                     .env("SALESFORCE_LOGIN_URL", &org.base_url)
                     .env("SALESFORCE_CLIENT_ID", &d.client_id)
                     .env("SALESFORCE_CLIENT_SECRET", &d.client_secret)
-                    .env("RUST_LOG", "warn")
+                    .env(
+                        "RUST_LOG",
+                        std::env::var("ORGPOOL_BENCH_WORKER_LOG").unwrap_or_else(|_| "warn".into()),
+                    )
                     .stdout(Stdio::null())
                     .kill_on_drop(true)
                     .spawn()?,

@@ -166,7 +166,11 @@ fn router(org: Arc<OrgState>, churn: ChurnHandle, admin_on: bool) -> Router {
                 .patch(bulk::patch_ingest)
                 .delete(bulk::delete_ingest),
         )
-        .route("/jobs/ingest/{id}/batches", put(bulk::upload))
+        // Salesforce takes up to 150 MB per ingest upload; axum's default is 2 MB.
+        .route(
+            "/jobs/ingest/{id}/batches",
+            put(bulk::upload).layer(axum::extract::DefaultBodyLimit::max(INGEST_UPLOAD_MAX)),
+        )
         .route("/jobs/ingest/{id}/{kind}", get(bulk::ingest_results))
         .route_layer(from_fn_with_state(org.clone(), middleware::api))
         .with_state(org.clone());
@@ -192,6 +196,9 @@ fn router(org: Arc<OrgState>, churn: ChurnHandle, admin_on: bool) -> Router {
             .quality(tower_http::CompressionLevel::Fastest),
     )
 }
+
+/// The largest ingest upload Salesforce accepts (150 MB).
+pub const INGEST_UPLOAD_MAX: usize = 150 * 1024 * 1024;
 
 async fn accept_loop(
     org: Arc<OrgState>,

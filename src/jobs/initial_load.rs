@@ -42,10 +42,16 @@ impl JobKind for InitialLoad {
     ) -> BoxFuture<'a, Result<(), JobError>> {
         Box::pin(async move {
             let row = ledger::mappings::get(conn, &run.object).await?;
+            let live = table_of(&row)?;
             if run.run_kind() == RunKind::Reload {
-                let live = table_of(&row)?;
                 swap(conn, &live, &live.shadow()).await?;
             }
+            // Fresh statistics: the planner would otherwise treat a table just filled
+            // by COPY as nearly empty until autovacuum gets to it, and pick plans (for
+            // the quote job's joins, say) that are slow at this size.
+            sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {}", live.qualified())))
+                .execute(&mut *conn)
+                .await?;
             if let Some(start) = run.window_to {
                 ledger::mappings::advance(conn, &run.object, start).await?;
             }

@@ -209,11 +209,13 @@ impl JobKind for QuoteGeneration {
         worker: &'a str,
     ) -> BoxFuture<'a, Result<u64, JobError>> {
         Box::pin(async move {
+            let started = std::time::Instant::now();
             let (rules, version) = rules_of(&ctx.pool, run).await?;
             let items = chunk.items.clone().unwrap_or_default();
             compute(&ctx.pool, &rules, &version, run.id, &items)
                 .await
                 .map_err(compute_error)?;
+            let computed = started.elapsed();
             let keys: Vec<String> = items
                 .iter()
                 .map(|o| quote_key(&rules, o, &version))
@@ -229,9 +231,20 @@ impl JobKind for QuoteGeneration {
                     failed: pushed.failed,
                 });
             }
+            let sent = started.elapsed();
             let tx = ctx.pool.begin().await?;
             commit_chunk::<QuoteGeneration>(ctx, tx, run, chunk, worker, items.len() as u64)
                 .await?;
+            tracing::debug!(
+                chunk_id = chunk.id,
+                opportunities = items.len(),
+                quotes = pushed.quotes,
+                lines = pushed.lines,
+                compute_ms = computed.as_millis() as u64,
+                push_ms = (sent - computed).as_millis() as u64,
+                commit_ms = (started.elapsed() - sent).as_millis() as u64,
+                "quote chunk done"
+            );
             Ok(items.len() as u64)
         })
     }

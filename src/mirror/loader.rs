@@ -61,14 +61,7 @@ where
     let defs: Vec<String> = t
         .columns
         .iter()
-        .map(|c| {
-            format!(
-                "{} {}{}",
-                quote_ident(&c.name),
-                c.pg_type,
-                collation(&c.name)
-            )
-        })
+        .map(|c| format!("{} {}{}", quote_ident(&c.name), c.pg_type, collation(c)))
         .collect();
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP TABLE IF EXISTS pg_temp.{STAGE}"
@@ -101,10 +94,12 @@ where
     merge(conn, t, &cols, &list, deleted, mode, rows).await
 }
 
-/// `COLLATE "C"` for `sfid`: Ids order by bytes, and the unique index then serves Id
-/// range scans.
-pub fn collation(column: &str) -> &'static str {
-    if column == "sfid" {
+/// `COLLATE "C"` for `sfid` and lookup columns: Ids order and compare by bytes, the
+/// unique index then serves Id range scans, and a join of a lookup to `sfid` (an
+/// Opportunity's line items, say) has one collation on both sides, so it can use the
+/// lookup's index.
+pub fn collation(column: &super::Column) -> &'static str {
+    if column.name == "sfid" || column.indexed {
         " COLLATE \"C\""
     } else {
         ""

@@ -268,6 +268,10 @@ pub struct Column {
     pub name: String,
     /// The Postgres type.
     pub pg_type: String,
+    /// Whether the column gets an index: lookups (`reference` fields such as
+    /// `OpportunityId`), which apps and the quote job join on.
+    #[serde(default)]
+    pub indexed: bool,
 }
 
 /// A mapping checked against the org: the columns to load, in Bulk query order.
@@ -342,6 +346,7 @@ fn column(f: &FieldDescribe) -> Result<Column, MappingError> {
         types::pg_name(&f.name)
     };
     Ok(Column {
+        indexed: f.field_type == "reference" && name != "sfid",
         field: f.name.clone(),
         name,
         pg_type,

@@ -90,6 +90,23 @@ fn normalise(t: &str) -> String {
     }
 }
 
+/// Indexes a lookup column. The index is left unnamed so Postgres picks a free name:
+/// a reload's shadow table gets its own, and the swap then needs no renaming.
+async fn index_lookup(
+    conn: &mut PgConnection,
+    t: &MirrorTable,
+    c: &super::Column,
+) -> Result<(), MirrorError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE INDEX ON {} ({})",
+        t.qualified(),
+        quote_ident(&c.name)
+    )))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Creates the table if missing, or brings its columns in line with `t`.
 pub async fn ensure(conn: &mut PgConnection, t: &MirrorTable) -> Result<Drift, MirrorError> {
     let made = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -122,11 +139,11 @@ pub async fn ensure(conn: &mut PgConnection, t: &MirrorTable) -> Result<Drift, M
             let extra = if c.name == "sfid" {
                 format!(
                     "{} CONSTRAINT {} UNIQUE",
-                    super::loader::collation("sfid"),
+                    super::loader::collation(c),
                     quote_ident(&sfid_key.0)
                 )
             } else {
-                String::new()
+                super::loader::collation(c).to_string()
             };
             cols.push(format!("{} {}{extra}", quote_ident(&c.name), c.pg_type));
         }
@@ -146,6 +163,9 @@ pub async fn ensure(conn: &mut PgConnection, t: &MirrorTable) -> Result<Drift, M
         )))
         .execute(&mut *conn)
         .await?;
+        for c in t.columns.iter().filter(|c| c.indexed) {
+            index_lookup(conn, t, c).await?;
+        }
         return Ok(Drift {
             created: true,
             ..Default::default()
@@ -156,13 +176,17 @@ pub async fn ensure(conn: &mut PgConnection, t: &MirrorTable) -> Result<Drift, M
         match existing.iter().find(|(n, _)| *n == c.name) {
             None => {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}",
+                    "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}{}",
                     t.qualified(),
                     quote_ident(&c.name),
-                    c.pg_type
+                    c.pg_type,
+                    super::loader::collation(c)
                 )))
                 .execute(&mut *conn)
                 .await?;
+                if c.indexed {
+                    index_lookup(conn, t, c).await?;
+                }
                 drift.added.push(c.clone());
             }
             Some((_, have)) => {

@@ -11,8 +11,10 @@ pub struct QueueConfig {
     /// Chunks one worker process runs at once per job kind (`WORKER_CONCURRENCY`,
     /// default 2: a chunk keeps about one core busy between Bulk paging and COPY).
     pub concurrency: usize,
-    /// How often an idle worker asks Redis for work (`ORGPOOL_POLL_MS`, default 500 ms;
-    /// apalis would otherwise wait a whole heartbeat).
+    /// How often an idle worker asks Redis for work (`ORGPOOL_POLL_MS`, default 100 ms;
+    /// apalis would otherwise wait a whole heartbeat). Each poll is three cheap Redis
+    /// commands per queue, so even 50 workers add only a few thousand a second, while
+    /// every hop of a run (plan, then its work chunks) waits half a poll on average.
     pub poll_interval: Duration,
     /// Worker heartbeat to Redis (default 10 s).
     pub heartbeat: Duration,
@@ -26,7 +28,7 @@ impl Default for QueueConfig {
         QueueConfig {
             prefix: "orgpool".into(),
             concurrency: 2,
-            poll_interval: Duration::from_millis(500),
+            poll_interval: Duration::from_millis(100),
             heartbeat: Duration::from_secs(10),
             missed_heartbeats: 3,
         }

@@ -100,33 +100,45 @@ pub async fn compute(
     }
     let today = Utc::now().date_naive();
     let short = &version[..version.len().min(8)];
+    let keys: Vec<String> = opps
+        .iter()
+        .map(|o| quote_key(rules, &o.0, version))
+        .collect();
     let mut tx = pool.begin().await?;
-    let mut computed = 0;
-    for (opp, name, close, country, stamp) in &opps {
-        let key = quote_key(rules, opp, version);
-        // Already pushed by this run (a retried chunk): leave it; anything else
-        // (a new run, new rules, a changed Opportunity) is computed afresh.
-        let done: Option<(String, Option<i64>)> =
-            sqlx::query_as("SELECT state, run_id FROM orgpool.quotes WHERE key = $1")
-                .bind(&key)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if matches!(&done, Some((s, r)) if s == "pushed" && *r == Some(run_id)) {
+    // Losing this commit in a database crash costs only a recomputation or a repeated
+    // upsert by our own key (both harmless), so it need not wait for the WAL flush; the
+    // ledger's chunk commit that follows is durable as usual.
+    sqlx::query("SET LOCAL synchronous_commit = off")
+        .execute(&mut *tx)
+        .await?;
+    // Already pushed by this run (a retried chunk): leave those; anything else (a new
+    // run, new rules, a changed Opportunity) is computed afresh.
+    let done: Vec<(String,)> = sqlx::query_as(
+        "SELECT key FROM orgpool.quotes WHERE key = ANY($1) AND state = 'pushed' AND run_id = $2",
+    )
+    .bind(&keys)
+    .bind(run_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let done: std::collections::HashSet<String> = done.into_iter().map(|d| d.0).collect();
+    let mut q = QuoteColumns::default();
+    let mut l = LineColumns::default();
+    for ((opp, name, close, country, stamp), key) in opps.iter().zip(keys) {
+        if done.contains(&key) {
             continue;
         }
         let Some(items) = by_opp.get(opp.as_str()) else {
             continue;
         };
-        let mut priced = Vec::new();
+        let mut total = Decimal::ZERO;
         for (sfid, _, product, qty, family, list, entry) in items {
-            let list = list.unwrap_or(Decimal::ZERO);
             let p = price_line(
                 &rules.pricing,
                 country.as_deref(),
                 &LineInput {
                     family: family.clone(),
                     quantity: *qty,
-                    list_price: list,
+                    list_price: list.unwrap_or(Decimal::ZERO),
                 },
             )
             .map_err(|source| ComputeError::Pricing {
@@ -134,72 +146,139 @@ pub async fn compute(
                 line: sfid.clone(),
                 source,
             })?;
-            priced.push((sfid, product, entry, p));
+            total += p.total;
+            l.key.push(format!("{key}:{sfid}"));
+            l.quote_key.push(key.clone());
+            l.line.push(sfid.clone());
+            l.product.push(product.clone());
+            l.entry.push(entry.clone());
+            l.quantity.push(p.quantity);
+            l.unit_price.push(p.list_price);
+            l.discount.push(p.discount);
+            l.total.push(p.total);
         }
-        let total: Decimal = priced.iter().map(|p| p.3.total).sum();
-        let expiration = match rules.quote.expiration {
+        q.expiration.push(match rules.quote.expiration {
             Expiration::CloseDate => *close,
             Expiration::Days(n) => Some(today + chrono::Duration::days(n as i64)),
-        };
-        let qname = rules
-            .quote
-            .name
-            .replace("{opportunity}", name)
-            .replace("{version}", short);
+        });
+        q.name.push(
+            rules
+                .quote
+                .name
+                .replace("{opportunity}", name)
+                .replace("{version}", short),
+        );
+        q.opportunity.push(opp.clone());
+        q.line_count.push(items.len() as i32);
+        q.total.push(total);
+        q.stamp.push(*stamp);
+        q.key.push(key);
+    }
+    let computed = q.key.len();
+    if computed > 0 {
+        q.save(&mut tx, rules, version, &book, run_id).await?;
+        // Every existing line of these Quotes is marked stale, then the upsert of the
+        // lines just priced marks those computed again: what stays stale belongs to an
+        // Opportunity line item that is gone, and the push deletes it from Salesforce,
+        // so a replaced Quote keeps no orphan lines.
+        sqlx::query("UPDATE orgpool.quote_lines SET state = 'stale' WHERE quote_key = ANY($1)")
+            .bind(&q.key)
+            .execute(&mut *tx)
+            .await?;
+        l.save(&mut tx).await?;
+    }
+    tx.commit().await?;
+    Ok(computed)
+}
+
+/// The Quotes of a chunk, column by column (saved with one statement).
+#[derive(Default)]
+struct QuoteColumns {
+    key: Vec<String>,
+    opportunity: Vec<String>,
+    name: Vec<String>,
+    expiration: Vec<Option<NaiveDate>>,
+    line_count: Vec<i32>,
+    total: Vec<Decimal>,
+    stamp: Vec<Option<chrono::DateTime<Utc>>>,
+}
+
+impl QuoteColumns {
+    async fn save(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        rules: &QuotesFile,
+        version: &str,
+        book: &str,
+        run_id: i64,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO orgpool.quotes (key, opportunity_sfid, rules_version, name, status, expiration_date,
                  pricebook2id, line_count, total, state, error, run_id, computed_at, opportunity_modstamp)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'computed', NULL, $10, now(), $11)
+             SELECT v.key, v.opp, $8, v.name, $9, v.exp, $10, v.n, v.total, 'computed', NULL, $11, now(), v.stamp
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::int4[], $6::numeric[], $7::timestamptz[])
+                  AS v(key, opp, name, exp, n, total, stamp)
              ON CONFLICT (key) DO UPDATE SET rules_version = EXCLUDED.rules_version, name = EXCLUDED.name,
                  opportunity_modstamp = EXCLUDED.opportunity_modstamp,
                  status = EXCLUDED.status, expiration_date = EXCLUDED.expiration_date,
                  pricebook2id = EXCLUDED.pricebook2id, line_count = EXCLUDED.line_count, total = EXCLUDED.total,
                  state = 'computed', error = NULL, run_id = EXCLUDED.run_id, computed_at = now()",
         )
-        .bind(&key)
-        .bind(opp)
+        .bind(&self.key)
+        .bind(&self.opportunity)
+        .bind(&self.name)
+        .bind(&self.expiration)
+        .bind(&self.line_count)
+        .bind(&self.total)
+        .bind(&self.stamp)
         .bind(version)
-        .bind(&qname)
         .bind(&rules.quote.status)
-        .bind(expiration)
-        .bind(&book)
-        .bind(priced.len() as i32)
-        .bind(total)
+        .bind(book)
         .bind(run_id)
-        .bind(stamp)
         .execute(&mut *tx)
         .await?;
-        // Lines of Opportunity line items that are gone: deleted from Salesforce by the
-        // push, so a replaced Quote keeps no orphan lines.
-        let keep: Vec<String> = priced.iter().map(|p| format!("{key}:{}", p.0)).collect();
-        sqlx::query("UPDATE orgpool.quote_lines SET state = 'stale' WHERE quote_key = $1 AND NOT (key = ANY($2))")
-            .bind(&key)
-            .bind(&keep)
-            .execute(&mut *tx)
-            .await?;
-        for (sfid, product, entry, p) in &priced {
-            sqlx::query(
-                "INSERT INTO orgpool.quote_lines (key, quote_key, opportunity_line_sfid, product2id, pricebookentryid,
-                     quantity, unit_price, discount, total, state)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'computed')
-                 ON CONFLICT (key) DO UPDATE SET product2id = EXCLUDED.product2id, pricebookentryid = EXCLUDED.pricebookentryid,
-                     quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price, discount = EXCLUDED.discount,
-                     total = EXCLUDED.total, state = 'computed', error = NULL",
-            )
-            .bind(format!("{key}:{sfid}"))
-            .bind(&key)
-            .bind(sfid)
-            .bind(product)
-            .bind(entry)
-            .bind(p.quantity)
-            .bind(p.list_price)
-            .bind(p.discount)
-            .bind(p.total)
-            .execute(&mut *tx)
-            .await?;
-        }
-        computed += 1;
+        Ok(())
     }
-    tx.commit().await?;
-    Ok(computed)
+}
+
+/// The Quote lines of a chunk, column by column (saved with one statement).
+#[derive(Default)]
+struct LineColumns {
+    key: Vec<String>,
+    quote_key: Vec<String>,
+    line: Vec<String>,
+    product: Vec<Option<String>>,
+    entry: Vec<Option<String>>,
+    quantity: Vec<Decimal>,
+    unit_price: Vec<Decimal>,
+    discount: Vec<Decimal>,
+    total: Vec<Decimal>,
+}
+
+impl LineColumns {
+    async fn save(&self, tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO orgpool.quote_lines (key, quote_key, opportunity_line_sfid, product2id, pricebookentryid,
+                 quantity, unit_price, discount, total, state)
+             SELECT v.*, 'computed'
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[],
+                         $7::numeric[], $8::numeric[], $9::numeric[])
+                  AS v(key, quote_key, line, product, entry, quantity, unit_price, discount, total)
+             ON CONFLICT (key) DO UPDATE SET product2id = EXCLUDED.product2id, pricebookentryid = EXCLUDED.pricebookentryid,
+                 quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price, discount = EXCLUDED.discount,
+                 total = EXCLUDED.total, state = 'computed', error = NULL",
+        )
+        .bind(&self.key)
+        .bind(&self.quote_key)
+        .bind(&self.line)
+        .bind(&self.product)
+        .bind(&self.entry)
+        .bind(&self.quantity)
+        .bind(&self.unit_price)
+        .bind(&self.discount)
+        .bind(&self.total)
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
 }

@@ -237,25 +237,9 @@ async fn record(
     outcome: &IngestOutcome,
 ) -> Result<(usize, usize), PushError> {
     let col = outcome.column(KEY).unwrap_or(0);
-    let mut tx = pool.begin().await?;
-    for s in &outcome.saved {
-        let key = s.values.get(col).cloned().unwrap_or_default();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE orgpool.{table} SET sf_id = $2, state = 'pushed', error = NULL{} WHERE key = $1",
-            if table == "quotes" { ", pushed_at = now()" } else { "" }
-        )))
-        .bind(&key)
-        .bind(&s.id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE orgpool.record_failures SET resolved = true WHERE object = $1 AND key = $2",
-        )
-        .bind(object)
-        .bind(&key)
-        .execute(&mut *tx)
-        .await?;
-    }
+    let key_of = |values: &Vec<String>| values.get(col).cloned().unwrap_or_default();
+    let saved_keys: Vec<String> = outcome.saved.iter().map(|s| key_of(&s.values)).collect();
+    let saved_ids: Vec<String> = outcome.saved.iter().map(|s| s.id.clone()).collect();
     let unprocessed = outcome.unprocessed.iter().map(|v| {
         (
             "UNPROCESSED",
@@ -267,20 +251,56 @@ async fn record(
         .failed
         .iter()
         .map(|f| (f.code.as_str(), f.message.as_str(), &f.values));
-    let mut refused = 0;
+    let (mut bad_keys, mut codes, mut messages) = (Vec::new(), Vec::new(), Vec::new());
     for (code, message, values) in failed.chain(unprocessed) {
-        refused += 1;
-        let key = values.get(col).cloned().unwrap_or_default();
+        bad_keys.push(key_of(values));
+        codes.push(code.to_string());
+        messages.push(message.to_string());
+    }
+    let refused = bad_keys.len();
+    // One statement per kind of result, whatever the number of records.
+    let mut tx = pool.begin().await?;
+    // Losing this commit in a database crash costs only a recomputation or a repeated
+    // upsert by our own key (both harmless), so it need not wait for the WAL flush; the
+    // ledger's chunk commit that follows is durable as usual.
+    sqlx::query("SET LOCAL synchronous_commit = off")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE orgpool.{table} t SET sf_id = v.id, state = 'pushed', error = NULL{}
+         FROM unnest($1::text[], $2::text[]) AS v(key, id) WHERE t.key = v.key",
+        if table == "quotes" {
+            ", pushed_at = now()"
+        } else {
+            ""
+        }
+    )))
+    .bind(&saved_keys)
+    .bind(&saved_ids)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE orgpool.record_failures SET resolved = true
+         WHERE object = $1 AND key = ANY($2) AND NOT resolved",
+    )
+    .bind(object)
+    .bind(&saved_keys)
+    .execute(&mut *tx)
+    .await?;
+    if refused > 0 {
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE orgpool.{table} SET state = 'failed', error = $2 WHERE key = $1"
+            "UPDATE orgpool.{table} t SET state = 'failed', error = v.code || ': ' || v.message
+             FROM unnest($1::text[], $2::text[], $3::text[]) AS v(key, code, message) WHERE t.key = v.key"
         )))
-        .bind(&key)
-        .bind(format!("{code}: {message}"))
+        .bind(&bad_keys)
+        .bind(&codes)
+        .bind(&messages)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
             "INSERT INTO orgpool.record_failures (run_id, chunk_id, opportunity_sfid, object, key, code, message)
-             VALUES ($1, $2, split_part($4, ':', 1), $3, $4, $5, $6)
+             SELECT $1, $2, split_part(v.key, ':', 1), $3, v.key, v.code, v.message
+             FROM unnest($4::text[], $5::text[], $6::text[]) AS v(key, code, message)
              ON CONFLICT (object, key) DO UPDATE SET run_id = EXCLUDED.run_id, chunk_id = EXCLUDED.chunk_id,
                  code = EXCLUDED.code, message = EXCLUDED.message, attempts = orgpool.record_failures.attempts + 1,
                  resolved = false, at = now()",
@@ -288,9 +308,9 @@ async fn record(
         .bind(run_id)
         .bind(chunk_id)
         .bind(object)
-        .bind(&key)
-        .bind(code)
-        .bind(message)
+        .bind(&bad_keys)
+        .bind(&codes)
+        .bind(&messages)
         .execute(&mut *tx)
         .await?;
     }

@@ -221,10 +221,20 @@ impl Client {
             header: header.to_vec(),
             ..Default::default()
         };
+        let started = std::time::Instant::now();
         for id in ids {
             let info = self.wait_for_job(Api::BulkIngest, "ingest", &id).await?;
+            let waited = started.elapsed();
             self.collect_results(&id, header.len(), &mut outcome)
                 .await?;
+            tracing::debug!(
+                job = %id,
+                object,
+                processed = info.number_records_processed,
+                waited_ms = waited.as_millis() as u64,
+                results_ms = (started.elapsed() - waited).as_millis() as u64,
+                "ingest job done"
+            );
             outcome.jobs.push(info);
         }
         Ok(outcome)

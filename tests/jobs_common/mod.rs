@@ -66,14 +66,7 @@ impl OwnRedis {
             .spawn()
             .expect("redis-server is installed (scripts/test installs it)");
         let url = format!("redis://127.0.0.1:{port}");
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_port(port, "redis-server");
         OwnRedis { url, child }
     }
 }
@@ -373,6 +366,18 @@ async fn snapshot(pool: &PgPool, table: &str, columns: &[&str]) -> (i64, String)
     .fetch_one(pool)
     .await
     .unwrap()
+}
+
+/// Waits up to 10 s for something to listen on `port` (`what` names it on failure).
+pub fn wait_port(port: u16, what: &str) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{what} did not start listening on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// A TCP port nothing listens on right now.

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use sqlx::ConnectOptions;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::sync::watch;
@@ -60,10 +61,21 @@ impl Services {
             qcfg.concurrency = n;
         }
         let url = database_url();
+        // A chunk's COPY merge can take seconds by design; only much slower statements
+        // are worth a warning in a batch system.
+        let options = url
+            .parse::<sqlx::postgres::PgConnectOptions>()
+            .with_context(|| {
+                format!(
+                    "DATABASE_URL {} is not a Postgres URL",
+                    crate::migrate::redact(&url)
+                )
+            })?
+            .log_slow_statements(log::LevelFilter::Warn, std::time::Duration::from_secs(30));
         let pool = PgPoolOptions::new()
             .max_connections(pool_size)
             .acquire_timeout(std::time::Duration::from_secs(10))
-            .connect(&url)
+            .connect_with(options)
             .await
             .with_context(|| {
                 format!(

@@ -11,6 +11,9 @@ async fn main() -> std::process::ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour only on a terminal: a pipe (orgpool dev, Heroku, a log shipper) gets
+        // plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match orgpool::cli::Cli::parse().run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -352,21 +352,32 @@ async fn the_schedule_requotes_only_opportunities_that_changed() {
         },
     )
     .await;
-    // That run selected only what changed, not every Opportunity again.
-    let rows: Vec<(serde_json::Value,)> = sqlx::query_as(
-        "SELECT params FROM orgpool.runs WHERE kind = 'quote_generation' AND requested_by = 'scheduler' AND state = 'succeeded' ORDER BY id",
+    // That run selected only what changed, not every Opportunity again. The name is
+    // written when the Quote is computed, before its run ends, so wait for the run.
+    let requoting = || async {
+        let rows: Vec<(serde_json::Value,)> = sqlx::query_as(
+            "SELECT params FROM orgpool.runs WHERE kind = 'quote_generation' AND requested_by = 'scheduler' AND state = 'succeeded' ORDER BY id",
+        )
+        .fetch_all(&env.pool)
+        .await
+        .unwrap();
+        let first = rows[0].0["selected"].as_i64().unwrap();
+        let later = rows
+            .iter()
+            .skip(1)
+            .filter_map(|r| r.0["selected"].as_i64())
+            .filter(|n| *n > 0)
+            .max()
+            .unwrap_or(0);
+        (first, later)
+    };
+    env.eventually(
+        "the re-quoting run to succeed",
+        Duration::from_secs(60),
+        || async { requoting().await.1 > 0 },
     )
-    .fetch_all(&env.pool)
-    .await
-    .unwrap();
-    let first = rows[0].0["selected"].as_i64().unwrap();
-    let later = rows
-        .iter()
-        .skip(1)
-        .filter_map(|r| r.0["selected"].as_i64())
-        .filter(|n| *n > 0)
-        .max()
-        .unwrap_or(0);
+    .await;
+    let (first, later) = requoting().await;
     assert!(later >= 1 && later < first, "re-quoted {later} of {first}");
     assert_quotes(&env).await;
 }

@@ -31,7 +31,7 @@ pub fn render(snap: &Snapshot, refresh_secs: u64) -> Markup {
                     "Updated " (snap.at.format("%Y-%m-%d %H:%M:%S UTC"))
                     " · " (snap.workers) " worker process(es) live · Salesforce: "
                     @if api.outage { span.bad { "OUTAGE (workers wait, no attempts spent)" } }
-                    @else { span.ok { "reachable" } }
+                    @else { span.ok { "no outage flagged" } }
                     " · " a href="metrics" { "metrics" }
                 }
                 h2 { "Mappings" }
@@ -66,7 +66,7 @@ pub fn render(snap: &Snapshot, refresh_secs: u64) -> Markup {
                                 td { (r.state) }
                                 td { progress max=(r.chunks_total.max(1)) value=(r.chunks_done) {} }
                                 td.num { (r.chunks_done) "/" (r.chunks_total) }
-                                td.num class=(if r.chunks_failed > 0 { "bad" } else { "" }) { (r.chunks_failed) }
+                                td class=(num_class(r.chunks_failed > 0)) { (r.chunks_failed) }
                                 td.num { (r.rows) }
                                 td { (r.created_at.format("%H:%M:%S")) }
                             }
@@ -83,7 +83,7 @@ pub fn render(snap: &Snapshot, refresh_secs: u64) -> Markup {
                             td.num { (q.depth.scheduled) }
                             td.num { (q.depth.inflight) }
                             td.num { (q.depth.dead) }
-                            td.num class=(if q.depth.poison > 0 { "bad" } else { "" }) { (q.depth.poison) }
+                            td class=(num_class(q.depth.poison > 0)) { (q.depth.poison) }
                         }
                     }
                 }
@@ -131,6 +131,11 @@ pub fn render(snap: &Snapshot, refresh_secs: u64) -> Markup {
             }
         }
     }
+}
+
+/// The class of a number cell, marked when it needs attention.
+fn num_class(bad: bool) -> &'static str {
+    if bad { "num bad" } else { "num" }
 }
 
 fn human_secs(s: f64) -> String {

@@ -7,8 +7,8 @@ mod jobs_common;
 
 use std::time::Duration;
 
-use jobs_common::{Env, run_id};
-use orgpool::fake_org::{FakeOrgConfig, OutageMode, SeedConfig};
+use jobs_common::{Env, OPPORTUNITY_MAPPING, opportunities_org, run_id};
+use orgpool::fake_org::{FakeOrgConfig, OutageMode};
 
 const FIELDS: &[&str] = &[
     "Id",
@@ -29,25 +29,9 @@ const COLUMNS: &[&str] = &[
     "stagename",
 ];
 
-const MAPPINGS: &str = r#"
-[[mapping]]
-object = "Opportunity"
-fields = ["Name", "Amount", "CloseDate", "StageName"]
-chunk_size = 1000
-poll_interval = "60m"
-"#;
 
 fn org(opportunities: u64) -> FakeOrgConfig {
-    FakeOrgConfig {
-        seed: SeedConfig {
-            accounts: 20,
-            opportunities,
-            lines_per_opportunity: 0,
-            ..Default::default()
-        },
-        bulk_delay: Duration::from_millis(20),
-        ..Default::default()
-    }
+    opportunities_org(opportunities, Duration::from_millis(20))
 }
 
 async fn assert_equal(env: &Env) {
@@ -60,7 +44,7 @@ async fn assert_equal(env: &Env) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_chunk_has_its_chunk_finished_by_another() {
-    let mut env = Env::new("kill9", org(8_000), MAPPINGS).await;
+    let mut env = Env::new("kill9", org(8_000), OPPORTUNITY_MAPPING).await;
     env.org.set_latency(Duration::from_millis(150));
     let victim = env.spawn(&["worker", "--concurrency", "1"], &[]);
     let id = run_id(&env.ok(&["enqueue", "initial-load", "Opportunity"]));
@@ -105,7 +89,7 @@ async fn a_worker_killed_mid_chunk_has_its_chunk_finished_by_another() {
 async fn redis_flushall_mid_run_loses_nothing() {
     // A Redis of the test's own, so a real FLUSHALL touches no other test.
     let own = jobs_common::OwnRedis::start();
-    let mut env = Env::new("flush", org(8_000), MAPPINGS).await;
+    let mut env = Env::new("flush", org(8_000), OPPORTUNITY_MAPPING).await;
     env.redis_url = own.url.clone();
     env.org.set_latency(Duration::from_millis(50));
     env.spawn(&["scheduler", "--tick-seconds", "1"], &[]);
@@ -137,7 +121,7 @@ async fn redis_flushall_mid_run_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_minute_long_outage_mid_load_waits_and_completes() {
-    let mut env = Env::new("outage", org(20_000), MAPPINGS).await;
+    let mut env = Env::new("outage", org(20_000), OPPORTUNITY_MAPPING).await;
     env.org.set_latency(Duration::from_millis(100));
     env.spawn(&["worker"], &[]);
     env.spawn(&["worker"], &[]);
@@ -173,7 +157,7 @@ async fn a_minute_long_outage_mid_load_waits_and_completes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_payload_in_every_queue_is_moved_aside_and_work_goes_on() {
-    let mut env = Env::new("poison", org(3_000), MAPPINGS).await;
+    let mut env = Env::new("poison", org(3_000), OPPORTUNITY_MAPPING).await;
     let worker = env.spawn(&["worker"], &[]);
     let redis = orgpool::redis_conn::connect(&orgpool::redis_conn::url_from_env())
         .await
@@ -236,7 +220,7 @@ async fn a_poison_payload_in_every_queue_is_moved_aside_and_work_goes_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_chunk_exits_within_30_seconds_and_the_run_completes() {
-    let mut env = Env::new("sigterm", org(8_000), MAPPINGS).await;
+    let mut env = Env::new("sigterm", org(8_000), OPPORTUNITY_MAPPING).await;
     env.org.set_latency(Duration::from_millis(150));
     let worker = env.spawn(&["worker"], &[]);
     let id = run_id(&env.ok(&["enqueue", "initial-load", "Opportunity"]));

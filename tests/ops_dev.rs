@@ -7,15 +7,8 @@ mod jobs_common;
 
 use std::time::{Duration, Instant};
 
-use jobs_common::{Env, free_port, opportunities_org, run_id};
+use jobs_common::{Env, OPPORTUNITY_MAPPING, free_port, opportunities_org, run_id};
 
-const MAPPINGS: &str = r#"
-[[mapping]]
-object = "Opportunity"
-fields = ["Name", "Amount", "CloseDate", "StageName"]
-chunk_size = 1000
-poll_interval = "60m"
-"#;
 
 fn alive(pid: i32) -> bool {
     // A zombie still has a /proc entry; its state letter is Z.
@@ -27,7 +20,7 @@ fn alive(pid: i32) -> bool {
 #[tokio::test(flavor = "multi_thread")]
 async fn dev_scales_workers_that_share_the_work_and_sigint_stops_every_child() {
     let org = opportunities_org(40_000, Duration::from_millis(50));
-    let mut env = Env::new("dev", org, MAPPINGS).await;
+    let mut env = Env::new("dev", org, OPPORTUNITY_MAPPING).await;
     let port = free_port();
     let procfile = concat!(env!("CARGO_MANIFEST_DIR"), "/Procfile");
     let dev = env.spawn(

@@ -9,24 +9,9 @@ mod jobs_common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use jobs_common::{Env, free_port, run_id};
+use jobs_common::{Env, QUOTE_MAPPINGS, free_port, run_id};
 use orgpool::fake_org::{FakeOrgConfig, SeedConfig};
 
-const MAPPINGS: &str = r#"
-[[mapping]]
-object = "Account"
-[[mapping]]
-object = "Opportunity"
-chunk_size = 1000
-[[mapping]]
-object = "OpportunityLineItem"
-[[mapping]]
-object = "Product2"
-[[mapping]]
-object = "Pricebook2"
-[[mapping]]
-object = "PricebookEntry"
-"#;
 
 const RULES: &str =
     "[selection]\nwhere = \"Name != null\"\nchunk_size = 500\n[pricing]\nmax_discount = 20\n";
@@ -86,7 +71,7 @@ async fn every_dashboard_expression_returns_data_from_a_real_prometheus() {
         bulk_delay: Duration::from_millis(20),
         ..Default::default()
     };
-    let mut env = Env::new("prom", org, MAPPINGS).await;
+    let mut env = Env::new("prom", org, QUOTE_MAPPINGS).await;
     std::fs::write(&env.quotes, RULES).unwrap();
     let (web, worker, prom) = (free_port(), free_port(), free_port());
     env.spawn(&["web", "--port", &web.to_string()], &[]);

@@ -7,16 +7,9 @@ mod jobs_common;
 
 use std::time::Duration;
 
-use jobs_common::{Env, free_port, opportunities_org};
+use jobs_common::{Env, OPPORTUNITY_MAPPING, free_port, opportunities_org};
 use serde_json::json;
 
-const MAPPINGS: &str = r#"
-[[mapping]]
-object = "Opportunity"
-fields = ["Name", "Amount", "CloseDate", "StageName"]
-chunk_size = 1000
-poll_interval = "60m"
-"#;
 
 const TOKEN: &str = "test-token-0123456789abcdef";
 
@@ -41,7 +34,7 @@ async fn post(url: &str, token: Option<&str>, body: serde_json::Value) -> (u16, 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_enqueue_api_needs_the_token_and_its_run_shows_on_the_page_and_in_metrics() {
     let org = opportunities_org(20_000, Duration::from_millis(400));
-    let mut env = Env::new("web", org, MAPPINGS).await;
+    let mut env = Env::new("web", org, OPPORTUNITY_MAPPING).await;
     let secret = env.org.config().client_secret.clone();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
@@ -52,9 +45,19 @@ async fn the_enqueue_api_needs_the_token_and_its_run_shows_on_the_page_and_in_me
     let open_port = free_port();
     let open = format!("http://127.0.0.1:{open_port}");
     env.spawn(&["web", "--port", &open_port.to_string()], &[]);
+    let reads_port = free_port();
+    let open_reads = format!("http://127.0.0.1:{reads_port}");
+    env.spawn(
+        &["web", "--port", &reads_port.to_string()],
+        &[
+            ("ORGPOOL_WEB_TOKEN", TOKEN),
+            ("ORGPOOL_WEB_PROTECT_READS", "false"),
+        ],
+    );
     env.spawn(&["worker"], &[("WORKER_CONCURRENCY", "1")]);
-    env.wait_http_ok(&format!("{base}/healthz")).await;
-    env.wait_http_ok(&format!("{open}/healthz")).await;
+    for b in [&base, &open, &open_reads] {
+        env.wait_http_ok(&format!("{b}/healthz")).await;
+    }
 
     // Reads: open health check, token for pages (bearer or basic), 401 otherwise.
     let (code, body) = get(&format!("{base}/healthz"), None).await;
@@ -74,6 +77,16 @@ async fn the_enqueue_api_needs_the_token_and_its_run_shows_on_the_page_and_in_me
         .await
         .unwrap();
     assert_eq!(basic.status().as_u16(), 200);
+    // ORGPOOL_WEB_PROTECT_READS=false opens the pages but not the enqueue API.
+    let (code, _) = get(&format!("{open_reads}/metrics"), None).await;
+    assert_eq!(code, 200);
+    let (code, _) = post(
+        &format!("{open_reads}/api/runs"),
+        None,
+        json!({"kind": "resync", "object": "Opportunity"}),
+    )
+    .await;
+    assert_eq!(code, 401);
 
     // Writes: 401 without a token, with a wrong one, and on a process without one.
     let req = json!({"kind": "initial_load", "object": "Opportunity"});

@@ -10,24 +10,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use jobs_common::{Env, run_id};
+use jobs_common::{Env, QUOTE_MAPPINGS, run_id};
 use orgpool::fake_org::{FakeOrgConfig, SeedConfig};
 use orgpool::salesforce::Scope;
 
-const MAPPINGS: &str = r#"
-[[mapping]]
-object = "Account"
-[[mapping]]
-object = "Opportunity"
-[[mapping]]
-object = "OpportunityLineItem"
-[[mapping]]
-object = "Product2"
-[[mapping]]
-object = "Pricebook2"
-[[mapping]]
-object = "PricebookEntry"
-"#;
 
 const RULES: &str = r#"
 [selection]
@@ -62,7 +48,7 @@ fn org(opportunities: u64) -> FakeOrgConfig {
 }
 
 async fn loaded(name: &str, opportunities: u64) -> Env {
-    let mut env = Env::new(name, org(opportunities), MAPPINGS).await;
+    let mut env = Env::new(name, org(opportunities), QUOTE_MAPPINGS).await;
     std::fs::write(&env.quotes, RULES).unwrap();
     env.spawn(&["worker"], &[]);
     env.spawn(&["worker"], &[]);
@@ -252,7 +238,7 @@ async fn an_outage_mid_push_waits_and_duplicates_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_chunk_leaves_exactly_one_quote_each() {
-    let mut env = Env::new("quotes_kill", org(3_000), MAPPINGS).await;
+    let mut env = Env::new("quotes_kill", org(3_000), QUOTE_MAPPINGS).await;
     std::fs::write(
         &env.quotes,
         RULES.replace("chunk_size = 500", "chunk_size = 100"),

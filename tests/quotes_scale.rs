@@ -5,10 +5,9 @@ mod jobs_common;
 
 use std::time::Duration;
 
-use jobs_common::Env;
+use jobs_common::{Env, QUOTE_MAPPINGS};
 use orgpool::fake_org::{FakeOrgConfig, SeedConfig};
 
-const MAPPINGS: &str = "[[mapping]]\nobject = \"Account\"\n[[mapping]]\nobject = \"Opportunity\"\n[[mapping]]\nobject = \"OpportunityLineItem\"\n[[mapping]]\nobject = \"Product2\"\n[[mapping]]\nobject = \"Pricebook2\"\n[[mapping]]\nobject = \"PricebookEntry\"\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_thousand_opportunities_get_exactly_one_quote_each() {
@@ -22,7 +21,7 @@ async fn a_hundred_thousand_opportunities_get_exactly_one_quote_each() {
         bulk_delay: Duration::from_millis(5),
         ..Default::default()
     };
-    let mut env = Env::new("quotes_scale", org, MAPPINGS).await;
+    let mut env = Env::new("quotes_scale", org, QUOTE_MAPPINGS).await;
     std::fs::write(&env.quotes, "[selection]\nwhere = \"Name != null\"\nchunk_size = 5000\n[pricing]\n[[pricing.family]]\nfamily = \"Hardware\"\ndiscount = 3\n").unwrap();
     env.spawn(&["worker"], &[("RUST_LOG", "warn")]);
     env.spawn(&["worker"], &[("RUST_LOG", "warn")]);

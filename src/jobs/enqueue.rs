@@ -68,18 +68,15 @@ fn invalid(e: impl std::fmt::Display) -> EnqueueError {
     EnqueueError::Invalid(e.to_string())
 }
 
-/// The run kind a request names, or an error listing the names.
-pub fn parse_kind(kind: &str) -> Result<Option<RunKind>, EnqueueError> {
-    match kind.replace('-', "_").as_str() {
-        "quotes" | "quote_generation" => Ok(None),
-        "initial_load" => Ok(Some(RunKind::InitialLoad)),
-        "resync" => Ok(Some(RunKind::Resync)),
-        "reload" => Ok(Some(RunKind::Reload)),
-        "reconcile" => Ok(Some(RunKind::Reconcile)),
-        other => Err(EnqueueError::Invalid(format!(
-            "unknown run kind {other:?}; use initial_load, resync, reload, reconcile or quotes"
-        ))),
-    }
+/// The run kind a request names (`quotes` standing for `quote_generation`, `-` for
+/// `_`), or an error listing the names.
+pub fn parse_kind(kind: &str) -> Result<RunKind, EnqueueError> {
+    let name = kind.replace('-', "_");
+    RunKind::parse(if name == "quotes" { "quote_generation" } else { &name }).ok_or_else(|| {
+        EnqueueError::Invalid(format!(
+            "unknown run kind {kind:?}; use initial_load, resync, reload, reconcile or quotes"
+        ))
+    })
 }
 
 /// Starts what `req` asks for.
@@ -89,7 +86,7 @@ pub async fn start(
     requested_by: &str,
 ) -> Result<Vec<Started>, EnqueueError> {
     match parse_kind(&req.kind)? {
-        None => {
+        RunKind::QuoteGeneration => {
             if req.object.is_some() || req.all {
                 return Err(invalid(
                     "a quote run takes no object or all; narrow it with where",
@@ -99,7 +96,7 @@ pub async fn start(
                 quotes(s, req.condition.as_deref(), requested_by).await?,
             ])
         }
-        Some(kind) => {
+        kind => {
             if req.condition.is_some() {
                 return Err(invalid("where applies to quote runs only"));
             }
@@ -205,5 +202,19 @@ fn started(created: Created, kind: RunKind, object: &str, detail: String) -> Sta
         object: object.to_string(),
         created: fresh,
         note,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_by_their_stable_names_and_aliases() {
+        assert_eq!(parse_kind("initial-load").unwrap(), RunKind::InitialLoad);
+        assert_eq!(parse_kind("quotes").unwrap(), RunKind::QuoteGeneration);
+        assert_eq!(parse_kind("quote_generation").unwrap(), RunKind::QuoteGeneration);
+        let e = parse_kind("initial_lod").unwrap_err().to_string();
+        assert!(e.contains("initial_lod") && e.contains("initial_load"), "{e}");
     }
 }

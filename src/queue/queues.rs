@@ -242,4 +242,32 @@ impl Queues {
         }
         Ok(out)
     }
+
+    /// Deletes every key under this deployment's prefix: how the demo and the
+    /// benchmarks, which run under a prefix of their own, clean up. Returns how many.
+    pub async fn delete_all(&self) -> Result<u64, QueueError> {
+        let mut c = self.conn.clone();
+        let keys: Vec<String> = {
+            let mut iter: redis::AsyncIter<String> = redis::cmd("SCAN")
+                .cursor_arg(0)
+                .arg("MATCH")
+                .arg(format!("{}:*", self.cfg.prefix))
+                .arg("COUNT")
+                .arg(1000)
+                .clone()
+                .iter_async(&mut c)
+                .await?;
+            let mut keys = Vec::new();
+            while let Some(k) = iter.next_item().await {
+                keys.push(k?);
+            }
+            keys
+        };
+        let mut deleted = 0;
+        for batch in keys.chunks(1000) {
+            let n: u64 = redis::cmd("DEL").arg(batch).query_async(&mut c).await?;
+            deleted += n;
+        }
+        Ok(deleted)
+    }
 }

@@ -380,6 +380,32 @@ pub fn wait_port(port: u16, what: &str) {
     }
 }
 
+/// One Opportunity mapping with four fields and Id-range chunks of 1,000 rows; the
+/// schedule is pushed out so only the test starts runs.
+pub const OPPORTUNITY_MAPPING: &str = r#"
+[[mapping]]
+object = "Opportunity"
+fields = ["Name", "Amount", "CloseDate", "StageName"]
+chunk_size = 1000
+poll_interval = "60m"
+"#;
+
+/// Every object a quote run reads from the mirror.
+pub const QUOTE_MAPPINGS: &str = r#"
+[[mapping]]
+object = "Account"
+[[mapping]]
+object = "Opportunity"
+[[mapping]]
+object = "OpportunityLineItem"
+[[mapping]]
+object = "Product2"
+[[mapping]]
+object = "Pricebook2"
+[[mapping]]
+object = "PricebookEntry"
+"#;
+
 /// A TCP port nothing listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

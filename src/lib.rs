@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod classify;
 pub mod cli;
 pub mod dev;
 pub mod fake_org;

@@ -175,7 +175,7 @@ pub async fn read(s: &Services) -> anyhow::Result<Status> {
         });
     }
     let mut queues = Vec::new();
-    for kind in crate::jobs::KINDS {
+    for kind in crate::jobs::registry::queues() {
         queues.push(QueueStatus {
             kind: kind.to_string(),
             depth: s.queues.depth(kind).await?,

@@ -169,7 +169,8 @@ async fn a_poison_payload_in_every_queue_is_moved_aside_and_work_goes_on() {
             ..Default::default()
         },
     );
-    for kind in orgpool::jobs::KINDS {
+    let kinds = orgpool::jobs::registry::queues();
+    for &kind in &kinds {
         use apalis::prelude::TaskSink;
         // Valid JSON of the wrong shape, and bytes that are not JSON at all.
         let mut wrong = apalis_redis::RedisStorage::<serde_json::Value>::new(redis.clone())
@@ -197,10 +198,10 @@ async fn a_poison_payload_in_every_queue_is_moved_aside_and_work_goes_on() {
         Duration::from_secs(60),
         || async {
             let mut n = 0;
-            for kind in orgpool::jobs::KINDS {
+            for &kind in &kinds {
                 n += queues.depth(kind).await.unwrap().poison;
             }
-            n == 2 * orgpool::jobs::KINDS.len() as u64
+            n == 2 * kinds.len() as u64
         },
     )
     .await;

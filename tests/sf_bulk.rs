@@ -112,10 +112,12 @@ async fn ingest_reports_exactly_the_records_that_failed() {
         .unwrap();
     let saved: BTreeSet<String> = outcome.saved.iter().map(|s| s.values[0].clone()).collect();
     assert_eq!(in_org, saved);
-    let err = outcome
-        .error()
-        .expect("a Record error summarises the failures");
-    assert_eq!(err.class(), ErrorClass::Record);
+    // Per-record failures are not an error of the call: they are listed, with codes.
+    assert!(
+        outcome.failed.iter().all(|f| !f.code.is_empty()),
+        "{:?}",
+        outcome.failed
+    );
 
     // Retrying just the failed records (the failure rate off) completes the set.
     org.set_ingest_failure_rate(0.0);

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
+use orgpool::classify::Classify;
 use orgpool::fake_org::{FakeOrgConfig, OutageMode};
 use orgpool::salesforce::{BudgetConfig, ErrorClass, Scope, SfError};
 use parking_lot::Mutex;
@@ -102,7 +103,10 @@ async fn a_longer_outage_ends_in_an_outage_error() {
         .await
         .unwrap_err();
     assert_eq!(err.class(), ErrorClass::Outage, "{err}");
-    assert!(err.is_retryable());
+    assert!(matches!(
+        err.disposition(),
+        orgpool::classify::Disposition::Wait(_)
+    ));
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",

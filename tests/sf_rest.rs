@@ -6,6 +6,7 @@
 mod sf_common;
 
 use futures::TryStreamExt;
+use orgpool::classify::Classify;
 use orgpool::salesforce::{ErrorClass, Scope, SfError};
 use serde_json::json;
 use sf_common::*;
@@ -219,6 +220,9 @@ async fn bad_soql_and_unknown_fields_keep_salesforces_message() {
         .await
         .unwrap_err();
     assert_eq!(err.class(), ErrorClass::Permanent, "{err}");
-    assert!(!err.is_retryable());
+    assert_eq!(
+        err.disposition(),
+        orgpool::classify::Disposition::Fail
+    );
     client.fleet().clear().await.unwrap();
 }

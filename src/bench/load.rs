@@ -10,7 +10,7 @@ use sqlx::postgres::PgPoolCopyExt;
 
 use super::fleet::Fleet;
 use crate::jobs::dispatch::start_run;
-use crate::ledger::RunKind;
+use crate::jobs::registry;
 use crate::mirror::{MappingsFile, MirrorTable, Resolved, ensure};
 use crate::salesforce::Scope;
 
@@ -62,7 +62,7 @@ async fn measure(p: &Params, fleet: &Fleet, mappings: &str) -> anyhow::Result<()
     let id = start_run(
         pool,
         &fleet.queues,
-        RunKind::InitialLoad,
+        &registry::INITIAL_LOAD,
         "Opportunity",
         "bench",
     )

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::fleet::Fleet;
 use crate::jobs::dispatch::{start_run, start_run_with};
-use crate::ledger::RunKind;
+use crate::jobs::registry;
 use crate::quotes::QuotesFile;
 
 /// Parameters.
@@ -93,7 +93,7 @@ async fn measure(fleet: &Fleet, text: &str) -> anyhow::Result<(i64, f64, i64, f6
             start_run(
                 &fleet.pool,
                 &fleet.queues,
-                RunKind::InitialLoad,
+                &registry::INITIAL_LOAD,
                 &m.object,
                 "bench",
             )
@@ -111,7 +111,7 @@ async fn measure(fleet: &Fleet, text: &str) -> anyhow::Result<(i64, f64, i64, f6
     let id = start_run_with(
         &fleet.pool,
         &fleet.queues,
-        RunKind::QuoteGeneration,
+        &registry::QUOTE_GENERATION,
         "Opportunity",
         serde_json::json!({"version": version}),
         "bench",

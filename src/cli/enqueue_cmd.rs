@@ -4,45 +4,30 @@
 
 use std::time::{Duration, Instant};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::app::Services;
 use crate::jobs::enqueue;
-use crate::ledger::{self, RunKind};
+use crate::jobs::registry::{self, Kind};
+use crate::ledger;
 
-/// What to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EnqueueKind {
-    /// Copy the object into its table.
-    InitialLoad,
-    /// Bring the table up to date since its watermark.
-    Resync,
-    /// Load the object beside its table, then swap.
-    Reload,
-    /// Compare counts per Id range; re-load ranges that differ.
-    Reconcile,
-    /// Price the Opportunities jobs/quotes.toml selects and push Quotes.
-    Quotes,
-}
-
-impl EnqueueKind {
-    fn run_kind(self) -> RunKind {
-        match self {
-            EnqueueKind::InitialLoad => RunKind::InitialLoad,
-            EnqueueKind::Resync => RunKind::Resync,
-            EnqueueKind::Reload => RunKind::Reload,
-            EnqueueKind::Reconcile => RunKind::Reconcile,
-            EnqueueKind::Quotes => RunKind::QuoteGeneration,
-        }
-    }
+/// A run kind by its name (`initial-load`, `resync`, `reload`, `reconcile`, `quotes`).
+fn kind(name: &str) -> Result<&'static Kind, String> {
+    registry::find(name).ok_or_else(|| {
+        format!(
+            "unknown run kind {name:?}; use one of {} (with - or _), or quotes",
+            registry::names()
+        )
+    })
 }
 
 /// Start a run.
 #[derive(Debug, Args)]
 pub struct EnqueueArgs {
-    /// The kind of run.
-    pub kind: EnqueueKind,
+    /// The kind of run: initial-load, resync, reload, reconcile or quotes.
+    #[arg(value_parser = kind)]
+    pub kind: &'static Kind,
     /// The object (as mapped in jobs/mappings.toml; not for quotes).
     #[arg(conflicts_with = "all")]
     pub object: Option<String>,
@@ -61,7 +46,8 @@ impl EnqueueArgs {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<()> {
         let s = Services::connect(false, 2, None).await?;
-        let started = if self.kind == EnqueueKind::Quotes {
+        // Quote generation is the one kind that does not run per mapped object.
+        let started = if !self.kind.per_object {
             if self.object.is_some() || self.all {
                 anyhow::bail!("a quote run takes no object or --all; narrow it with --where");
             }
@@ -73,8 +59,7 @@ impl EnqueueArgs {
             if self.object.is_none() && !self.all {
                 anyhow::bail!("name an object (as mapped in jobs/mappings.toml) or pass --all");
             }
-            let kind = self.kind.run_kind();
-            enqueue::mirror(&s, kind, self.object.as_deref(), self.all, "cli").await?
+            enqueue::mirror(&s, self.kind, self.object.as_deref(), self.all, "cli").await?
         };
         for r in &started {
             println!("run {}: {}", r.run_id, r.note);

@@ -1,5 +1,6 @@
-//! `orgpool jobs dead|retry`: failed chunks with their errors (and poison payloads moved
-//! aside), and putting failed chunks back on the queue.
+//! `orgpool jobs dead|retry|cancel|failures`: failed chunks with their errors (and
+//! poison payloads moved aside), putting failed chunks back on the queue, stopping a
+//! run, and the records Salesforce refused.
 
 use clap::{Args, Subcommand};
 
@@ -36,11 +37,23 @@ pub enum JobsCommand {
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
-    /// Put failed chunks back on the queue with fresh attempts.
+    /// Put failed chunks back on the queue with fresh attempts; their runs re-open.
     Retry {
         /// Only this chunk (default: every failed chunk).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "run")]
         chunk: Option<i64>,
+        /// Only the failed chunks of this run.
+        #[arg(long)]
+        run: Option<i64>,
+    },
+    /// Stop a planning or running run: its open chunks are cancelled (a chunk in
+    /// progress is rolled back when it tries to commit) and it never finalizes.
+    Cancel {
+        /// The run id (`orgpool status` lists runs in progress).
+        run: i64,
+        /// Why, kept on the run.
+        #[arg(long, default_value = "cancelled by orgpool jobs cancel")]
+        reason: String,
     },
 }
 
@@ -56,7 +69,7 @@ impl JobsArgs {
             } => {
                 let chunks = ledger::chunks::failed(&s.pool, limit).await?;
                 let mut poison = Vec::new();
-                for kind in crate::jobs::KINDS {
+                for kind in crate::jobs::registry::queues() {
                     for (id, report) in s.queues.poison(kind).await? {
                         poison.push((kind, id, report));
                     }
@@ -118,8 +131,12 @@ impl JobsArgs {
                     );
                 }
             }
-            JobsCommand::Retry { chunk } => {
-                let ids = ledger::chunks::retry_failed(&s.pool, chunk).await?;
+            JobsCommand::Cancel { run, reason } => {
+                let n = ledger::lifecycle::cancel(&s.pool, run, &reason).await?;
+                println!("run {run} cancelled; {n} open chunk(s) cancelled");
+            }
+            JobsCommand::Retry { chunk, run } => {
+                let ids = ledger::lifecycle::retry(&s.pool, chunk, run).await?;
                 if ids.is_empty() {
                     println!("no failed chunks to retry");
                     return Ok(());
@@ -127,12 +144,9 @@ impl JobsArgs {
                 let runs: std::collections::BTreeSet<i64> = {
                     let mut set = std::collections::BTreeSet::new();
                     for id in &ids {
-                        let (run,): (i64,) =
-                            sqlx::query_as("SELECT run_id FROM orgpool.chunks WHERE id = $1")
-                                .bind(id)
-                                .fetch_one(&s.pool)
-                                .await?;
-                        set.insert(run);
+                        if let Some(run) = ledger::chunks::run_of(&s.pool, *id).await? {
+                            set.insert(run);
+                        }
                     }
                     set
                 };

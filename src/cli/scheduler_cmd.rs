@@ -83,7 +83,7 @@ impl SchedulerArgs {
                     }
                     match tick(&s, &file.mapping, reconcile_every).await {
                         Ok(t) if !t.started.is_empty() || t.repushed > 0 => {
-                            tracing::info!(started = ?t.started, repushed = t.repushed, closed = t.closed, "scheduler pass");
+                            tracing::info!(started = ?t.started, repushed = t.repushed, "scheduler pass");
                         }
                         Ok(_) => {}
                         Err(e) => {

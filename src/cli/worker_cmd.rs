@@ -1,13 +1,11 @@
 //! `orgpool worker`: pulls chunks of every job kind and runs them until SIGTERM, then
 //! stops taking work and finishes or hands back what it holds within the grace period.
 
-use std::sync::Arc;
-
 use clap::Args;
 
 use crate::app::{Services, shutdown_signal};
-use crate::jobs::{InitialLoad, JobKind, QuoteGeneration, Reconcile, Resync, Runner};
-use crate::queue::{ChunkRunner, run_queue};
+use crate::jobs::registry;
+use crate::queue::run_queue;
 
 /// Run a worker process.
 #[derive(Debug, Args)]
@@ -33,21 +31,7 @@ impl WorkerArgs {
         // Unique per start: apalis mis-handles a reused worker name.
         let identity = format!("{host}-{}-{}", std::process::id(), ulid::Ulid::generate());
         tracing::info!(%identity, concurrency = services.queues.config().concurrency, "worker started");
-        let runners: [(&'static str, Arc<dyn ChunkRunner>); 4] = [
-            (
-                InitialLoad::KIND,
-                Arc::new(Runner::<InitialLoad>::new(ctx.clone())),
-            ),
-            (Resync::KIND, Arc::new(Runner::<Resync>::new(ctx.clone()))),
-            (
-                Reconcile::KIND,
-                Arc::new(Runner::<Reconcile>::new(ctx.clone())),
-            ),
-            (
-                QuoteGeneration::KIND,
-                Arc::new(Runner::<QuoteGeneration>::new(ctx.clone())),
-            ),
-        ];
+        let runners = registry::runners(&ctx);
         let mut tasks = tokio::task::JoinSet::new();
         for (kind, runner) in runners {
             tasks.spawn(run_queue(

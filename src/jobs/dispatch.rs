@@ -9,6 +9,7 @@ use sqlx::PgPool;
 
 use super::error::JobError;
 use crate::ledger;
+use super::registry::Kind;
 use crate::queue::Queues;
 
 /// Pushes chunk `id` of `kind`, replacing task `previous`; returns the new task id, or
@@ -29,12 +30,7 @@ pub async fn push_chunk(
 
 /// Pushes the waiting chunks of one run (after creating it).
 pub async fn push_run(pool: &PgPool, queues: &Queues, run_id: i64) -> Result<usize, JobError> {
-    let waiting: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, kind FROM orgpool.chunks WHERE run_id = $1 AND state = 'pending' AND task_id IS NULL ORDER BY seq",
-    )
-    .bind(run_id)
-    .fetch_all(pool)
-    .await?;
+    let waiting = ledger::chunks::unpushed(pool, run_id).await?;
     for (id, kind) in &waiting {
         push_chunk(pool, queues, kind, *id, None, None).await?;
     }
@@ -80,49 +76,55 @@ pub async fn sweep(pool: &PgPool, queues: &Queues) -> Result<Swept, JobError> {
     Ok(out)
 }
 
-/// Creates a run of `kind` for `object` and pushes its plan step; an active run of the
-/// same kind is returned instead of a second one.
+/// Creates a run of `kind` for `object` with its default arguments and pushes its plan
+/// step; an active run of the same kind is returned instead of a second one.
 pub async fn start_run(
     pool: &PgPool,
     queues: &Queues,
-    kind: ledger::RunKind,
+    kind: &'static Kind,
     object: &str,
     requested_by: &str,
 ) -> Result<ledger::Created, JobError> {
-    start_run_with(
-        pool,
-        queues,
-        kind,
-        object,
-        serde_json::json!({}),
-        requested_by,
-    )
-    .await
+    start_run_with(pool, queues, kind, object, (kind.default_args)(), requested_by).await
 }
 
-/// [`start_run`] with kind-specific parameters.
+/// [`start_run`] with arguments of the kind's type (checked here, so a run never holds
+/// arguments its kind cannot read).
 pub async fn start_run_with(
     pool: &PgPool,
     queues: &Queues,
-    kind: ledger::RunKind,
+    kind: &'static Kind,
     object: &str,
     params: serde_json::Value,
     requested_by: &str,
 ) -> Result<ledger::Created, JobError> {
-    let created = ledger::runs::create_with(pool, kind, object, params, requested_by).await?;
+    (kind.check_args)(&params).map_err(|e| JobError::Mapping {
+        problem: format!("arguments {params} are not valid for a {} run: {e}", kind.name),
+        fix: "start the run with `orgpool enqueue` or the web API".into(),
+    })?;
+    let created = ledger::runs::create(
+        pool,
+        &ledger::NewRun {
+            kind: kind.name,
+            queue: kind.queue,
+            lane: kind.lane_of(object),
+            object,
+            params,
+            requested_by,
+        },
+    )
+    .await?;
     if let ledger::Created::New(id) = created {
-        metrics::counter!(crate::telemetry::jobs::RUNS_TOTAL, "job_kind" => kind.as_str())
-            .increment(1);
-        if matches!(kind, ledger::RunKind::Resync | ledger::RunKind::Reconcile) {
-            ledger::mappings::touch_schedule(pool, object, kind.as_str()).await?;
-        }
-        tracing::info!(
-            run_id = id,
-            kind = kind.as_str(),
+        crate::telemetry::jobs::RunCreated {
+            kind: kind.name,
+            run_id: id,
             object,
             requested_by,
-            "run created"
-        );
+        }
+        .emit();
+        if let Some(clock) = kind.clock {
+            ledger::mappings::touch_schedule(pool, object, clock).await?;
+        }
         // If this push fails the scheduler's sweep pushes the plan step.
         if let Err(e) = push_run(pool, queues, id).await {
             tracing::warn!(run_id = id, error = %e, "could not push the run yet; the scheduler will");

@@ -6,9 +6,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::app::Services;
+use crate::classify::{Classify, Disposition};
 use crate::jobs::JobError;
 use crate::jobs::dispatch::{start_run, start_run_with};
-use crate::ledger::{Created, RunKind};
+use crate::jobs::quote_generation::QuoteArgs;
+use crate::jobs::registry::{self, Kind};
+use crate::ledger::Created;
 use crate::scheduler::catalog;
 
 /// What to start: a mirror run of some objects, or a quote run.
@@ -59,7 +62,7 @@ impl EnqueueError {
     pub fn is_retryable(&self) -> bool {
         match self {
             EnqueueError::Invalid(_) => false,
-            EnqueueError::Job(e) => !matches!(e.next(), crate::jobs::Next::Fail),
+            EnqueueError::Job(e) => e.disposition() != Disposition::Fail,
         }
     }
 }
@@ -70,11 +73,11 @@ fn invalid(e: impl std::fmt::Display) -> EnqueueError {
 
 /// The run kind a request names (`quotes` standing for `quote_generation`, `-` for
 /// `_`), or an error listing the names.
-pub fn parse_kind(kind: &str) -> Result<RunKind, EnqueueError> {
-    let name = kind.replace('-', "_");
-    RunKind::parse(if name == "quotes" { "quote_generation" } else { &name }).ok_or_else(|| {
+pub fn parse_kind(kind: &str) -> Result<&'static Kind, EnqueueError> {
+    registry::find(kind).ok_or_else(|| {
         EnqueueError::Invalid(format!(
-            "unknown run kind {kind:?}; use initial_load, resync, reload, reconcile or quotes"
+            "unknown run kind {kind:?}; use one of {} (or quotes)",
+            registry::names()
         ))
     })
 }
@@ -85,8 +88,10 @@ pub async fn start(
     req: &Request,
     requested_by: &str,
 ) -> Result<Vec<Started>, EnqueueError> {
-    match parse_kind(&req.kind)? {
-        RunKind::QuoteGeneration => {
+    let kind = parse_kind(&req.kind)?;
+    // Quote generation is the one kind that does not run per mapped object.
+    match kind.per_object {
+        false => {
             if req.object.is_some() || req.all {
                 return Err(invalid(
                     "a quote run takes no object or all; narrow it with where",
@@ -96,7 +101,7 @@ pub async fn start(
                 quotes(s, req.condition.as_deref(), requested_by).await?,
             ])
         }
-        kind => {
+        true => {
             if req.condition.is_some() {
                 return Err(invalid("where applies to quote runs only"));
             }
@@ -108,7 +113,7 @@ pub async fn start(
 /// Starts `kind` for one mapped object, or for all of them.
 pub async fn mirror(
     s: &Services,
-    kind: RunKind,
+    kind: &'static Kind,
     object: Option<&str>,
     all: bool,
     requested_by: &str,
@@ -165,17 +170,18 @@ pub async fn quotes(
     let version = crate::quotes::record_rules(&s.pool, &rules, &text)
         .await
         .map_err(JobError::from)?;
-    let mut params = serde_json::json!({ "version": version });
-    if let Some(c) = condition {
-        params["where"] = serde_json::json!(c);
-    }
-    let kind = RunKind::QuoteGeneration;
+    let args = QuoteArgs {
+        version: version.clone(),
+        condition: condition.map(str::to_string),
+        changed_only: false,
+    };
+    let kind = &registry::QUOTE_GENERATION;
     let created = start_run_with(
         &s.pool,
         &s.queues,
         kind,
         "Opportunity",
-        params,
+        crate::ledger::encode(&args),
         requested_by,
     )
     .await?;
@@ -186,19 +192,19 @@ pub async fn quotes(
     Ok(started(created, kind, "Opportunity", note))
 }
 
-fn started(created: Created, kind: RunKind, object: &str, detail: String) -> Started {
+fn started(created: Created, kind: &Kind, object: &str, detail: String) -> Started {
     let (fresh, how) = match created {
         Created::New(_) => (true, "started"),
         Created::Existing(_) => (false, "already running"),
     };
     let note = if detail.is_empty() {
-        format!("{} of {object} ({how})", kind.as_str())
+        format!("{} of {object} ({how})", kind.name)
     } else {
-        format!("{} of {detail} ({how})", kind.as_str())
+        format!("{} of {detail} ({how})", kind.name)
     };
     Started {
         run_id: created.id(),
-        kind: kind.as_str().to_string(),
+        kind: kind.name.to_string(),
         object: object.to_string(),
         created: fresh,
         note,
@@ -211,9 +217,9 @@ mod tests {
 
     #[test]
     fn kinds_by_their_stable_names_and_aliases() {
-        assert_eq!(parse_kind("initial-load").unwrap(), RunKind::InitialLoad);
-        assert_eq!(parse_kind("quotes").unwrap(), RunKind::QuoteGeneration);
-        assert_eq!(parse_kind("quote_generation").unwrap(), RunKind::QuoteGeneration);
+        assert_eq!(parse_kind("initial-load").unwrap().name, "initial_load");
+        assert_eq!(parse_kind("quotes").unwrap().name, "quote_generation");
+        assert_eq!(parse_kind("quote_generation").unwrap().name, "quote_generation");
         let e = parse_kind("initial_lod").unwrap_err().to_string();
         assert!(e.contains("initial_lod") && e.contains("initial_load"), "{e}");
     }

@@ -1,12 +1,12 @@
-//! Job errors, classified for what the runner does next: wait (no attempt spent),
+//! Job errors: what a kind's plan, work or finalize step can fail with. Each is
+//! classified ([`Classify`]) for what the runner does next: wait (no attempt spent),
 //! retry (an attempt spent), or fail the chunk at once with the message kept.
 
-use std::time::Duration;
-
+use crate::classify::{Classify, Disposition};
 use crate::ledger::LedgerError;
 use crate::mirror::MirrorError;
 use crate::queue::QueueError;
-use crate::salesforce::{ErrorClass, SfError};
+use crate::salesforce::SfError;
 
 /// A chunk failed.
 #[derive(Debug, thiserror::Error)]
@@ -42,54 +42,28 @@ pub enum JobError {
     },
 }
 
-/// What the runner does with a failed chunk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Next {
-    /// Salesforce is down or the budget is spent: wait, spend no attempt.
-    Wait(Option<Duration>),
-    /// Something transient: retry with backoff, spending an attempt.
-    Retry,
-    /// It will never work as it is: fail now.
-    Fail,
-}
-
-impl JobError {
-    /// What to do next.
-    pub fn next(&self) -> Next {
+impl Classify for JobError {
+    fn disposition(&self) -> Disposition {
         match self {
-            JobError::Salesforce(e) | JobError::Mirror(MirrorError::Salesforce(e)) => sf_next(e),
-            JobError::Mirror(e) if e.is_retryable() => Next::Retry,
-            JobError::Mirror(_) | JobError::Mapping { .. } => Next::Fail,
-            JobError::Ledger(e) if e.is_retryable() => Next::Retry,
-            JobError::Ledger(_) => Next::Fail,
-            JobError::Queue(_) => Next::Retry,
-            JobError::Db(e) if crate::ledger::error::is_transient(e) => Next::Retry,
-            JobError::Db(_) => Next::Fail,
-            JobError::Records { .. } => Next::Retry,
+            JobError::Salesforce(e) => e.disposition(),
+            JobError::Mirror(e) => e.disposition(),
+            JobError::Ledger(e) => e.disposition(),
+            JobError::Queue(e) => e.disposition(),
+            JobError::Db(e) => e.disposition(),
+            JobError::Records { .. } => Disposition::Retry,
+            JobError::Mapping { .. } => Disposition::Fail,
         }
     }
 
-    /// A snake_case label for the ledger and logs.
-    pub fn class(&self) -> &'static str {
+    fn class(&self) -> &'static str {
         match self {
-            JobError::Salesforce(e) | JobError::Mirror(MirrorError::Salesforce(e)) => {
-                e.class().label()
-            }
+            JobError::Salesforce(e) => Classify::class(e),
             JobError::Mirror(e) => e.class(),
-            JobError::Ledger(_) | JobError::Db(_) => "database",
-            JobError::Queue(_) => "queue",
+            JobError::Ledger(e) => e.class(),
+            JobError::Queue(e) => e.class(),
+            JobError::Db(e) => e.class(),
             JobError::Mapping { .. } => "mapping",
             JobError::Records { .. } => "record",
         }
-    }
-}
-
-fn sf_next(e: &SfError) -> Next {
-    match e.class() {
-        ErrorClass::Outage | ErrorClass::Limit => Next::Wait(e.retry_after()),
-        // A failed login is a setting to fix, but it may also be a password being
-        // rotated: retry a few times before failing.
-        ErrorClass::Auth => Next::Retry,
-        ErrorClass::Permanent | ErrorClass::Record => Next::Fail,
     }
 }

@@ -1,49 +1,95 @@
-//! `initial_load`: copies a mapped object into its table (and `reload`, which loads a
-//! shadow table beside it and swaps them at the end, so the app never sees an empty
-//! table). The plan step checks the mapping against the org, creates or extends the
-//! table, and splits the object into Id ranges of balanced size by `COUNT()`; each work
-//! chunk streams one range from a Bulk query into `COPY` and replaces the range, marking
-//! itself done in the same transaction. The last chunk sets the watermark to the time
+//! `initial_load`: copies a mapped object into its table, and `reload`, the same load
+//! into a shadow table beside it that is swapped in at the end (so the app never sees
+//! an empty table). The plan step checks the mapping against the org, creates or
+//! extends the table, and splits the object into Id ranges of balanced size by
+//! `COUNT()`; each work chunk streams one range from a Bulk query into `COPY` and
+//! replaces the range, marking itself done in the same transaction. Finalize (only once
+//! every chunk is done) swaps a reload's shadow in and sets the watermark to the time
 //! the load started, from which resync continues.
 
 use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
-use super::context::JobContext;
 use super::error::JobError;
-use super::mirror_sync::{noting_mapping_errors, resolve, sync_chunk, table_of};
-use super::runner::{JobKind, Plan};
-use crate::ledger::{self, Chunk, NewChunk, Run, RunKind};
+use super::kind::{Job, JobKind, Outcome, Plan};
+use super::mirror_sync::{MirrorChunk, noting_mapping_errors, resolve, row_of, sync_chunk, table_of};
+use crate::ledger::{self, Chunk};
 use crate::mirror::{MirrorTable, ensure, planner, swap};
 
 /// The job kind.
 pub struct InitialLoad;
 
-impl JobKind for InitialLoad {
-    const KIND: &'static str = "initial_load";
+/// Which table a load writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// The mapping's table itself (an initial load).
+    #[default]
+    Live,
+    /// A shadow table beside it, swapped in when the load completes (a reload).
+    Shadow,
+}
 
-    fn plan<'a>(ctx: &'a JobContext, run: &'a Run) -> BoxFuture<'a, Result<Plan, JobError>> {
-        Box::pin(async move { noting_mapping_errors(ctx, &run.object, plan(ctx, run).await).await })
+/// A load's arguments.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadArgs {
+    /// Which table it writes (default: the live table).
+    #[serde(default)]
+    pub into: Target,
+}
+
+impl LoadArgs {
+    /// A reload's arguments.
+    pub fn shadow() -> LoadArgs {
+        LoadArgs {
+            into: Target::Shadow,
+        }
+    }
+
+    /// The table this load writes, given the live one.
+    pub fn table(&self, live: MirrorTable) -> MirrorTable {
+        match self.into {
+            Target::Live => live,
+            Target::Shadow => live.shadow(),
+        }
+    }
+}
+
+impl JobKind for InitialLoad {
+    const QUEUE: &'static str = "initial_load";
+    type Args = LoadArgs;
+    type Chunk = MirrorChunk;
+
+    fn plan<'a>(job: &'a Job<'a, LoadArgs>) -> BoxFuture<'a, Result<Plan<MirrorChunk>, JobError>> {
+        Box::pin(async move {
+            noting_mapping_errors(job.ctx, &job.run.object, plan(job).await).await
+        })
     }
 
     fn work<'a>(
-        ctx: &'a JobContext,
-        run: &'a Run,
-        chunk: &'a Chunk,
-        worker: &'a str,
-    ) -> BoxFuture<'a, Result<u64, JobError>> {
-        Box::pin(sync_chunk::<InitialLoad>(ctx, run, chunk, worker))
+        job: &'a Job<'a, LoadArgs>,
+        _chunk: &'a Chunk,
+        spec: &'a MirrorChunk,
+    ) -> BoxFuture<'a, Result<Outcome, JobError>> {
+        Box::pin(async move {
+            let row = row_of(job.ctx, job.run).await?;
+            let table = job.args.table(table_of(&row)?);
+            let deleted = row.mapping()?.deleted;
+            sync_chunk(job.ctx, Self::QUEUE, &table, deleted, spec).await
+        })
     }
 
     fn finalize<'a>(
-        _ctx: &'a JobContext,
+        job: &'a Job<'a, LoadArgs>,
         conn: &'a mut PgConnection,
-        run: &'a Run,
     ) -> BoxFuture<'a, Result<(), JobError>> {
         Box::pin(async move {
+            let run = job.run;
             let row = ledger::mappings::get(conn, &run.object).await?;
             let live = table_of(&row)?;
-            if run.run_kind() == RunKind::Reload {
+            if job.args.into == Target::Shadow {
                 swap(conn, &live, &live.shadow()).await?;
             }
             // Fresh statistics: the planner would otherwise treat a table just filled
@@ -61,24 +107,28 @@ impl JobKind for InitialLoad {
     }
 }
 
-async fn plan(ctx: &JobContext, run: &Run) -> Result<Plan, JobError> {
+async fn plan(job: &Job<'_, LoadArgs>) -> Result<Plan<MirrorChunk>, JobError> {
+    let (ctx, run) = (job.ctx, job.run);
     let started = chrono::Utc::now();
     let (row, resolved) = resolve(ctx, &run.object).await?;
     let live = MirrorTable::new(&resolved);
     let mut conn = ctx.pool.acquire().await?;
-    let drift = if run.run_kind() == RunKind::Reload {
-        let shadow = live.shadow();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP TABLE IF EXISTS {}",
-            shadow.qualified()
-        )))
-        .execute(&mut *conn)
-        .await?;
-        ensure(&mut conn, &shadow).await?
-    } else {
-        let d = ensure(&mut conn, &live).await?;
-        ledger::mappings::set_state(&mut conn, &run.object, "loading", None).await?;
-        d
+    let drift = match job.args.into {
+        Target::Shadow => {
+            let shadow = live.shadow();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP TABLE IF EXISTS {}",
+                shadow.qualified()
+            )))
+            .execute(&mut *conn)
+            .await?;
+            ensure(&mut conn, &shadow).await?
+        }
+        Target::Live => {
+            let d = ensure(&mut conn, &live).await?;
+            ledger::mappings::set_state(&mut conn, &run.object, "loading", None).await?;
+            d
+        }
     };
     let columns = serde_json::to_value(&live.columns).unwrap_or_default();
     ledger::mappings::set_columns(&mut conn, &run.object, columns, &drift.missing).await?;
@@ -87,17 +137,9 @@ async fn plan(ctx: &JobContext, run: &Run) -> Result<Plan, JobError> {
     let ranges = planner::plan_ranges(&ctx.client, &resolved.mapping.object, target).await?;
     let expected: u64 = ranges.iter().map(|r| r.count).sum();
     Ok(Plan {
-        chunks: ranges
-            .into_iter()
-            .map(|r| NewChunk {
-                lo: r.lo,
-                hi: r.hi,
-                expected_rows: Some(r.count as i64),
-                ..Default::default()
-            })
-            .collect(),
-        window_from: None,
+        chunks: ranges.into_iter().map(MirrorChunk::range).collect(),
         window_to: Some(started),
         expected_rows: Some(expected as i64),
+        ..Plan::default()
     })
 }

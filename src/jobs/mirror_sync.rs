@@ -1,18 +1,49 @@
 //! What the mirror job kinds share: resolving a mapping against the org's describe (the
 //! plan steps), rebuilding its table description from the ledger (the work steps, so
-//! every chunk of a run uses the columns its plan chose), and the two chunk shapes:
-//! an Id range replaced from a Bulk query, and a `SystemModstamp` window upserted from
-//! a Bulk queryAll.
+//! every chunk of a run uses the columns its plan chose), and the two chunk shapes
+//! ([`MirrorChunk`]): an Id range replaced from a Bulk query, and a `SystemModstamp`
+//! window upserted from a Bulk queryAll.
 
 use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::context::JobContext;
 use super::error::JobError;
-use super::runner::{JobKind, commit_chunk};
-use crate::ledger::{self, Chunk, MappingRow, Run};
+use super::kind::{Outcome, Planned};
+use crate::ledger::{self, MappingRow, Run};
 use crate::mirror::planner::range_where;
 use crate::mirror::{Column, Deleted, LoadMode, Mapping, MirrorTable, Resolved, load};
 use crate::salesforce::{ErrorClass, Scope, SfError};
+
+/// A mirror run's work chunk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum MirrorChunk {
+    /// Replace the Id range `[lo, hi)` (None: unbounded) with what the org has now.
+    Range {
+        /// Range start, inclusive.
+        lo: Option<String>,
+        /// Range end, exclusive.
+        hi: Option<String>,
+    },
+    /// Upsert the records whose `SystemModstamp` is in `[since, until)`, deletions too.
+    Window {
+        /// Window start.
+        since: DateTime<Utc>,
+        /// Window end.
+        until: DateTime<Utc>,
+    },
+}
+
+impl MirrorChunk {
+    /// A planned range chunk of the planner's counted range.
+    pub fn range(r: crate::mirror::planner::IdRange) -> Planned<MirrorChunk> {
+        Planned {
+            spec: MirrorChunk::Range { lo: r.lo, hi: r.hi },
+            expected_rows: Some(r.count as i64),
+        }
+    }
+}
 
 /// A mapping as the ledger has it, checked against the org now.
 pub async fn resolve(ctx: &JobContext, object: &str) -> Result<(MappingRow, Resolved), JobError> {
@@ -88,87 +119,42 @@ pub fn soql_datetime(t: DateTime<Utc>) -> String {
     t.trunc_subsecs(0).format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// Replaces the chunk's Id range of `table` with what the org has now, and commits.
-pub async fn range_chunk<K: JobKind>(
+/// Runs a mirror work chunk of any kind into `table` (the live table, or a reload's
+/// shadow): the chunk's writes, uncommitted, in the returned outcome.
+pub async fn sync_chunk(
     ctx: &JobContext,
-    run: &Run,
-    chunk: &Chunk,
-    worker: &str,
+    queue: &'static str,
     table: &MirrorTable,
     deleted: Deleted,
-) -> Result<u64, JobError> {
-    let mut soql = select(table);
-    if let Some(w) = range_where(chunk.lo.as_deref(), chunk.hi.as_deref()) {
-        soql = format!("{soql} WHERE {w}");
-    }
-    let results = ctx.client.bulk_query(&soql, Scope::Live).await?;
-    let mut tx = ctx.pool.begin().await?;
-    let mode = LoadMode::ReplaceRange {
-        lo: chunk.lo.clone(),
-        hi: chunk.hi.clone(),
+    spec: &MirrorChunk,
+) -> Result<Outcome, JobError> {
+    let (soql, scope, mode) = match spec {
+        MirrorChunk::Range { lo, hi } => {
+            let mut soql = select(table);
+            if let Some(w) = range_where(lo.as_deref(), hi.as_deref()) {
+                soql = format!("{soql} WHERE {w}");
+            }
+            let mode = LoadMode::ReplaceRange {
+                lo: lo.clone(),
+                hi: hi.clone(),
+            };
+            (soql, Scope::Live, mode)
+        }
+        MirrorChunk::Window { since, until } => {
+            let soql = format!(
+                "{} WHERE SystemModstamp >= {} AND SystemModstamp < {}",
+                select(table),
+                soql_datetime(*since),
+                soql_datetime(*until)
+            );
+            (soql, Scope::All, LoadMode::Upsert)
+        }
     };
+    let results = ctx.client.bulk_query(&soql, scope).await?;
+    let mut tx = ctx.pool.begin().await?;
     let stats = load(&mut tx, table, deleted, results.into_stream(), &mode).await?;
-    crate::telemetry::jobs::rows(K::KIND, &table.object, stats.rows);
-    commit_chunk::<K>(ctx, tx, run, chunk, worker, stats.rows).await?;
-    Ok(stats.rows)
-}
-
-/// Upserts (and removes or flags deletions of) the records modified in the chunk's
-/// window, and commits.
-pub async fn window_chunk<K: JobKind>(
-    ctx: &JobContext,
-    run: &Run,
-    chunk: &Chunk,
-    worker: &str,
-    table: &MirrorTable,
-    deleted: Deleted,
-) -> Result<u64, JobError> {
-    let (Some(since), Some(until)) = (chunk.since, chunk.until) else {
-        return Err(JobError::Mapping {
-            problem: format!("chunk {} has no window", chunk.id),
-            fix: "enqueue the resync again".into(),
-        });
-    };
-    let soql = format!(
-        "{} WHERE SystemModstamp >= {} AND SystemModstamp < {}",
-        select(table),
-        soql_datetime(since),
-        soql_datetime(until)
-    );
-    let results = ctx.client.bulk_query(&soql, Scope::All).await?;
-    let mut tx = ctx.pool.begin().await?;
-    let stats = load(
-        &mut tx,
-        table,
-        deleted,
-        results.into_stream(),
-        &LoadMode::Upsert,
-    )
-    .await?;
-    crate::telemetry::jobs::rows(K::KIND, &table.object, stats.rows);
-    commit_chunk::<K>(ctx, tx, run, chunk, worker, stats.rows).await?;
-    Ok(stats.rows)
-}
-
-/// Runs a mirror work chunk of any kind: a `SystemModstamp` window when it has one,
-/// else an Id range, into the shadow table for a reload.
-pub async fn sync_chunk<K: JobKind>(
-    ctx: &JobContext,
-    run: &Run,
-    chunk: &Chunk,
-    worker: &str,
-) -> Result<u64, JobError> {
-    let row = row_of(ctx, run).await?;
-    let mut table = table_of(&row)?;
-    if run.run_kind() == crate::ledger::RunKind::Reload {
-        table = table.shadow();
-    }
-    let deleted = row.mapping()?.deleted;
-    if chunk.since.is_some() {
-        window_chunk::<K>(ctx, run, chunk, worker, &table, deleted).await
-    } else {
-        range_chunk::<K>(ctx, run, chunk, worker, &table, deleted).await
-    }
+    crate::telemetry::jobs::rows(queue, &table.object, stats.rows);
+    Ok(Outcome::done(tx, stats.rows))
 }
 
 /// A plan step's result, with a mapping error recorded for `status` on the way.

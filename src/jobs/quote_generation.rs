@@ -9,12 +9,12 @@
 use std::collections::HashSet;
 
 use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 
-use super::context::JobContext;
 use super::error::JobError;
-use super::runner::{JobKind, Plan, commit_chunk};
-use crate::ledger::{Chunk, NewChunk, Run};
+use super::kind::{Job, JobKind, Outcome, Plan, Planned};
+use crate::ledger::{Chunk, Run};
 use crate::quotes::QuotesFile;
 use crate::quotes::compute::{ComputeError, compute, quote_key};
 use crate::quotes::push::{PushError, push};
@@ -23,12 +23,35 @@ use crate::quotes::selection::{Bind, translate};
 /// The job kind.
 pub struct QuoteGeneration;
 
-/// The rules a run uses, by the version in its parameters.
-pub async fn rules_of(pool: &PgPool, run: &Run) -> Result<(QuotesFile, String), JobError> {
-    let version = run.params["version"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+/// A quote run's arguments.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteArgs {
+    /// The rules version (recorded in `orgpool.quote_rules` when the run was started).
+    pub version: String,
+    /// A SOQL condition replacing the rules' selection.
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// Only Opportunities changed since their Quote under these rules (the schedule).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub changed_only: bool,
+}
+
+/// A quote chunk: the Opportunities it prices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteChunk {
+    /// Opportunity Ids.
+    pub opportunities: Vec<String>,
+}
+
+/// The rules a run uses, by the version in its arguments.
+pub async fn rules_of(
+    pool: &PgPool,
+    run: &Run,
+    args: &QuoteArgs,
+) -> Result<(QuotesFile, String), JobError> {
+    let version = args.version.clone();
     let text: Option<(String,)> =
         sqlx::query_as("SELECT rules FROM orgpool.quote_rules WHERE version = $1")
             .bind(&version)
@@ -161,25 +184,21 @@ fn compute_error(e: ComputeError) -> JobError {
 }
 
 impl JobKind for QuoteGeneration {
-    const KIND: &'static str = "quote_generation";
+    const QUEUE: &'static str = "quote_generation";
+    type Args = QuoteArgs;
+    type Chunk = QuoteChunk;
 
-    fn plan<'a>(ctx: &'a JobContext, run: &'a Run) -> BoxFuture<'a, Result<Plan, JobError>> {
+    fn plan<'a>(job: &'a Job<'a, QuoteArgs>) -> BoxFuture<'a, Result<Plan<QuoteChunk>, JobError>> {
         Box::pin(async move {
-            let (rules, _) = rules_of(&ctx.pool, run).await?;
-            let condition = run.params["where"]
-                .as_str()
-                .unwrap_or(&rules.selection.condition)
-                .to_string();
-            let changed_only = run.params["changed_only"].as_bool().unwrap_or(false);
+            let (ctx, run, args) = (job.ctx, job.run, job.args);
+            let (rules, _) = rules_of(&ctx.pool, run, args).await?;
+            let condition = args
+                .condition
+                .clone()
+                .unwrap_or_else(|| rules.selection.condition.clone());
             let version = rules.version();
-            let since = changed_only.then_some(version.as_str());
+            let since = args.changed_only.then_some(version.as_str());
             let (ids, skipped) = select(&ctx.pool, &rules, &condition, since).await?;
-            sqlx::query("UPDATE orgpool.runs SET params = params || jsonb_build_object('selected', $2::bigint, 'skipped_no_lines', $3::bigint) WHERE id = $1")
-                .bind(run.id)
-                .bind(ids.len() as i64)
-                .bind(skipped)
-                .execute(&ctx.pool)
-                .await?;
             tracing::info!(
                 run_id = run.id,
                 selected = ids.len(),
@@ -188,31 +207,33 @@ impl JobKind for QuoteGeneration {
             );
             let chunks = ids
                 .chunks(rules.selection.chunk_size as usize)
-                .map(|c| NewChunk {
-                    items: Some(c.to_vec()),
+                .map(|c| Planned {
+                    spec: QuoteChunk {
+                        opportunities: c.to_vec(),
+                    },
                     expected_rows: Some(c.len() as i64),
-                    ..Default::default()
                 })
                 .collect();
             Ok(Plan {
                 chunks,
                 expected_rows: Some(ids.len() as i64),
-                ..Default::default()
+                summary: serde_json::json!({ "selected": ids.len(), "skipped_no_lines": skipped }),
+                ..Plan::default()
             })
         })
     }
 
     fn work<'a>(
-        ctx: &'a JobContext,
-        run: &'a Run,
+        job: &'a Job<'a, QuoteArgs>,
         chunk: &'a Chunk,
-        worker: &'a str,
-    ) -> BoxFuture<'a, Result<u64, JobError>> {
+        spec: &'a QuoteChunk,
+    ) -> BoxFuture<'a, Result<Outcome, JobError>> {
         Box::pin(async move {
+            let (ctx, run) = (job.ctx, job.run);
             let started = std::time::Instant::now();
-            let (rules, version) = rules_of(&ctx.pool, run).await?;
-            let items = chunk.items.clone().unwrap_or_default();
-            compute(&ctx.pool, &rules, &version, run.id, &items)
+            let (rules, version) = rules_of(&ctx.pool, run, job.args).await?;
+            let items = &spec.opportunities;
+            compute(&ctx.pool, &rules, &version, run.id, items)
                 .await
                 .map_err(compute_error)?;
             let computed = started.elapsed();
@@ -231,28 +252,24 @@ impl JobKind for QuoteGeneration {
                     failed: pushed.failed,
                 });
             }
-            let sent = started.elapsed();
-            let tx = ctx.pool.begin().await?;
-            commit_chunk::<QuoteGeneration>(ctx, tx, run, chunk, worker, items.len() as u64)
-                .await?;
             tracing::debug!(
                 chunk_id = chunk.id,
                 opportunities = items.len(),
                 quotes = pushed.quotes,
                 lines = pushed.lines,
                 compute_ms = computed.as_millis() as u64,
-                push_ms = (sent - computed).as_millis() as u64,
-                commit_ms = (started.elapsed() - sent).as_millis() as u64,
-                "quote chunk done"
+                push_ms = (started.elapsed() - computed).as_millis() as u64,
+                "quote chunk pushed"
             );
-            Ok(items.len() as u64)
+            // The Quotes are saved in Salesforce and their state in orgpool.quotes:
+            // the chunk's own commit carries nothing more.
+            Ok(Outcome::done(ctx.pool.begin().await?, items.len() as u64))
         })
     }
 
     fn finalize<'a>(
-        _ctx: &'a JobContext,
+        _job: &'a Job<'a, QuoteArgs>,
         _conn: &'a mut PgConnection,
-        _run: &'a Run,
     ) -> BoxFuture<'a, Result<(), JobError>> {
         Box::pin(async { Ok(()) })
     }

@@ -5,44 +5,55 @@
 //! (the scheduler) and on demand (`orgpool enqueue reconcile`).
 
 use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
-use super::context::JobContext;
 use super::error::JobError;
-use super::mirror_sync::{row_of, sync_chunk, table_of};
-use super::runner::{JobKind, Plan};
-use crate::ledger::{Chunk, NewChunk, Run};
+use super::kind::{Job, JobKind, Outcome, Plan};
+use super::mirror_sync::{MirrorChunk, row_of, sync_chunk, table_of};
+use crate::ledger::Chunk;
 use crate::mirror::{count_range, planner};
 
 /// The job kind.
 pub struct Reconcile;
 
-impl JobKind for Reconcile {
-    const KIND: &'static str = "reconcile";
+/// A reconcile takes no arguments.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcileArgs {}
 
-    fn plan<'a>(ctx: &'a JobContext, run: &'a Run) -> BoxFuture<'a, Result<Plan, JobError>> {
-        Box::pin(plan(ctx, run))
+impl JobKind for Reconcile {
+    const QUEUE: &'static str = "reconcile";
+    type Args = ReconcileArgs;
+    type Chunk = MirrorChunk;
+
+    fn plan<'a>(job: &'a Job<'a, ReconcileArgs>) -> BoxFuture<'a, Result<Plan<MirrorChunk>, JobError>> {
+        Box::pin(plan(job))
     }
 
     fn work<'a>(
-        ctx: &'a JobContext,
-        run: &'a Run,
-        chunk: &'a Chunk,
-        worker: &'a str,
-    ) -> BoxFuture<'a, Result<u64, JobError>> {
-        Box::pin(sync_chunk::<Reconcile>(ctx, run, chunk, worker))
+        job: &'a Job<'a, ReconcileArgs>,
+        _chunk: &'a Chunk,
+        spec: &'a MirrorChunk,
+    ) -> BoxFuture<'a, Result<Outcome, JobError>> {
+        Box::pin(async move {
+            let row = row_of(job.ctx, job.run).await?;
+            let table = table_of(&row)?;
+            let deleted = row.mapping()?.deleted;
+            sync_chunk(job.ctx, Self::QUEUE, &table, deleted, spec).await
+        })
     }
 
     fn finalize<'a>(
-        _ctx: &'a JobContext,
+        _job: &'a Job<'a, ReconcileArgs>,
         _conn: &'a mut PgConnection,
-        _run: &'a Run,
     ) -> BoxFuture<'a, Result<(), JobError>> {
         Box::pin(async { Ok(()) })
     }
 }
 
-async fn plan(ctx: &JobContext, run: &Run) -> Result<Plan, JobError> {
+async fn plan(job: &Job<'_, ReconcileArgs>) -> Result<Plan<MirrorChunk>, JobError> {
+    let (ctx, run) = (job.ctx, job.run);
     let row = row_of(ctx, run).await?;
     if row.watermark.is_none() {
         return Err(JobError::Mapping {
@@ -62,19 +73,13 @@ async fn plan(ctx: &JobContext, run: &Run) -> Result<Plan, JobError> {
         let mirror = count_range(&mut conn, &table, r.lo.as_deref(), r.hi.as_deref()).await?;
         if mirror != r.count {
             tracing::info!(object = %run.object, lo = ?r.lo, hi = ?r.hi, org = r.count, mirror, "range differs; it will be re-loaded");
-            chunks.push(NewChunk {
-                lo: r.lo,
-                hi: r.hi,
-                expected_rows: Some(r.count as i64),
-                ..Default::default()
-            });
+            chunks.push(MirrorChunk::range(r));
         }
     }
     let expected = chunks.iter().filter_map(|c| c.expected_rows).sum();
     Ok(Plan {
         chunks,
-        window_from: None,
-        window_to: None,
         expected_rows: Some(expected),
+        ..Plan::default()
     })
 }

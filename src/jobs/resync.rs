@@ -8,49 +8,66 @@
 
 use chrono::{SubsecRound, Utc};
 use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
-use super::context::JobContext;
 use super::error::JobError;
-use super::mirror_sync::{noting_mapping_errors, resolve, soql_datetime, sync_chunk};
-use super::runner::{JobKind, Plan};
-use crate::ledger::{self, Chunk, NewChunk, Run};
+use super::kind::{Job, JobKind, Outcome, Plan, Planned};
+use super::mirror_sync::{
+    MirrorChunk, noting_mapping_errors, resolve, row_of, soql_datetime, sync_chunk, table_of,
+};
+use crate::ledger::{self, Chunk};
 use crate::mirror::{MirrorTable, ensure, planner};
 
 /// The job kind.
 pub struct Resync;
 
-impl JobKind for Resync {
-    const KIND: &'static str = "resync";
+/// A resync takes no arguments: its window comes from the mapping's watermark.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResyncArgs {}
 
-    fn plan<'a>(ctx: &'a JobContext, run: &'a Run) -> BoxFuture<'a, Result<Plan, JobError>> {
-        Box::pin(async move { noting_mapping_errors(ctx, &run.object, plan(ctx, run).await).await })
+impl JobKind for Resync {
+    const QUEUE: &'static str = "resync";
+    type Args = ResyncArgs;
+    type Chunk = MirrorChunk;
+
+    fn plan<'a>(job: &'a Job<'a, ResyncArgs>) -> BoxFuture<'a, Result<Plan<MirrorChunk>, JobError>> {
+        Box::pin(async move {
+            noting_mapping_errors(job.ctx, &job.run.object, plan(job).await).await
+        })
     }
 
     fn work<'a>(
-        ctx: &'a JobContext,
-        run: &'a Run,
-        chunk: &'a Chunk,
-        worker: &'a str,
-    ) -> BoxFuture<'a, Result<u64, JobError>> {
-        Box::pin(sync_chunk::<Resync>(ctx, run, chunk, worker))
+        job: &'a Job<'a, ResyncArgs>,
+        _chunk: &'a Chunk,
+        spec: &'a MirrorChunk,
+    ) -> BoxFuture<'a, Result<Outcome, JobError>> {
+        Box::pin(async move {
+            let row = row_of(job.ctx, job.run).await?;
+            let table = table_of(&row)?;
+            let deleted = row.mapping()?.deleted;
+            sync_chunk(job.ctx, Self::QUEUE, &table, deleted, spec).await
+        })
     }
 
     fn finalize<'a>(
-        _ctx: &'a JobContext,
+        job: &'a Job<'a, ResyncArgs>,
         conn: &'a mut PgConnection,
-        run: &'a Run,
     ) -> BoxFuture<'a, Result<(), JobError>> {
         Box::pin(async move {
-            if let Some(to) = run.window_to {
-                ledger::mappings::advance(conn, &run.object, to).await?;
+            // Only here, once every window chunk is done: a failed window keeps the
+            // watermark where it was, so the next resync reads it again.
+            if let Some(to) = job.run.window_to {
+                ledger::mappings::advance(conn, &job.run.object, to).await?;
             }
             Ok(())
         })
     }
 }
 
-async fn plan(ctx: &JobContext, run: &Run) -> Result<Plan, JobError> {
+async fn plan(job: &Job<'_, ResyncArgs>) -> Result<Plan<MirrorChunk>, JobError> {
+    let (ctx, run) = (job.ctx, job.run);
     let (row, resolved) = resolve(ctx, &run.object).await?;
     let Some(watermark) = row.watermark else {
         return Err(JobError::Mapping {
@@ -79,12 +96,7 @@ async fn plan(ctx: &JobContext, run: &Run) -> Result<Plan, JobError> {
         let names: Vec<&str> = drift.added.iter().map(|c| c.field.as_str()).collect();
         tracing::info!(object = %run.object, fields = ?names, "new columns: backfilling every Id range");
         for r in planner::plan_ranges(&ctx.client, &mapping.object, mapping.chunk_size).await? {
-            chunks.push(NewChunk {
-                lo: r.lo,
-                hi: r.hi,
-                expected_rows: Some(r.count as i64),
-                ..Default::default()
-            });
+            chunks.push(MirrorChunk::range(r));
         }
     }
     let overlap = chrono::Duration::from_std(ctx.settings.resync_overlap).unwrap_or_default();
@@ -113,19 +125,18 @@ async fn plan(ctx: &JobContext, run: &Run) -> Result<Plan, JobError> {
             )
             .await?
             {
-                chunks.push(NewChunk {
-                    since: Some(w.since),
-                    until: Some(w.until),
+                chunks.push(Planned {
+                    spec: MirrorChunk::Window {
+                        since: w.since,
+                        until: w.until,
+                    },
                     expected_rows: Some(w.count as i64),
-                    ..Default::default()
                 });
             }
         } else {
-            chunks.push(NewChunk {
-                since: Some(since),
-                until: Some(until),
+            chunks.push(Planned {
+                spec: MirrorChunk::Window { since, until },
                 expected_rows: Some(count as i64),
-                ..Default::default()
             });
         }
     }
@@ -134,5 +145,6 @@ async fn plan(ctx: &JobContext, run: &Run) -> Result<Plan, JobError> {
         window_from: Some(since),
         window_to: Some(until.max(watermark)),
         expected_rows: Some(expected as i64),
+        ..Plan::default()
     })
 }

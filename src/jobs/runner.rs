@@ -1,89 +1,24 @@
 //! The life of a chunk, the same for every job kind: claim it in the ledger (a
 //! duplicate delivery finds it done or held and does nothing), beat while it runs, run
-//! the kind's plan or work step, then record the outcome: done (in the data's own
-//! transaction), waiting (outage or limit: no attempt spent), retrying, failed, or
-//! handed back on shutdown. Redis only ever learns "ok" or "abort".
+//! the kind's plan or work step, then record the [`Outcome`] it returned: done (in the
+//! data's own transaction, with finalize there when it was the run's last chunk),
+//! waiting (outage or limit: no attempt spent, the slot freed), retrying, failed,
+//! cancelled, or handed back on shutdown. Redis only ever learns "ok" or "abort".
 
-use futures::StreamExt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use futures::future::BoxFuture;
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::{Postgres, Transaction};
 
 use super::context::JobContext;
-use super::error::{JobError, Next};
-use crate::ledger::{self, Chunk, Claim, NewChunk, Run};
+use super::error::JobError;
+use super::kind::{Job, JobKind, Outcome, Plan};
+use crate::ledger::{self, Chunk, Claim, Ended, NewChunk, PlanRecord};
 use crate::queue::{ChunkRunner, RunnerError};
-use crate::telemetry::jobs as metric;
-
-/// What a plan step decided.
-#[derive(Debug, Clone, Default)]
-pub struct Plan {
-    /// The work chunks, in order.
-    pub chunks: Vec<NewChunk>,
-    /// Resync window, or for loads the time the snapshot started (window_to).
-    pub window_from: Option<chrono::DateTime<chrono::Utc>>,
-    /// See `window_from`.
-    pub window_to: Option<chrono::DateTime<chrono::Utc>>,
-    /// Rows the planner counted.
-    pub expected_rows: Option<i64>,
-}
-
-/// A job kind: a stable name (also its queue), a plan step and a work step.
-pub trait JobKind: Send + Sync + 'static {
-    /// Stable snake_case name.
-    const KIND: &'static str;
-
-    /// Decides a run's work chunks.
-    fn plan<'a>(ctx: &'a JobContext, run: &'a Run) -> BoxFuture<'a, Result<Plan, JobError>>;
-
-    /// Runs one work chunk and commits it with [`commit_chunk`]; returns rows written.
-    fn work<'a>(
-        ctx: &'a JobContext,
-        run: &'a Run,
-        chunk: &'a Chunk,
-        worker: &'a str,
-    ) -> BoxFuture<'a, Result<u64, JobError>>;
-
-    /// Runs once, in the transaction of the run's last chunk (or of an empty plan).
-    fn finalize<'a>(
-        ctx: &'a JobContext,
-        conn: &'a mut PgConnection,
-        run: &'a Run,
-    ) -> BoxFuture<'a, Result<(), JobError>>;
-}
-
-/// Marks `chunk` done in `tx` (which holds its data), closes the run if it was the last
-/// open chunk (running the kind's finalize in the same transaction), and commits.
-pub async fn commit_chunk<K: JobKind>(
-    ctx: &JobContext,
-    mut tx: Transaction<'static, Postgres>,
-    run: &Run,
-    chunk: &Chunk,
-    worker: &str,
-    rows: u64,
-) -> Result<(), JobError> {
-    if !ledger::chunks::finish_in(&mut tx, chunk.id, worker, rows).await? {
-        // Another worker took it over (we were presumed dead): drop our copy.
-        tx.rollback().await?;
-        return Ok(());
-    }
-    let run = ledger::runs::lock(&mut tx, run.id).await?;
-    if ledger::chunks::open_in_run(&mut tx, run.id).await? == 0 {
-        K::finalize(ctx, &mut tx, &run).await?;
-        let failed: (i64,) = sqlx::query_as(
-            "SELECT count(*) FROM orgpool.chunks WHERE run_id = $1 AND state = 'failed'",
-        )
-        .bind(run.id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let state = if failed.0 > 0 { "failed" } else { "succeeded" };
-        ledger::runs::finish(&mut tx, run.id, state, None).await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
+use crate::telemetry::jobs as event;
 
 /// Runs chunks of kind `K`.
 pub struct Runner<K> {
@@ -98,6 +33,11 @@ impl<K: JobKind> Runner<K> {
             ctx,
             kind: PhantomData,
         }
+    }
+
+    /// A runner over `ctx`, as the queue consumer takes it (the registry's constructor).
+    pub fn boxed(ctx: JobContext) -> Arc<dyn ChunkRunner> {
+        Arc::new(Runner::<K>::new(ctx))
     }
 }
 
@@ -117,17 +57,19 @@ async fn run_chunk<K: JobKind>(
     let chunk = match ledger::chunks::claim(&ctx.pool, chunk_id, &worker).await {
         Ok(Claim::Claimed(c)) => *c,
         Ok(_) => {
-            metric::chunk(K::KIND, "skipped", started.elapsed());
+            event::chunk(K::QUEUE, "skipped", started.elapsed());
             return Ok(());
         }
         Err(e) => {
             // The ledger is unreachable: leave the chunk as it is; the scheduler pushes
             // it again once its task is gone.
-            tracing::warn!(job_kind = K::KIND, chunk_id, error = %e, "cannot claim chunk");
+            tracing::warn!(job_kind = K::QUEUE, chunk_id, error = %e, "cannot claim chunk");
             return Ok(());
         }
     };
-    let beat = tokio::spawn(heartbeat(ctx.clone(), chunk_id, worker.clone()));
+    // The heartbeat ends when the chunk stops being ours (taken over, or its run
+    // cancelled): the work is then dropped, and its transaction with it.
+    let mut beat = tokio::spawn(heartbeat(ctx.clone(), chunk_id, worker.clone()));
     let result = {
         let work = step::<K>(&ctx, &chunk, &worker);
         let mut stop = ctx.shutdown.clone();
@@ -139,133 +81,215 @@ async fn run_chunk<K: JobKind>(
         tokio::select! {
             r = work => Some(r),
             _ = deadline => None,
+            _ = &mut beat => {
+                tracing::warn!(job_kind = K::QUEUE, run_id = chunk.run_id, chunk_id, "chunk is no longer ours (taken over or cancelled); work dropped");
+                event::chunk(K::QUEUE, "lost", started.elapsed());
+                return Ok(());
+            }
         }
     };
     beat.abort();
     let took = started.elapsed();
-    let span = (K::KIND, chunk.run_id, chunk.id);
     match result {
         None => {
             tracing::info!(
-                job_kind = span.0,
-                run_id = span.1,
-                chunk_id = span.2,
+                job_kind = K::QUEUE,
+                run_id = chunk.run_id,
+                chunk_id,
                 "shutting down: chunk rolled back and handed back"
             );
             let _ = ledger::chunks::release(&ctx.pool, chunk.id, &worker).await;
             let _ =
-                super::dispatch::push_chunk(&ctx.pool, &ctx.queues, K::KIND, chunk.id, None, None)
+                super::dispatch::push_chunk(&ctx.pool, &ctx.queues, K::QUEUE, chunk.id, None, None)
                     .await;
-            metric::chunk(K::KIND, "released", took);
+            event::chunk(K::QUEUE, "released", took);
             Ok(())
         }
         Some(Ok(rows)) => {
-            tracing::info!(job_kind = span.0, run_id = span.1, chunk_id = span.2, step = %chunk.step, rows, secs = took.as_secs_f64(), "chunk done");
-            metric::chunk(K::KIND, "done", took);
+            tracing::info!(job_kind = K::QUEUE, run_id = chunk.run_id, chunk_id, step = %chunk.step, rows, secs = took.as_secs_f64(), "chunk done");
+            event::chunk(K::QUEUE, "done", took);
             Ok(())
         }
-        Some(Err(e)) => settle::<K>(&ctx, &chunk, &worker, e, took).await,
+        Some(Err(outcome)) => record::<K>(&ctx, &chunk, &worker, outcome, took).await,
     }
 }
 
-async fn step<K: JobKind>(ctx: &JobContext, chunk: &Chunk, worker: &str) -> Result<u64, JobError> {
-    let run = ledger::runs::get(&ctx.pool, chunk.run_id).await?;
+/// Runs the chunk's step; `Ok(rows)` when it committed done, else the outcome to record.
+async fn step<K: JobKind>(ctx: &JobContext, chunk: &Chunk, worker: &str) -> Result<u64, Outcome> {
+    let failed = |e: JobError| Outcome::from_error(&e);
+    let run = ledger::runs::get(&ctx.pool, chunk.run_id)
+        .await
+        .map_err(|e| failed(e.into()))?;
+    let args: K::Args = run.args().map_err(|e| failed(e.into()))?;
+    let job = Job {
+        ctx,
+        run: &run,
+        args: &args,
+    };
     if chunk.step == "plan" {
-        plan_step::<K>(ctx, &run, chunk, worker).await
-    } else {
-        K::work(ctx, &run, chunk, worker).await
+        let plan = K::plan(&job).await.map_err(failed)?;
+        return plan_done::<K>(&job, chunk, worker, plan)
+            .await
+            .map_err(failed);
+    }
+    let what = format!("chunk spec of chunk {}", chunk.id);
+    let spec: K::Chunk = ledger::decode(run.id, &run.kind, &what, &chunk.spec)
+        .map_err(|e| failed(e.into()))?;
+    match K::work(&job, chunk, &spec).await.map_err(failed)? {
+        Outcome::Done { tx, rows } => commit::<K>(&job, tx, chunk, worker, rows)
+            .await
+            .map_err(failed),
+        other => Err(other),
     }
 }
 
-async fn plan_step<K: JobKind>(
-    ctx: &JobContext,
-    run: &Run,
+/// Marks `chunk` done in `tx` (which holds its data); when it was the run's last, runs
+/// the kind's finalize in the same transaction and closes the run. Then commits.
+async fn commit<K: JobKind>(
+    job: &Job<'_, K::Args>,
+    mut tx: Transaction<'static, Postgres>,
     chunk: &Chunk,
     worker: &str,
+    rows: u64,
 ) -> Result<u64, JobError> {
-    let started = std::time::Instant::now();
-    let plan = K::plan(ctx, run).await?;
-    let planned = started.elapsed();
-    let mut tx = ctx.pool.begin().await?;
-    let ids = ledger::chunks::insert_work(&mut tx, run.id, K::KIND, &plan.chunks).await?;
-    sqlx::query(
-        "UPDATE orgpool.runs SET state = 'running', chunks_total = $2, expected_rows = $3,
-                window_from = $4, window_to = $5 WHERE id = $1",
-    )
-    .bind(run.id)
-    .bind(ids.len() as i32)
-    .bind(plan.expected_rows)
-    .bind(plan.window_from)
-    .bind(plan.window_to)
-    .execute(&mut *tx)
-    .await?;
-    let run = ledger::runs::get_in(&mut tx, run.id).await?;
-    commit_chunk::<K>(ctx, tx, &run, chunk, worker, 0).await?;
+    match ledger::lifecycle::chunk_done(&mut tx, chunk, worker, rows).await? {
+        Ended::NotOurs => {
+            // Another worker took it over, or the run was cancelled: drop our copy.
+            tx.rollback().await?;
+            return Ok(rows);
+        }
+        Ended::Open | Ended::Closed(_) => {}
+        Ended::Complete(closing) => {
+            let run = closing.run().clone();
+            let last = Job {
+                ctx: job.ctx,
+                run: &run,
+                args: job.args,
+            };
+            K::finalize(&last, &mut tx).await?;
+            closing.succeed(&mut tx).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(rows)
+}
+
+async fn plan_done<K: JobKind>(
+    job: &Job<'_, K::Args>,
+    chunk: &Chunk,
+    worker: &str,
+    plan: Plan<K::Chunk>,
+) -> Result<u64, JobError> {
+    let started = Instant::now();
+    let record = PlanRecord {
+        chunks: plan
+            .chunks
+            .iter()
+            .map(|c| NewChunk {
+                spec: ledger::encode(&c.spec),
+                expected_rows: c.expected_rows,
+            })
+            .collect(),
+        expected_rows: plan.expected_rows,
+        window_from: plan.window_from,
+        window_to: plan.window_to,
+        summary: plan.summary,
+    };
+    let mut tx = job.ctx.pool.begin().await?;
+    let ids = ledger::lifecycle::record_plan(&mut tx, job.run, K::QUEUE, &record).await?;
+    let run = ledger::runs::get_in(&mut tx, job.run.id).await?;
+    let planned = Job {
+        ctx: job.ctx,
+        run: &run,
+        args: job.args,
+    };
+    commit::<K>(&planned, tx, chunk, worker, 0).await?;
     let committed = started.elapsed();
     let pushed = ids.len();
     // Pushed several at a time: a large run has hundreds of chunks, and each push is a
     // Redis script plus a ledger update. A failed push is not lost: the scheduler
     // pushes the pending chunks it finds.
+    let ctx = job.ctx;
     futures::stream::iter(ids)
         .for_each_concurrent(16, |id| async move {
             if let Err(e) =
-                super::dispatch::push_chunk(&ctx.pool, &ctx.queues, K::KIND, id, None, None).await
+                super::dispatch::push_chunk(&ctx.pool, &ctx.queues, K::QUEUE, id, None, None).await
             {
-                tracing::warn!(job_kind = K::KIND, chunk_id = id, error = %e, "push failed; the scheduler will push it");
+                tracing::warn!(job_kind = K::QUEUE, chunk_id = id, error = %e, "push failed; the scheduler will push it");
             }
         })
         .await;
     tracing::debug!(
-        job_kind = K::KIND,
+        job_kind = K::QUEUE,
         run_id = run.id,
         chunks = pushed,
-        plan_ms = planned.as_millis() as u64,
-        commit_ms = (committed - planned).as_millis() as u64,
+        commit_ms = committed.as_millis() as u64,
         push_ms = (started.elapsed() - committed).as_millis() as u64,
         "run planned"
     );
     Ok(0)
 }
 
-async fn settle<K: JobKind>(
+/// Records an outcome other than done.
+async fn record<K: JobKind>(
     ctx: &JobContext,
     chunk: &Chunk,
     worker: &str,
-    e: JobError,
+    outcome: Outcome,
     took: Duration,
 ) -> Result<(), RunnerError> {
-    let class = e.class();
-    let message = e.to_string();
     let (run_id, chunk_id) = (chunk.run_id, chunk.id);
-    let next = match e.next() {
-        Next::Retry if chunk.attempts + 1 >= ctx.settings.max_attempts => Next::Fail,
-        n => n,
+    let max_attempts = super::registry::max_attempts(&chunk.kind, &ctx.settings);
+    let outcome = match outcome {
+        Outcome::Retry { class, reason, .. } if chunk.attempts + 1 >= max_attempts => {
+            Outcome::Fail {
+                class,
+                reason: format!("{reason} (gave up after {max_attempts} attempts)"),
+            }
+        }
+        o => o,
     };
-    let (outcome, delay, spent) = match next {
-        Next::Wait(after) => ("waiting", after.unwrap_or(ctx.settings.wait_delay), false),
-        Next::Retry => ("retry", backoff(chunk.attempts), true),
-        Next::Fail => {
-            tracing::error!(job_kind = K::KIND, run_id, chunk_id, class, error = %message, "chunk failed");
-            let _ = ledger::chunks::fail(&ctx.pool, chunk.id, worker, class, &message).await;
-            metric::chunk(K::KIND, "failed", took);
-            return Err(RunnerError::Abort(message));
+    let label = outcome.label();
+    let (delay, spent, class, reason) = match outcome {
+        Outcome::Done { .. } => unreachable!("done is committed by the step"),
+        Outcome::Wait {
+            after,
+            class,
+            reason,
+        } => (after.unwrap_or(ctx.settings.wait_delay), false, class, reason),
+        Outcome::Retry {
+            after,
+            class,
+            reason,
+        } => (after.unwrap_or(backoff(chunk.attempts)), true, class, reason),
+        Outcome::Fail { class, reason } => {
+            tracing::error!(job_kind = K::QUEUE, run_id, chunk_id, class, error = %reason, "chunk failed");
+            let _ = ledger::lifecycle::chunk_failed(&ctx.pool, chunk, worker, class, &reason).await;
+            event::chunk(K::QUEUE, label, took);
+            return Err(RunnerError::Abort(reason));
+        }
+        Outcome::Cancel { reason } => {
+            tracing::warn!(job_kind = K::QUEUE, run_id, chunk_id, reason = %reason, "the kind cancelled its run");
+            let _ = ledger::lifecycle::cancel(&ctx.pool, run_id, &reason).await;
+            event::chunk(K::QUEUE, label, took);
+            return Ok(());
         }
     };
-    tracing::warn!(job_kind = K::KIND, run_id, chunk_id, class, error = %message, delay_secs = delay.as_secs_f64(), outcome, "chunk will run again");
+    tracing::warn!(job_kind = K::QUEUE, run_id, chunk_id, class, error = %reason, delay_secs = delay.as_secs_f64(), outcome = label, "chunk will run again");
     if let Ok(true) =
-        ledger::chunks::snooze(&ctx.pool, chunk.id, worker, delay, spent, class, &message).await
+        ledger::chunks::snooze(&ctx.pool, chunk.id, worker, delay, spent, class, &reason).await
     {
         let _ = super::dispatch::push_chunk(
             &ctx.pool,
             &ctx.queues,
-            K::KIND,
+            K::QUEUE,
             chunk.id,
             None,
             Some(delay),
         )
         .await;
     }
-    metric::chunk(K::KIND, outcome, took);
+    event::chunk(K::QUEUE, label, took);
     Ok(())
 }
 
@@ -277,6 +301,7 @@ fn backoff(attempts: i32) -> Duration {
     )
 }
 
+/// Beats until the chunk is no longer ours; returns then.
 async fn heartbeat(ctx: JobContext, chunk_id: i64, worker: String) {
     let mut tick = tokio::time::interval(ledger::chunks::HEARTBEAT);
     tick.tick().await;
@@ -284,11 +309,21 @@ async fn heartbeat(ctx: JobContext, chunk_id: i64, worker: String) {
         tick.tick().await;
         match ledger::chunks::heartbeat(&ctx.pool, chunk_id, &worker).await {
             Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!(chunk_id, "chunk was taken over by another worker");
-                return;
-            }
+            Ok(false) => return,
             Err(e) => tracing::warn!(chunk_id, error = %e, "heartbeat failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_to_a_minute() {
+        assert_eq!(backoff(0), Duration::from_secs(2));
+        assert_eq!(backoff(2), Duration::from_secs(8));
+        assert_eq!(backoff(9), Duration::from_secs(60));
     }
 }

@@ -1,6 +1,7 @@
 //! Chunks in the ledger: claiming one for a worker (exactly one live holder, found by a
-//! heartbeat), finishing it inside the caller's data transaction, snoozing it (outage or
-//! limit: no attempt spent), failing it, and finding the ones Redis lost.
+//! heartbeat), snoozing it (outage or limit: no attempt spent), handing it back, and
+//! finding the ones Redis lost. How a chunk *ends* (done, failed, cancelled) belongs to
+//! the run's life, in [`super::lifecycle`].
 
 use std::time::Duration;
 
@@ -29,17 +30,12 @@ pub struct Chunk {
     pub seq: i32,
     /// `plan` or `work`.
     pub step: String,
-    /// Id range start (inclusive).
-    pub lo: Option<String>,
-    /// Id range end (exclusive).
-    pub hi: Option<String>,
-    /// Resync window start.
-    pub since: Option<DateTime<Utc>>,
-    /// Resync window end.
-    pub until: Option<DateTime<Utc>>,
+    /// The kind's chunk spec (an Id range, a window, record Ids ...), decoded by
+    /// [`super::decode`].
+    pub spec: serde_json::Value,
     /// Rows the planner counted.
     pub expected_rows: Option<i64>,
-    /// `pending`, `queued`, `running`, `done`, `failed`.
+    /// `pending`, `queued`, `running`, `done`, `failed`, `cancelled`.
     pub state: String,
     /// Attempts spent.
     pub attempts: i32,
@@ -53,8 +49,6 @@ pub struct Chunk {
     pub error_class: Option<String>,
     /// The Redis task carrying it.
     pub task_id: Option<String>,
-    /// Record Ids the chunk covers (quote generation).
-    pub items: Option<Vec<String>>,
     /// Not to run before.
     pub not_before: Option<DateTime<Utc>>,
     /// Its holder.
@@ -64,18 +58,10 @@ pub struct Chunk {
 /// A new work chunk, as the planner describes it.
 #[derive(Debug, Clone, Default)]
 pub struct NewChunk {
-    /// Id range start.
-    pub lo: Option<String>,
-    /// Id range end.
-    pub hi: Option<String>,
-    /// Window start.
-    pub since: Option<DateTime<Utc>>,
-    /// Window end.
-    pub until: Option<DateTime<Utc>>,
+    /// The kind's chunk spec, encoded.
+    pub spec: serde_json::Value,
     /// Planner's count.
     pub expected_rows: Option<i64>,
-    /// Record Ids the chunk covers (quote generation).
-    pub items: Option<Vec<String>>,
 }
 
 /// Why a claim did not succeed.
@@ -133,40 +119,8 @@ pub async fn heartbeat(pool: &PgPool, id: i64, worker: &str) -> Result<bool, Led
     Ok(r.rows_affected() == 1)
 }
 
-/// Marks the chunk done inside the caller's transaction (the one that wrote its data);
-/// false when it was no longer ours, in which case the caller must roll back.
-pub async fn finish_in(
-    conn: &mut PgConnection,
-    id: i64,
-    worker: &str,
-    rows: u64,
-) -> Result<bool, LedgerError> {
-    let r = sqlx::query(
-        "UPDATE orgpool.chunks SET state = 'done', rows = $3, error = NULL, error_class = NULL,
-                finished_at = now(), updated_at = now()
-         WHERE id = $1 AND worker = $2 AND state = 'running'",
-    )
-    .bind(id)
-    .bind(worker)
-    .bind(rows as i64)
-    .execute(conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
-}
-
-/// Work chunks of a run not yet done (the caller holds the run lock).
-pub async fn open_in_run(conn: &mut PgConnection, run_id: i64) -> Result<i64, LedgerError> {
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM orgpool.chunks WHERE run_id = $1 AND state NOT IN ('done', 'failed')",
-    )
-    .bind(run_id)
-    .fetch_one(conn)
-    .await?;
-    Ok(n)
-}
-
 /// Adds the planned work chunks (seq 1..) inside the plan step's transaction.
-pub async fn insert_work(
+pub(super) async fn insert_work(
     conn: &mut PgConnection,
     run_id: i64,
     kind: &str,
@@ -175,18 +129,14 @@ pub async fn insert_work(
     let mut ids = Vec::with_capacity(chunks.len());
     for (i, c) in chunks.iter().enumerate() {
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO orgpool.chunks (run_id, kind, seq, step, lo, hi, since, until, expected_rows, items)
-             VALUES ($1, $2, $3, 'work', $4, $5, $6, $7, $8, $9) RETURNING id",
+            "INSERT INTO orgpool.chunks (run_id, kind, seq, step, spec, expected_rows)
+             VALUES ($1, $2, $3, 'work', $4, $5) RETURNING id",
         )
         .bind(run_id)
         .bind(kind)
         .bind(i as i32 + 1)
-        .bind(&c.lo)
-        .bind(&c.hi)
-        .bind(c.since)
-        .bind(c.until)
+        .bind(&c.spec)
         .bind(c.expected_rows)
-        .bind(&c.items)
         .fetch_one(&mut *conn)
         .await?;
         ids.push(id);
@@ -235,37 +185,6 @@ pub async fn release(pool: &PgPool, id: i64, worker: &str) -> Result<bool, Ledge
     .execute(pool)
     .await?;
     Ok(r.rows_affected() == 1)
-}
-
-/// Fails a chunk for good and, if nothing else of its run is open, the run too.
-pub async fn fail(
-    pool: &PgPool,
-    id: i64,
-    worker: &str,
-    class: &str,
-    error: &str,
-) -> Result<bool, LedgerError> {
-    let mut tx = pool.begin().await?;
-    let row: Option<(i64,)> = sqlx::query_as(
-        "UPDATE orgpool.chunks SET state = 'failed', error_class = $3, error = $4,
-                attempts = attempts + 1, finished_at = now(), updated_at = now()
-         WHERE id = $1 AND worker = $2 AND state = 'running' RETURNING run_id",
-    )
-    .bind(id)
-    .bind(worker)
-    .bind(class)
-    .bind(error)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((run_id,)) = row else {
-        return Ok(false);
-    };
-    super::runs::lock(&mut tx, run_id).await?;
-    if open_in_run(&mut tx, run_id).await? == 0 {
-        super::runs::finish(&mut tx, run_id, "failed", Some(error)).await?;
-    }
-    tx.commit().await?;
-    Ok(true)
 }
 
 /// Records the Redis task now carrying a chunk; only if the chunk is still waiting
@@ -326,42 +245,24 @@ pub async fn failed(pool: &PgPool, limit: i64) -> Result<Vec<Chunk>, LedgerError
     .await?)
 }
 
-/// Puts failed chunks back to pending with fresh attempts and re-opens their runs
-/// (`orgpool jobs retry`); `only` limits it to one chunk. Returns the chunk ids.
-pub async fn retry_failed(pool: &PgPool, only: Option<i64>) -> Result<Vec<i64>, LedgerError> {
-    let mut tx = pool.begin().await?;
-    let ids: Vec<(i64, i64)> = sqlx::query_as(
-        "UPDATE orgpool.chunks SET state = 'pending', attempts = 0, worker = NULL, task_id = NULL,
-                not_before = NULL, finished_at = NULL, updated_at = now()
-         WHERE state = 'failed' AND ($1::bigint IS NULL OR id = $1) RETURNING id, run_id",
+
+/// The waiting chunks of a run that no task carries yet, in order, as (id, queue): what
+/// a new run pushes.
+pub async fn unpushed(pool: &PgPool, run_id: i64) -> Result<Vec<(i64, String)>, LedgerError> {
+    Ok(sqlx::query_as(
+        "SELECT id, kind FROM orgpool.chunks
+         WHERE run_id = $1 AND state = 'pending' AND task_id IS NULL ORDER BY seq",
     )
-    .bind(only)
-    .fetch_all(&mut *tx)
-    .await?;
-    for (_, run_id) in &ids {
-        let reopened = sqlx::query(
-            "UPDATE orgpool.runs r SET state = CASE WHEN EXISTS (SELECT 1 FROM orgpool.chunks c
-                        WHERE c.run_id = r.id AND c.step = 'plan' AND c.state <> 'done') THEN 'planning' ELSE 'running' END,
-                    finished_at = NULL, error = NULL
-             WHERE id = $1 AND state = 'failed'
-               AND NOT EXISTS (SELECT 1 FROM orgpool.runs o WHERE o.lane = r.lane AND o.id <> r.id
-                               AND o.state IN ('planning', 'running'))",
-        )
-        .bind(run_id)
-        .execute(&mut *tx)
+    .bind(run_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The run a chunk belongs to, if the chunk exists.
+pub async fn run_of(pool: &PgPool, id: i64) -> Result<Option<i64>, LedgerError> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT run_id FROM orgpool.chunks WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
         .await?;
-        let (state,): (String,) = sqlx::query_as("SELECT state FROM orgpool.runs WHERE id = $1")
-            .bind(run_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if reopened.rows_affected() == 0 && !matches!(state.as_str(), "planning" | "running") {
-            return Err(LedgerError::LaneBusy {
-                object: format!("run {run_id}"),
-                run: *run_id,
-                kind: "another run of the same object".into(),
-            });
-        }
-    }
-    tx.commit().await?;
-    Ok(ids.into_iter().map(|(id, _)| id).collect())
+    Ok(row.map(|r| r.0))
 }

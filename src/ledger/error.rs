@@ -3,7 +3,7 @@
 /// A ledger operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
-    /// Postgres failed (connection errors are retryable; see [`LedgerError::is_retryable`]).
+    /// Postgres failed (connection errors are transient; see [`is_transient`]).
     #[error("ledger database error: {0}")]
     Db(#[from] sqlx::Error),
     /// Another run of the object is active.
@@ -21,19 +21,31 @@ pub enum LedgerError {
     /// A run id that does not exist.
     #[error("run {0} does not exist; `orgpool status` lists recent runs")]
     NoSuchRun(i64),
+    /// A stored run argument or chunk spec does not fit its kind's type.
+    #[error(
+        "run {run} ({kind}): its stored {what} cannot be read ({detail}); the run was made by another version of orgpool: cancel it (orgpool jobs cancel {run}) and start it again"
+    )]
+    Decode {
+        /// The run.
+        run: i64,
+        /// Its kind.
+        kind: String,
+        /// Which value.
+        what: String,
+        /// What did not fit.
+        detail: String,
+    },
+    /// The run has already ended.
+    #[error("run {run} has already ended ({state}); only a planning or running run can be cancelled")]
+    RunEnded {
+        /// The run.
+        run: i64,
+        /// Its state.
+        state: String,
+    },
     /// A mapping the ledger does not know.
     #[error("no mapping for {0} has been enqueued yet; add it to jobs/mappings.toml")]
     NoSuchMapping(String),
-}
-
-impl LedgerError {
-    /// Whether trying again later can succeed.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            LedgerError::Db(e) => is_transient(e),
-            _ => false,
-        }
-    }
 }
 
 /// Whether a database error is about reaching the server rather than the statement.

@@ -137,9 +137,9 @@ pub async fn advance(
     Ok(())
 }
 
-/// Notes that a run of `kind` was created now (drives the schedule).
-pub async fn touch_schedule(pool: &PgPool, object: &str, kind: &str) -> Result<(), LedgerError> {
-    let column = match kind {
+/// Resets the mapping's schedule clock `clock` (`resync` or `reconcile`) to now.
+pub async fn touch_schedule(pool: &PgPool, object: &str, clock: &str) -> Result<(), LedgerError> {
+    let column = match clock {
         "reconcile" => "last_reconcile_at",
         _ => "last_resync_at",
     };

@@ -1,13 +1,18 @@
 //! The ledger in Postgres: the source of truth for work. Runs and chunks are rows here
 //! before anything goes to Redis; a chunk is claimed, heart-beaten and finished here, and
-//! the mirror's per-object state (columns, watermark, errors) lives here too.
+//! the mirror's per-object state (columns, watermark, errors) lives here too. A run's
+//! life (how it ends) is [`lifecycle`]'s alone.
 
 pub mod chunks;
+pub mod decode;
 pub mod error;
+pub mod lifecycle;
 pub mod mappings;
 pub mod runs;
 
 pub use chunks::{Chunk, Claim, NewChunk};
+pub use decode::{decode, encode};
 pub use error::LedgerError;
+pub use lifecycle::{Closing, Ended, PlanRecord, RunState};
 pub use mappings::MappingRow;
-pub use runs::{Created, Progress, Run, RunKind};
+pub use runs::{Created, NewRun, Progress, Run};

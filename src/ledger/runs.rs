@@ -1,76 +1,18 @@
 //! Runs in the ledger: creating one (at most one active run per lane, so two schedulers
-//! or an impatient user never start the same work twice), reading progress, closing.
+//! or an impatient user never start the same work twice), reading one with its typed
+//! arguments, and progress. How a run ends is [`super::lifecycle`]'s.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use super::LedgerError;
 
-/// What a run does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunKind {
-    /// Copy a mapped object into its table, chunk by chunk.
-    InitialLoad,
-    /// Bring a table up to date since its watermark.
-    Resync,
-    /// Load an object beside its table, then swap.
-    Reload,
-    /// Compare counts per Id range and re-load ranges that differ.
-    Reconcile,
-    /// Price selected Opportunities and push Quotes.
-    QuoteGeneration,
-}
-
-impl RunKind {
-    /// The stable name (also the CLI word with `-` for `_`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunKind::InitialLoad => "initial_load",
-            RunKind::Resync => "resync",
-            RunKind::Reload => "reload",
-            RunKind::Reconcile => "reconcile",
-            RunKind::QuoteGeneration => "quote_generation",
-        }
-    }
-
-    /// The lane: one active run per mirrored object, one quote run at a time.
-    pub fn lane(self, object: &str) -> String {
-        match self {
-            RunKind::QuoteGeneration => "quotes".into(),
-            _ => mirror_lane(object),
-        }
-    }
-
-    /// Parses a stable name.
-    pub fn parse(s: &str) -> Option<RunKind> {
-        Some(match s {
-            "initial_load" => RunKind::InitialLoad,
-            "resync" => RunKind::Resync,
-            "reload" => RunKind::Reload,
-            "reconcile" => RunKind::Reconcile,
-            "quote_generation" => RunKind::QuoteGeneration,
-            _ => return None,
-        })
-    }
-
-    /// The job kind (and queue) whose workers run its chunks: a reload is an initial
-    /// load into a shadow table.
-    pub fn job_kind(self) -> &'static str {
-        match self {
-            RunKind::InitialLoad | RunKind::Reload => "initial_load",
-            RunKind::Resync => "resync",
-            RunKind::Reconcile => "reconcile",
-            RunKind::QuoteGeneration => "quote_generation",
-        }
-    }
-}
-
 /// A run row.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Run {
     /// Its id.
     pub id: i64,
-    /// `initial_load`, `resync`, `reload` or `reconcile`.
+    /// The run kind's stable name (`initial_load`, `resync`, `reload`, ...).
     pub kind: String,
     /// The object.
     pub object: String,
@@ -86,8 +28,10 @@ pub struct Run {
     pub expected_rows: Option<i64>,
     /// Why it failed.
     pub error: Option<String>,
-    /// Kind-specific parameters (quote runs: rules version, selection).
+    /// The kind's typed arguments, encoded (decode with [`Run::args`]).
     pub params: serde_json::Value,
+    /// What the plan found, for people (quote runs: how many were selected).
+    pub summary: serde_json::Value,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it ended.
@@ -95,9 +39,9 @@ pub struct Run {
 }
 
 impl Run {
-    /// The parsed kind.
-    pub fn run_kind(&self) -> RunKind {
-        RunKind::parse(&self.kind).unwrap_or(RunKind::InitialLoad)
+    /// The run's arguments as its kind's type; an error names the run and the field.
+    pub fn args<T: serde::de::DeserializeOwned>(&self) -> Result<T, LedgerError> {
+        super::decode::decode(self.id, &self.kind, "arguments", &self.params)
     }
 
     /// Whether it has ended.
@@ -142,36 +86,36 @@ impl Created {
     }
 }
 
-/// Creates a run and its plan chunk (seq 0) in one transaction. When the lane is busy:
-/// the same kind returns [`Created::Existing`]; another kind is an error naming it.
-pub async fn create(
-    pool: &PgPool,
-    kind: RunKind,
-    object: &str,
-    requested_by: &str,
-) -> Result<Created, LedgerError> {
-    create_with(pool, kind, object, serde_json::json!({}), requested_by).await
+/// A run to create.
+#[derive(Debug, Clone)]
+pub struct NewRun<'a> {
+    /// The run kind's stable name.
+    pub kind: &'a str,
+    /// The queue (job kind) whose workers run its chunks.
+    pub queue: &'a str,
+    /// At most one active run per lane.
+    pub lane: String,
+    /// The object it works on.
+    pub object: &'a str,
+    /// The kind's arguments, encoded.
+    pub params: serde_json::Value,
+    /// `cli`, `scheduler`, `api` ...
+    pub requested_by: &'a str,
 }
 
-/// [`create`] with kind-specific parameters.
-pub async fn create_with(
-    pool: &PgPool,
-    kind: RunKind,
-    object: &str,
-    params: serde_json::Value,
-    requested_by: &str,
-) -> Result<Created, LedgerError> {
-    let lane = kind.lane(object);
+/// Creates a run and its plan chunk (seq 0) in one transaction. When the lane is busy:
+/// the same kind returns [`Created::Existing`]; another kind is an error naming it.
+pub async fn create(pool: &PgPool, new: &NewRun<'_>) -> Result<Created, LedgerError> {
     let mut tx = pool.begin().await?;
     let inserted: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO orgpool.runs (kind, object, lane, requested_by, params) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (lane) WHERE state IN ('planning', 'running') DO NOTHING RETURNING id",
     )
-    .bind(kind.as_str())
-    .bind(object)
-    .bind(&lane)
-    .bind(requested_by)
-    .bind(params)
+    .bind(new.kind)
+    .bind(new.object)
+    .bind(&new.lane)
+    .bind(new.requested_by)
+    .bind(&new.params)
     .fetch_optional(&mut *tx)
     .await?;
     let Some((id,)) = inserted else {
@@ -179,21 +123,21 @@ pub async fn create_with(
         let (id, other): (i64, String) = sqlx::query_as(
             "SELECT id, kind FROM orgpool.runs WHERE lane = $1 AND state IN ('planning', 'running')",
         )
-        .bind(&lane)
+        .bind(&new.lane)
         .fetch_one(pool)
         .await?;
-        if other == kind.as_str() {
+        if other == new.kind {
             return Ok(Created::Existing(id));
         }
         return Err(LedgerError::LaneBusy {
-            object: object.to_string(),
+            object: new.object.to_string(),
             run: id,
             kind: other,
         });
     };
     sqlx::query("INSERT INTO orgpool.chunks (run_id, kind, seq, step) VALUES ($1, $2, 0, 'plan')")
         .bind(id)
-        .bind(kind.job_kind())
+        .bind(new.queue)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
@@ -239,42 +183,6 @@ pub async fn progress(pool: &PgPool, id: i64) -> Result<Progress, LedgerError> {
     .bind(id)
     .fetch_one(pool)
     .await?)
-}
-
-/// Ends a run (only if it is still active).
-pub async fn finish(
-    conn: &mut PgConnection,
-    id: i64,
-    state: &str,
-    error: Option<&str>,
-) -> Result<(), LedgerError> {
-    sqlx::query(
-        "UPDATE orgpool.runs SET state = $2, error = $3, finished_at = now()
-         WHERE id = $1 AND state IN ('planning', 'running')",
-    )
-    .bind(id)
-    .bind(state)
-    .bind(error)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Closes active runs whose chunks have all ended (a fallback: the last chunk normally
-/// closes its run in its own transaction). Returns how many were closed.
-pub async fn close_finished(pool: &PgPool) -> Result<u64, LedgerError> {
-    let r = sqlx::query(
-        "UPDATE orgpool.runs r SET
-            state = CASE WHEN EXISTS (SELECT 1 FROM orgpool.chunks c WHERE c.run_id = r.id AND c.state = 'failed')
-                         THEN 'failed' ELSE 'succeeded' END,
-            error = (SELECT c.error FROM orgpool.chunks c WHERE c.run_id = r.id AND c.state = 'failed' ORDER BY c.seq LIMIT 1),
-            finished_at = now()
-         WHERE r.state = 'running'
-           AND NOT EXISTS (SELECT 1 FROM orgpool.chunks c WHERE c.run_id = r.id AND c.state NOT IN ('done', 'failed'))",
-    )
-    .execute(pool)
-    .await?;
-    Ok(r.rows_affected())
 }
 
 /// Recent runs, newest first.

@@ -1,5 +1,6 @@
 //! Mirror errors: a Salesforce stream failing mid-load, Postgres refusing, a column
 //! whose type changed beyond what its column can hold, a CSV header that does not match.
+//! What each means for a job is in [`crate::classify`].
 
 use crate::salesforce::SfError;
 
@@ -36,24 +37,4 @@ pub enum MirrorError {
         /// What came.
         got: Vec<String>,
     },
-}
-
-impl MirrorError {
-    /// Whether trying again later can succeed.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            MirrorError::Salesforce(e) => e.is_retryable(),
-            MirrorError::Db(e) => crate::ledger::error::is_transient(e),
-            MirrorError::Incompatible { .. } | MirrorError::BadHeader { .. } => false,
-        }
-    }
-
-    /// A snake_case label.
-    pub fn class(&self) -> &'static str {
-        match self {
-            MirrorError::Salesforce(e) => e.class().label(),
-            MirrorError::Db(_) => "database",
-            MirrorError::Incompatible { .. } | MirrorError::BadHeader { .. } => "schema",
-        }
-    }
 }

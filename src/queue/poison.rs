@@ -90,9 +90,12 @@ pub async fn quarantine(
                     .invoke_async(&mut c)
                     .await?;
                 if n == 1 {
-                    tracing::error!(queue = kind, task_id = %id, error = %reason, "poison payload moved aside");
-                    metrics::counter!(crate::telemetry::jobs::POISON, "job_kind" => kind.to_string())
-                        .increment(1);
+                    crate::telemetry::jobs::PoisonMoved {
+                        kind,
+                        task: &id.to_string(),
+                        reason: &reason,
+                    }
+                    .emit();
                 }
                 out.poisoned += n;
             }

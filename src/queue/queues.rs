@@ -28,13 +28,6 @@ pub enum QueueError {
     },
 }
 
-impl QueueError {
-    /// Every queue error is about reaching Redis, so trying again later can succeed.
-    pub fn is_retryable(&self) -> bool {
-        true
-    }
-}
-
 /// How much work a queue holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Depth {

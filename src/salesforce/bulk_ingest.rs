@@ -95,23 +95,6 @@ impl IngestOutcome {
             .position(|h| h.eq_ignore_ascii_case(name))
     }
 
-    /// A `Record` error when any record failed or went unprocessed.
-    pub fn error(&self) -> Option<SfError> {
-        let bad = self.failed.len() + self.unprocessed.len();
-        if bad == 0 {
-            return None;
-        }
-        let first = self
-            .failed
-            .first()
-            .map(|f| format!("{}: {}", f.code, f.message))
-            .unwrap_or_else(|| "unprocessed by a failed job".into());
-        Some(SfError::Record {
-            failed: bad as u64,
-            total: (bad + self.saved.len()) as u64,
-            first,
-        })
-    }
 }
 
 /// CSV parts of at most `max_bytes` each, every part with the header.

@@ -19,7 +19,7 @@ use serde_json::json;
 use super::backoff::Backoff;
 use super::client::{Api, Client, Request};
 use super::csv_rows::RecordScanner;
-use super::error::SfError;
+use super::error::{ErrorClass, SfError};
 use super::rest::Scope;
 use crate::telemetry::salesforce as metrics;
 
@@ -333,7 +333,12 @@ impl BulkResults {
                     self.page = Some(p);
                     return Ok(());
                 }
-                Err(e) if e.is_retryable() && started.elapsed() < cfg.outage_wait => continue,
+                Err(e)
+                    if matches!(e.class(), ErrorClass::Outage | ErrorClass::Limit)
+                        && started.elapsed() < cfg.outage_wait =>
+                {
+                    continue;
+                }
                 Err(_) if started.elapsed() >= cfg.outage_wait => return Err(err),
                 Err(e) => return Err(e),
             }

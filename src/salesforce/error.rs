@@ -1,7 +1,8 @@
 //! The one error type of the Salesforce client. Each variant is a class that tells the
 //! caller what to do: wait without spending attempts (`Outage`), pause until the budget
 //! frees (`Limit`), stop and fix a setting (`Auth`), fail with Salesforce's message kept
-//! (`Permanent`), or handle the listed records (`Record`). Classification happens once,
+//! (`Permanent`). Per-record failures of a Bulk job are not errors: they are listed in
+//! the job's outcome for the caller to keep. Classification happens once,
 //! here, from the HTTP status and Salesforce's error body.
 
 use std::time::Duration;
@@ -19,19 +20,16 @@ pub enum ErrorClass {
     Auth,
     /// The request itself is wrong: fail now, keep the message.
     Permanent,
-    /// Some records in a bulk job failed; the rest succeeded.
-    Record,
 }
 
 impl ErrorClass {
-    /// A stable label (`outage`, `limit`, `auth`, `permanent`, `record`).
+    /// A stable label (`outage`, `limit`, `auth`, `permanent`).
     pub fn label(self) -> &'static str {
         match self {
             ErrorClass::Outage => "outage",
             ErrorClass::Limit => "limit",
             ErrorClass::Auth => "auth",
             ErrorClass::Permanent => "permanent",
-            ErrorClass::Record => "record",
         }
     }
 }
@@ -75,16 +73,6 @@ pub enum SfError {
         /// Salesforce's message, unchanged.
         message: String,
     },
-    /// Per-record failures inside a bulk job.
-    #[error("{failed} of {total} records failed; first: {first}")]
-    Record {
-        /// Records that failed.
-        failed: u64,
-        /// Records sent.
-        total: u64,
-        /// The first failure, `CODE: message`.
-        first: String,
-    },
 }
 
 impl SfError {
@@ -95,16 +83,7 @@ impl SfError {
             SfError::Limit { .. } => ErrorClass::Limit,
             SfError::Auth { .. } => ErrorClass::Auth,
             SfError::Permanent { .. } => ErrorClass::Permanent,
-            SfError::Record { .. } => ErrorClass::Record,
         }
-    }
-
-    /// Whether retrying the same call later can succeed.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self.class(),
-            ErrorClass::Outage | ErrorClass::Limit | ErrorClass::Record
-        )
     }
 
     /// The server's or the budget's hint of when to retry.

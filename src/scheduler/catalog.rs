@@ -54,7 +54,7 @@ pub async fn validate(client: &Client, file: &MappingsFile) -> anyhow::Result<Ve
                 Ok(r) => ok.push(r),
                 Err(e) => problems.push(e.to_string()),
             },
-            Err(e) if !e.is_retryable() => problems.push(format!(
+            Err(e) if e.class() == crate::salesforce::ErrorClass::Permanent => problems.push(format!(
                 "mapping {}: the org has no object {} that this user can read ({e}); correct the name or grant access",
                 m.object, m.object
             )),

@@ -4,7 +4,9 @@
 
 use crate::app::Services;
 use crate::jobs::dispatch::start_run_with;
-use crate::ledger::{Created, RunKind};
+use crate::jobs::quote_generation::QuoteArgs;
+use crate::jobs::registry::QUOTE_GENERATION;
+use crate::ledger::Created;
 use crate::mirror::parse_duration;
 use crate::quotes::QuotesFile;
 
@@ -32,11 +34,15 @@ pub async fn tick(s: &Services) -> anyhow::Result<Option<i64>> {
         return Ok(None);
     }
     let version = crate::quotes::record_rules(&s.pool, &rules, &text).await?;
-    let params = serde_json::json!({ "version": version, "changed_only": true });
+    let params = crate::ledger::encode(&QuoteArgs {
+        version,
+        condition: None,
+        changed_only: true,
+    });
     match start_run_with(
         &s.pool,
         &s.queues,
-        RunKind::QuoteGeneration,
+        &QUOTE_GENERATION,
         "Opportunity",
         params,
         "scheduler",

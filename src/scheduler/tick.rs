@@ -1,6 +1,7 @@
 //! One scheduler pass: start the runs that are due (an initial load for a new mapping,
 //! a resync when its interval has passed, a reconcile when its period has), re-push
-//! chunks Redis lost, close finished runs, and trim finished tasks from Redis.
+//! chunks Redis lost, and trim finished tasks from Redis. Runs close themselves, with
+//! their last chunk (`ledger::lifecycle`).
 
 use std::time::Duration;
 
@@ -8,7 +9,8 @@ use chrono::Utc;
 
 use crate::app::Services;
 use crate::jobs::dispatch::{start_run, sweep};
-use crate::ledger::{self, LedgerError, RunKind};
+use crate::jobs::registry::{self, INITIAL_LOAD, RECONCILE, RESYNC};
+use crate::ledger::{self, LedgerError};
 use crate::mirror::Mapping;
 
 /// What one pass did.
@@ -18,8 +20,6 @@ pub struct Tick {
     pub started: Vec<(String, String)>,
     /// Chunks pushed again.
     pub repushed: usize,
-    /// Runs closed by the fallback.
-    pub closed: u64,
 }
 
 /// Runs one pass over `mappings`.
@@ -39,16 +39,16 @@ pub async fn tick(
             last.is_none_or(|t| now - t >= chrono::Duration::from_std(every).unwrap_or_default())
         };
         let kind = match row.state.as_str() {
-            "new" => Some(RunKind::InitialLoad),
+            "new" => Some(&INITIAL_LOAD),
             "ready"
                 if row.watermark.is_some()
                     && due(row.last_reconcile_at, reconcile_every)
                     && row.last_reconcile_at.is_some() =>
             {
-                Some(RunKind::Reconcile)
+                Some(&RECONCILE)
             }
             "ready" if row.watermark.is_some() && due(row.last_resync_at, m.interval()) => {
-                Some(RunKind::Resync)
+                Some(&RESYNC)
             }
             _ => None,
         };
@@ -59,18 +59,17 @@ pub async fn tick(
         let Some(kind) = kind else { continue };
         match start_run(&s.pool, &s.queues, kind, &m.object, "scheduler").await {
             Ok(ledger::Created::New(_)) => {
-                out.started.push((kind.as_str().into(), m.object.clone()))
+                out.started.push((kind.name.into(), m.object.clone()))
             }
             Ok(ledger::Created::Existing(_)) => {}
             Err(crate::jobs::JobError::Ledger(LedgerError::LaneBusy { .. })) => {}
             Err(e) => {
-                tracing::warn!(object = %m.object, kind = kind.as_str(), error = %e, "could not start run")
+                tracing::warn!(object = %m.object, kind = kind.name, error = %e, "could not start run")
             }
         }
     }
     out.repushed = sweep(&s.pool, &s.queues).await?.pushed;
-    out.closed = ledger::runs::close_finished(&s.pool).await?;
-    for kind in crate::jobs::KINDS {
+    for kind in registry::queues() {
         s.queues.trim(kind, 1_000).await?;
     }
     Ok(out)

@@ -1,11 +1,12 @@
-//! Job metrics: chunks by job kind and outcome, their duration, rows written per
-//! object, and poison payloads moved aside. Labels are the stable snake_case kind,
-//! object and outcome names, never worker or chunk ids.
+//! Job telemetry as typed events (as vector's internal events): each event emits its
+//! log line and its metrics together, so the two never disagree. Labels are the stable
+//! snake_case kind, object and outcome names, never worker, run or chunk ids (those go
+//! in the log line only).
 
 use std::time::Duration;
 
 /// Chunks finished by `job_kind` and `outcome` (`done`, `skipped`, `waiting`, `retry`,
-/// `failed`, `released`).
+/// `failed`, `cancelled`, `released`, `lost`).
 pub const CHUNKS_TOTAL: &str = "orgpool_job_chunks_total";
 /// Chunk run time by `job_kind` and `outcome`.
 pub const CHUNK_DURATION_SECONDS: &str = "orgpool_job_chunk_duration_seconds";
@@ -21,7 +22,7 @@ pub const DURATION_BUCKETS: &[f64] = &[
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
 ];
 
-/// A chunk ended.
+/// A chunk ended (the runner logs its own detailed line; this counts it).
 pub fn chunk(kind: &'static str, outcome: &'static str, took: Duration) {
     metrics::counter!(CHUNKS_TOTAL, "job_kind" => kind, "outcome" => outcome).increment(1);
     metrics::histogram!(CHUNK_DURATION_SECONDS, "job_kind" => kind, "outcome" => outcome)
@@ -32,4 +33,50 @@ pub fn chunk(kind: &'static str, outcome: &'static str, took: Duration) {
 pub fn rows(kind: &'static str, object: &str, n: u64) {
     metrics::counter!(ROWS_TOTAL, "job_kind" => kind, "object" => object.to_ascii_lowercase())
         .increment(n);
+}
+
+/// A run was created.
+#[derive(Debug, Clone, Copy)]
+pub struct RunCreated<'a> {
+    /// Its kind's stable name.
+    pub kind: &'static str,
+    /// Its id (log only).
+    pub run_id: i64,
+    /// Its object.
+    pub object: &'a str,
+    /// `cli`, `scheduler`, `api` ...
+    pub requested_by: &'a str,
+}
+
+impl RunCreated<'_> {
+    /// Logs and counts it.
+    pub fn emit(self) {
+        tracing::info!(
+            run_id = self.run_id,
+            kind = self.kind,
+            object = self.object,
+            requested_by = self.requested_by,
+            "run created"
+        );
+        metrics::counter!(RUNS_TOTAL, "job_kind" => self.kind).increment(1);
+    }
+}
+
+/// An undecodable payload was moved aside.
+#[derive(Debug, Clone, Copy)]
+pub struct PoisonMoved<'a> {
+    /// The queue.
+    pub kind: &'a str,
+    /// The Redis task id (log only).
+    pub task: &'a str,
+    /// Why it could not be decoded.
+    pub reason: &'a str,
+}
+
+impl PoisonMoved<'_> {
+    /// Logs and counts it.
+    pub fn emit(self) {
+        tracing::error!(queue = self.kind, task_id = self.task, error = self.reason, "poison payload moved aside");
+        metrics::counter!(POISON, "job_kind" => self.kind.to_string()).increment(1);
+    }
 }

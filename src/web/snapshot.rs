@@ -117,7 +117,7 @@ pub async fn read(s: &Services) -> anyhow::Result<Snapshot> {
     let dead = crate::ledger::chunks::failed(&s.pool, LISTED).await?;
     let workers = s
         .queues
-        .live_workers(&crate::jobs::KINDS, Duration::from_secs(30))
+        .live_workers(&crate::jobs::registry::queues(), Duration::from_secs(30))
         .await?
         .len();
     Ok(Snapshot {

@@ -18,6 +18,21 @@ use crate::salesforce::{Client, SalesforceConfig};
 /// The default database URL (as the scripts set up).
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/postgres";
 
+/// Whether a process talks to Salesforce, and who waits out an outage or a spent budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SalesforceUse {
+    /// No Salesforce client.
+    None,
+    /// One-off calls (the scheduler's checks, CLI commands): a call itself waits through
+    /// an outage or for the budget, up to `SALESFORCE_OUTAGE_WAIT_SECS` /
+    /// `SALESFORCE_LIMIT_WAIT_SECS`.
+    Calls,
+    /// A worker's jobs: a call returns the outage or limit at once (flagging the fleet)
+    /// and the runner's wait outcome puts the chunk back without spending an attempt,
+    /// so no worker slot is held while Salesforce is down. Waiting happens once, there.
+    Jobs,
+}
+
 /// A process's connections.
 #[derive(Clone)]
 pub struct Services {
@@ -45,10 +60,10 @@ pub fn database_url() -> String {
 }
 
 impl Services {
-    /// Connects to everything; `salesforce` also builds the client and logs in once.
-    /// `concurrency` overrides `WORKER_CONCURRENCY`.
+    /// Connects to everything; with a `salesforce` use it also builds the client and
+    /// logs in once. `concurrency` overrides `WORKER_CONCURRENCY`.
     pub async fn connect(
-        salesforce: bool,
+        salesforce: SalesforceUse,
         pool_size: u32,
         concurrency: Option<usize>,
     ) -> anyhow::Result<Services> {
@@ -92,8 +107,12 @@ impl Services {
         }
         let redis = crate::redis_conn::connect(&crate::redis_conn::url_from_env()).await?;
         let queues = Queues::new(redis.clone(), qcfg);
-        let client = if salesforce {
-            let cfg = SalesforceConfig::from_env()?;
+        let client = if salesforce != SalesforceUse::None {
+            let mut cfg = SalesforceConfig::from_env()?;
+            if salesforce == SalesforceUse::Jobs {
+                cfg.outage_wait = std::time::Duration::ZERO;
+                cfg.limit_wait = std::time::Duration::ZERO;
+            }
             let client = Client::new(cfg, redis, &queues.config().prefix)?;
             client
                 .login()

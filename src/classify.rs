@@ -141,9 +141,6 @@ mod tests {
         };
         assert_eq!(schema.disposition(), Disposition::Fail);
         assert_eq!(schema.class(), "schema");
-        assert_eq!(
-            sqlx::Error::PoolTimedOut.disposition(),
-            Disposition::Retry
-        );
+        assert_eq!(sqlx::Error::PoolTimedOut.disposition(), Disposition::Retry);
     }
 }

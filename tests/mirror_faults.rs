@@ -29,7 +29,6 @@ const COLUMNS: &[&str] = &[
     "stagename",
 ];
 
-
 fn org(opportunities: u64) -> FakeOrgConfig {
     opportunities_org(opportunities, Duration::from_millis(20))
 }

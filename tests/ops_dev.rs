@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use jobs_common::{Env, OPPORTUNITY_MAPPING, free_port, opportunities_org, run_id};
 
-
 fn alive(pid: i32) -> bool {
     // A zombie still has a /proc entry; its state letter is Z.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use jobs_common::{Env, QUOTE_MAPPINGS, free_port, run_id};
 use orgpool::fake_org::{FakeOrgConfig, SeedConfig};
 
-
 const RULES: &str =
     "[selection]\nwhere = \"Name != null\"\nchunk_size = 500\n[pricing]\nmax_discount = 20\n";
 

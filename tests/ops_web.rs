@@ -10,7 +10,6 @@ use std::time::Duration;
 use jobs_common::{Env, OPPORTUNITY_MAPPING, free_port, opportunities_org};
 use serde_json::json;
 
-
 const TOKEN: &str = "test-token-0123456789abcdef";
 
 async fn get(url: &str, token: Option<&str>) -> (u16, String) {

@@ -14,7 +14,6 @@ use jobs_common::{Env, QUOTE_MAPPINGS, run_id};
 use orgpool::fake_org::{FakeOrgConfig, SeedConfig};
 use orgpool::salesforce::Scope;
 
-
 const RULES: &str = r#"
 [selection]
 where = "StageName IN ('Proposal/Price Quote', 'Negotiation/Review') AND IsClosed = false"

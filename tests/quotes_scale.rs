@@ -8,7 +8,6 @@ use std::time::Duration;
 use jobs_common::{Env, QUOTE_MAPPINGS};
 use orgpool::fake_org::{FakeOrgConfig, SeedConfig};
 
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_thousand_opportunities_get_exactly_one_quote_each() {
     let org = FakeOrgConfig {

@@ -220,9 +220,6 @@ async fn bad_soql_and_unknown_fields_keep_salesforces_message() {
         .await
         .unwrap_err();
     assert_eq!(err.class(), ErrorClass::Permanent, "{err}");
-    assert_eq!(
-        err.disposition(),
-        orgpool::classify::Disposition::Fail
-    );
+    assert_eq!(err.disposition(), orgpool::classify::Disposition::Fail);
     client.fleet().clear().await.unwrap();
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::app::Services;
+use crate::app::{SalesforceUse, Services};
 use crate::jobs::enqueue;
 use crate::jobs::registry::{self, Kind};
 use crate::ledger;
@@ -45,7 +45,7 @@ pub struct EnqueueArgs {
 impl EnqueueArgs {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<()> {
-        let s = Services::connect(false, 2, None).await?;
+        let s = Services::connect(SalesforceUse::None, 2, None).await?;
         // Quote generation is the one kind that does not run per mapped object.
         let started = if !self.kind.per_object {
             if self.object.is_some() || self.all {

@@ -4,7 +4,7 @@
 
 use clap::{Args, Subcommand};
 
-use crate::app::Services;
+use crate::app::{SalesforceUse, Services};
 use crate::jobs::dispatch::push_run;
 use crate::ledger;
 
@@ -60,7 +60,7 @@ pub enum JobsCommand {
 impl JobsArgs {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<()> {
-        let s = Services::connect(false, 2, None).await?;
+        let s = Services::connect(SalesforceUse::None, 2, None).await?;
         match self.command {
             JobsCommand::Dead {
                 limit,

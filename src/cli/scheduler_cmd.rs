@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::app::{Services, shutdown_signal};
+use crate::app::{SalesforceUse, Services, shutdown_signal};
 use crate::mirror::parse_duration;
 use crate::queue::keys;
 use crate::scheduler::{Leader, catalog, tick};
@@ -34,7 +34,7 @@ impl SchedulerArgs {
             )
         })?;
         crate::telemetry::exporter::install(self.metrics_port)?;
-        let s = Services::connect(true, 4, None).await?;
+        let s = Services::connect(SalesforceUse::Calls, 4, None).await?;
         let path = s.settings.mappings_path.clone();
         let client = s.client.clone().expect("connected with Salesforce");
         let mut file = catalog::read(&path)?;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use crate::app::Services;
+use crate::app::{SalesforceUse, Services};
 use crate::salesforce::{Client, SalesforceConfig};
 
 /// Show the fleet's state.
@@ -18,7 +18,7 @@ pub struct StatusArgs {
 impl StatusArgs {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<()> {
-        let mut s = Services::connect(false, 2, None).await?;
+        let mut s = Services::connect(SalesforceUse::None, 2, None).await?;
         // API usage lives in Redis: no login needed, so status works during an outage.
         if let Ok(cfg) = SalesforceConfig::from_env() {
             s.client = Client::new(cfg, s.queues.conn(), &s.queues.config().prefix)

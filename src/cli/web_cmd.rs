@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use crate::app::{Services, shutdown_signal};
+use crate::app::{SalesforceUse, Services, shutdown_signal};
 use crate::web::{WebConfig, WebState};
 
 /// Serve the status page, fleet metrics, health check and enqueue API.
@@ -23,7 +23,7 @@ impl WebArgs {
         if let Some(p) = self.port {
             config.port = p;
         }
-        let services = Services::connect(false, 4, None).await?;
+        let services = Services::connect(SalesforceUse::None, 4, None).await?;
         let state = Arc::new(WebState::new(services, config));
         crate::web::serve(state, shutdown_signal()).await
     }

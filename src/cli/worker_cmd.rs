@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use crate::app::{Services, shutdown_signal};
+use crate::app::{SalesforceUse, Services, shutdown_signal};
 use crate::jobs::registry;
 use crate::queue::run_queue;
 
@@ -22,7 +22,7 @@ impl WorkerArgs {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<()> {
         crate::telemetry::exporter::install(self.metrics_port)?;
-        let services = Services::connect(true, 16, self.concurrency).await?;
+        let services = Services::connect(SalesforceUse::Jobs, 16, self.concurrency).await?;
         let shutdown = shutdown_signal();
         let ctx = services.job_context(shutdown.clone())?;
         let host = std::env::var("DYNO")

@@ -8,8 +8,8 @@ use std::time::Duration;
 use sqlx::PgPool;
 
 use super::error::JobError;
-use crate::ledger;
 use super::registry::Kind;
+use crate::ledger;
 use crate::queue::Queues;
 
 /// Pushes chunk `id` of `kind`, replacing task `previous`; returns the new task id, or
@@ -85,7 +85,15 @@ pub async fn start_run(
     object: &str,
     requested_by: &str,
 ) -> Result<ledger::Created, JobError> {
-    start_run_with(pool, queues, kind, object, (kind.default_args)(), requested_by).await
+    start_run_with(
+        pool,
+        queues,
+        kind,
+        object,
+        (kind.default_args)(),
+        requested_by,
+    )
+    .await
 }
 
 /// [`start_run`] with arguments of the kind's type (checked here, so a run never holds
@@ -99,7 +107,10 @@ pub async fn start_run_with(
     requested_by: &str,
 ) -> Result<ledger::Created, JobError> {
     (kind.check_args)(&params).map_err(|e| JobError::Mapping {
-        problem: format!("arguments {params} are not valid for a {} run: {e}", kind.name),
+        problem: format!(
+            "arguments {params} are not valid for a {} run: {e}",
+            kind.name
+        ),
         fix: "start the run with `orgpool enqueue` or the web API".into(),
     })?;
     let created = ledger::runs::create(

@@ -219,8 +219,14 @@ mod tests {
     fn kinds_by_their_stable_names_and_aliases() {
         assert_eq!(parse_kind("initial-load").unwrap().name, "initial_load");
         assert_eq!(parse_kind("quotes").unwrap().name, "quote_generation");
-        assert_eq!(parse_kind("quote_generation").unwrap().name, "quote_generation");
+        assert_eq!(
+            parse_kind("quote_generation").unwrap().name,
+            "quote_generation"
+        );
         let e = parse_kind("initial_lod").unwrap_err().to_string();
-        assert!(e.contains("initial_lod") && e.contains("initial_load"), "{e}");
+        assert!(
+            e.contains("initial_lod") && e.contains("initial_load"),
+            "{e}"
+        );
     }
 }

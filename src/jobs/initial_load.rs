@@ -13,7 +13,9 @@ use sqlx::PgConnection;
 
 use super::error::JobError;
 use super::kind::{Job, JobKind, Outcome, Plan};
-use super::mirror_sync::{MirrorChunk, noting_mapping_errors, resolve, row_of, sync_chunk, table_of};
+use super::mirror_sync::{
+    MirrorChunk, noting_mapping_errors, resolve, row_of, sync_chunk, table_of,
+};
 use crate::ledger::{self, Chunk};
 use crate::mirror::{MirrorTable, ensure, planner, swap};
 
@@ -63,9 +65,9 @@ impl JobKind for InitialLoad {
     type Chunk = MirrorChunk;
 
     fn plan<'a>(job: &'a Job<'a, LoadArgs>) -> BoxFuture<'a, Result<Plan<MirrorChunk>, JobError>> {
-        Box::pin(async move {
-            noting_mapping_errors(job.ctx, &job.run.object, plan(job).await).await
-        })
+        Box::pin(
+            async move { noting_mapping_errors(job.ctx, &job.run.object, plan(job).await).await },
+        )
     }
 
     fn work<'a>(

@@ -152,7 +152,8 @@ pub trait JobKind: Send + Sync + 'static {
     type Chunk: Serialize + DeserializeOwned + Send + Sync + 'static;
 
     /// Decides a run's work chunks.
-    fn plan<'a>(job: &'a Job<'a, Self::Args>) -> BoxFuture<'a, Result<Plan<Self::Chunk>, JobError>>;
+    fn plan<'a>(job: &'a Job<'a, Self::Args>)
+    -> BoxFuture<'a, Result<Plan<Self::Chunk>, JobError>>;
 
     /// Runs one work chunk. Its writes go in a transaction returned with
     /// [`Outcome::Done`]; the runner commits it together with the chunk's end.

@@ -27,7 +27,9 @@ impl JobKind for Reconcile {
     type Args = ReconcileArgs;
     type Chunk = MirrorChunk;
 
-    fn plan<'a>(job: &'a Job<'a, ReconcileArgs>) -> BoxFuture<'a, Result<Plan<MirrorChunk>, JobError>> {
+    fn plan<'a>(
+        job: &'a Job<'a, ReconcileArgs>,
+    ) -> BoxFuture<'a, Result<Plan<MirrorChunk>, JobError>> {
         Box::pin(plan(job))
     }
 

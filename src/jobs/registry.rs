@@ -189,7 +189,10 @@ pub fn runners(ctx: &JobContext) -> Vec<(&'static str, Arc<dyn ChunkRunner>)> {
     queues()
         .into_iter()
         .map(|q| {
-            let k = KINDS.iter().find(|k| k.queue == q).expect("queue of a kind");
+            let k = KINDS
+                .iter()
+                .find(|k| k.queue == q)
+                .expect("queue of a kind");
             (q, (k.runner)(ctx.clone()))
         })
         .collect()
@@ -216,9 +219,7 @@ mod tests {
         for k in KINDS {
             assert!(seen.insert(k.name), "{} twice", k.name);
             assert!(
-                k.name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c == '_'),
+                k.name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
                 "{}",
                 k.name
             );

@@ -32,10 +32,12 @@ impl JobKind for Resync {
     type Args = ResyncArgs;
     type Chunk = MirrorChunk;
 
-    fn plan<'a>(job: &'a Job<'a, ResyncArgs>) -> BoxFuture<'a, Result<Plan<MirrorChunk>, JobError>> {
-        Box::pin(async move {
-            noting_mapping_errors(job.ctx, &job.run.object, plan(job).await).await
-        })
+    fn plan<'a>(
+        job: &'a Job<'a, ResyncArgs>,
+    ) -> BoxFuture<'a, Result<Plan<MirrorChunk>, JobError>> {
+        Box::pin(
+            async move { noting_mapping_errors(job.ctx, &job.run.object, plan(job).await).await },
+        )
     }
 
     fn work<'a>(

@@ -133,8 +133,8 @@ async fn step<K: JobKind>(ctx: &JobContext, chunk: &Chunk, worker: &str) -> Resu
             .map_err(failed);
     }
     let what = format!("chunk spec of chunk {}", chunk.id);
-    let spec: K::Chunk = ledger::decode(run.id, &run.kind, &what, &chunk.spec)
-        .map_err(|e| failed(e.into()))?;
+    let spec: K::Chunk =
+        ledger::decode(run.id, &run.kind, &what, &chunk.spec).map_err(|e| failed(e.into()))?;
     match K::work(&job, chunk, &spec).await.map_err(failed)? {
         Outcome::Done { tx, rows } => commit::<K>(&job, tx, chunk, worker, rows)
             .await
@@ -256,12 +256,22 @@ async fn record<K: JobKind>(
             after,
             class,
             reason,
-        } => (after.unwrap_or(ctx.settings.wait_delay), false, class, reason),
+        } => (
+            after.unwrap_or(ctx.settings.wait_delay),
+            false,
+            class,
+            reason,
+        ),
         Outcome::Retry {
             after,
             class,
             reason,
-        } => (after.unwrap_or(backoff(chunk.attempts)), true, class, reason),
+        } => (
+            after.unwrap_or(backoff(chunk.attempts)),
+            true,
+            class,
+            reason,
+        ),
         Outcome::Fail { class, reason } => {
             tracing::error!(job_kind = K::QUEUE, run_id, chunk_id, class, error = %reason, "chunk failed");
             let _ = ledger::lifecycle::chunk_failed(&ctx.pool, chunk, worker, class, &reason).await;

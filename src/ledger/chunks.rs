@@ -245,7 +245,6 @@ pub async fn failed(pool: &PgPool, limit: i64) -> Result<Vec<Chunk>, LedgerError
     .await?)
 }
 
-
 /// The waiting chunks of a run that no task carries yet, in order, as (id, queue): what
 /// a new run pushes.
 pub async fn unpushed(pool: &PgPool, run_id: i64) -> Result<Vec<(i64, String)>, LedgerError> {

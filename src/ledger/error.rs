@@ -36,7 +36,9 @@ pub enum LedgerError {
         detail: String,
     },
     /// The run has already ended.
-    #[error("run {run} has already ended ({state}); only a planning or running run can be cancelled")]
+    #[error(
+        "run {run} has already ended ({state}); only a planning or running run can be cancelled"
+    )]
     RunEnded {
         /// The run.
         run: i64,

@@ -94,7 +94,6 @@ impl IngestOutcome {
             .iter()
             .position(|h| h.eq_ignore_ascii_case(name))
     }
-
 }
 
 /// CSV parts of at most `max_bytes` each, every part with the header.

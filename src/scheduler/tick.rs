@@ -58,9 +58,7 @@ pub async fn tick(
         }
         let Some(kind) = kind else { continue };
         match start_run(&s.pool, &s.queues, kind, &m.object, "scheduler").await {
-            Ok(ledger::Created::New(_)) => {
-                out.started.push((kind.name.into(), m.object.clone()))
-            }
+            Ok(ledger::Created::New(_)) => out.started.push((kind.name.into(), m.object.clone())),
             Ok(ledger::Created::Existing(_)) => {}
             Err(crate::jobs::JobError::Ledger(LedgerError::LaneBusy { .. })) => {}
             Err(e) => {

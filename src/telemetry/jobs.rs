@@ -76,7 +76,12 @@ pub struct PoisonMoved<'a> {
 impl PoisonMoved<'_> {
     /// Logs and counts it.
     pub fn emit(self) {
-        tracing::error!(queue = self.kind, task_id = self.task, error = self.reason, "poison payload moved aside");
+        tracing::error!(
+            queue = self.kind,
+            task_id = self.task,
+            error = self.reason,
+            "poison payload moved aside"
+        );
         metrics::counter!(POISON, "job_kind" => self.kind.to_string()).increment(1);
     }
 }

@@ -67,7 +67,9 @@ impl Classify for MirrorError {
         match self {
             MirrorError::Salesforce(e) => e.disposition(),
             MirrorError::Db(e) => e.disposition(),
-            MirrorError::Incompatible { .. } | MirrorError::BadHeader { .. } => Disposition::Fail,
+            MirrorError::Incompatible { .. }
+            | MirrorError::BadHeader { .. }
+            | MirrorError::Incomplete { .. } => Disposition::Fail,
         }
     }
 
@@ -75,7 +77,9 @@ impl Classify for MirrorError {
         match self {
             MirrorError::Salesforce(e) => Classify::class(e),
             MirrorError::Db(_) => "database",
-            MirrorError::Incompatible { .. } | MirrorError::BadHeader { .. } => "schema",
+            MirrorError::Incompatible { .. }
+            | MirrorError::BadHeader { .. }
+            | MirrorError::Incomplete { .. } => "schema",
         }
     }
 }

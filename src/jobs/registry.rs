@@ -223,7 +223,13 @@ mod tests {
                 "{}",
                 k.name
             );
-            assert!((k.check_args)(&(k.default_args)()).is_ok(), "{}", k.name);
+            // A quote run needs its rules version; every other kind starts plain.
+            assert_eq!(
+                (k.check_args)(&(k.default_args)()).is_ok(),
+                k.per_object,
+                "{}",
+                k.name
+            );
         }
         assert_eq!(find("initial-load").unwrap().name, "initial_load");
         assert_eq!(find("quotes").unwrap().name, "quote_generation");

@@ -27,6 +27,14 @@ pub enum MirrorError {
         /// The type the field needs.
         wanted: String,
     },
+    /// A change set that cannot be applied as built (a bug in its producer).
+    #[error("change set for {object} cannot be applied: {detail}")]
+    Incomplete {
+        /// The object.
+        object: String,
+        /// What is missing.
+        detail: String,
+    },
     /// The CSV header is not the mapped fields in order.
     #[error("Bulk result for {object} has columns {got:?}, expected {expected:?}")]
     BadHeader {

@@ -1,15 +1,15 @@
-//! The COPY loader: a Bulk query's CSV streams, page by page, straight into a temporary
-//! staging table with `COPY ... FROM STDIN` (memory stays flat whatever the size), then
-//! one merge upserts it into the mirror table by `sfid`. An older copy of a row never
-//! overwrites a newer one (`systemmodstamp` guard), deleted records are removed or kept
-//! flagged per the mapping, and a range load also removes rows of records the org no
-//! longer has. Everything runs in the caller's transaction, so the caller marks its
-//! chunk done in the same commit as the data.
+//! The COPY loader, one producer of change sets: a Bulk query's CSV streams, page by
+//! page, straight into the temporary staging table with `COPY ... FROM STDIN` (memory
+//! stays flat whatever the size), then [`apply`] merges it into the mirror table (the
+//! `systemmodstamp` guard, deletions removed or kept flagged per the mapping, and for a
+//! range load the rows of records the org no longer has removed). Everything runs in
+//! the caller's transaction, so the caller marks its chunk done in the same commit.
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use sqlx::PgConnection;
 
+use super::change_set::{ChangeSet, Rows, STAGE, apply, stage};
 use super::error::MirrorError;
 use super::mapping::Deleted;
 use super::table::MirrorTable;
@@ -41,7 +41,6 @@ pub struct LoadStats {
     pub deleted: u64,
 }
 
-const STAGE: &str = "orgpool_stage";
 /// The longest header line accepted before giving up looking for its end.
 const MAX_HEADER: usize = 1 << 20;
 
@@ -58,22 +57,8 @@ where
 {
     let cols: Vec<String> = t.columns.iter().map(|c| quote_ident(&c.name)).collect();
     let list = cols.join(", ");
-    let defs: Vec<String> = t
-        .columns
-        .iter()
-        .map(|c| format!("{} {}{}", quote_ident(&c.name), c.pg_type, collation(c)))
-        .collect();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP TABLE IF EXISTS pg_temp.{STAGE}"
-    )))
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "CREATE TEMP TABLE {STAGE} ({}) ON COMMIT DROP",
-        defs.join(", ")
-    )))
-    .execute(&mut *conn)
-    .await?;
+    let mut cs = ChangeSet::full(t, Rows::Staged, deleted);
+    stage(conn, &cs.columns).await?;
 
     // The header is checked before anything is copied, so a changed select list can
     // never load values into the wrong columns.
@@ -91,19 +76,15 @@ where
         check_header(t, &head)?;
         copy_rows(conn, &list, head, &mut body).await?
     };
-    merge(conn, t, &cols, &list, deleted, mode, rows).await
-}
-
-/// `COLLATE "C"` for `sfid` and lookup columns: Ids order and compare by bytes, the
-/// unique index then serves Id range scans, and a join of a lookup to `sfid` (an
-/// Opportunity's line items, say) has one collation on both sides, so it can use the
-/// lookup's index.
-pub fn collation(column: &super::Column) -> &'static str {
-    if column.name == "sfid" || column.indexed {
-        " COLLATE \"C\""
-    } else {
-        ""
+    if let LoadMode::ReplaceRange { lo, hi } = mode {
+        cs.replace_range = Some((lo.clone(), hi.clone()));
     }
+    let applied = apply(conn, &cs).await?;
+    Ok(LoadStats {
+        rows,
+        upserted: applied.upserted,
+        deleted: applied.deleted,
+    })
 }
 
 async fn copy_rows<S>(
@@ -136,65 +117,6 @@ where
             Err(e)
         }
     }
-}
-
-async fn merge(
-    conn: &mut PgConnection,
-    t: &MirrorTable,
-    cols: &[String],
-    list: &str,
-    deleted: Deleted,
-    mode: &LoadMode,
-    rows: u64,
-) -> Result<LoadStats, MirrorError> {
-    let target = t.qualified();
-    let mut stats = LoadStats {
-        rows,
-        ..Default::default()
-    };
-    let live_filter = if deleted == Deleted::Remove {
-        stats.deleted += sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM {target} t USING {STAGE} s
-             WHERE s.isdeleted AND t.sfid = s.sfid AND (t.systemmodstamp IS NULL OR t.systemmodstamp <= s.systemmodstamp)"
-        )))
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        "WHERE s.isdeleted IS NOT TRUE"
-    } else {
-        ""
-    };
-    let sets: Vec<String> = cols
-        .iter()
-        .filter(|c| c.as_str() != "\"sfid\"")
-        .map(|c| format!("{c} = EXCLUDED.{c}"))
-        .collect();
-    let select: Vec<String> = cols.iter().map(|c| format!("s.{c}")).collect();
-    stats.upserted = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO {target} AS t ({list}, _hc_lastop, _hc_err)
-         SELECT {}, 'SYNCED', NULL FROM {STAGE} s {live_filter}
-         ON CONFLICT (sfid) DO UPDATE SET {}, _hc_lastop = 'SYNCED', _hc_err = NULL
-         WHERE t.systemmodstamp IS NULL OR t.systemmodstamp <= EXCLUDED.systemmodstamp",
-        select.join(", "),
-        sets.join(", ")
-    )))
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if let LoadMode::ReplaceRange { lo, hi } = mode {
-        stats.deleted += sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM {target} t
-             WHERE ($1::text IS NULL OR t.sfid COLLATE \"C\" >= $1)
-               AND ($2::text IS NULL OR t.sfid COLLATE \"C\" < $2)
-               AND NOT EXISTS (SELECT 1 FROM {STAGE} s WHERE s.sfid = t.sfid)"
-        )))
-        .bind(lo.as_deref())
-        .bind(hi.as_deref())
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    }
-    Ok(stats)
 }
 
 fn check_header(t: &MirrorTable, head: &[u8]) -> Result<(), MirrorError> {

@@ -1,6 +1,8 @@
 //! The Postgres mirror: mappings, Salesforce-to-Postgres column types, the tables in the
-//! Heroku Connect layout, the streaming COPY loader and merge, and the chunk planner.
+//! Heroku Connect layout, the one write seam ([`apply`] of a [`ChangeSet`]), the
+//! streaming COPY loader that produces change sets, and the chunk planner.
 
+pub mod change_set;
 pub mod error;
 pub mod hc_import;
 pub mod loader;
@@ -9,6 +11,7 @@ pub mod planner;
 pub mod table;
 pub mod types;
 
+pub use change_set::{Applied, ChangeSet, Rows, apply};
 pub use error::MirrorError;
 pub use loader::{LoadMode, LoadStats, load};
 pub use mapping::{

@@ -139,11 +139,11 @@ pub async fn ensure(conn: &mut PgConnection, t: &MirrorTable) -> Result<Drift, M
             let extra = if c.name == "sfid" {
                 format!(
                     "{} CONSTRAINT {} UNIQUE",
-                    super::loader::collation(c),
+                    super::change_set::collation(c),
                     quote_ident(&sfid_key.0)
                 )
             } else {
-                super::loader::collation(c).to_string()
+                super::change_set::collation(c).to_string()
             };
             cols.push(format!("{} {}{extra}", quote_ident(&c.name), c.pg_type));
         }
@@ -180,7 +180,7 @@ pub async fn ensure(conn: &mut PgConnection, t: &MirrorTable) -> Result<Drift, M
                     t.qualified(),
                     quote_ident(&c.name),
                     c.pg_type,
-                    super::loader::collation(c)
+                    super::change_set::collation(c)
                 )))
                 .execute(&mut *conn)
                 .await?;

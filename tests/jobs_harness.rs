@@ -4,11 +4,11 @@
 //! succeeded, a stored chunk spec that no longer decodes, cancel's rules, and the
 //! scheduler's first pass.
 
-mod harness;
+mod jobs_common;
 
 use std::time::Duration;
 
-use harness::{Harness, WORKER};
+use jobs_common::harness::{Harness, WORKER};
 use orgpool::fake_org::{FakeOrgConfig, SeedConfig};
 use orgpool::jobs::registry::{INITIAL_LOAD, RESYNC};
 use orgpool::ledger::{self, Claim, LedgerError};

@@ -231,8 +231,40 @@ async fn an_outage_mid_push_waits_and_duplicates_nothing() {
         Duration::from_secs(15),
         orgpool::fake_org::OutageMode::Unavailable,
     );
+    // Work remained when the outage began, and it waited (no attempt spent) instead of
+    // failing or finishing through it.
+    let left = env
+        .count(&format!(
+            "SELECT count(*) FROM orgpool.chunks WHERE run_id = {id} AND step = 'work' AND state <> 'done'"
+        ))
+        .await;
+    assert!(
+        left > 0,
+        "the outage began after the run ended\n{}",
+        env.logs()
+    );
+    env.eventually("a quote chunk to wait out the outage", Duration::from_secs(30), || async {
+        env.count(&format!(
+            "SELECT count(*) FROM orgpool.chunks WHERE run_id = {id} AND waits > 0 AND error_class = 'outage'"
+        ))
+        .await
+            >= 1
+    })
+    .await;
+    let (state,): (String,) = sqlx::query_as("SELECT state FROM orgpool.runs WHERE id = $1")
+        .bind(id)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(state, "running", "the run waits through the outage");
     env.wait_succeeded(id, Duration::from_secs(180)).await;
     assert_quotes(&env).await;
+    let spent = env
+        .count(&format!(
+            "SELECT count(*) FROM orgpool.chunks WHERE run_id = {id} AND waits > 0 AND attempts > 0"
+        ))
+        .await;
+    assert_eq!(spent, 0, "waiting for the outage spent no attempt");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::app::Services;
-use crate::classify::{Classify, Disposition};
 use crate::jobs::JobError;
 use crate::jobs::dispatch::{start_run, start_run_with};
 use crate::jobs::quote_generation::QuoteArgs;
@@ -55,16 +54,6 @@ pub enum EnqueueError {
     /// Postgres or Redis failed.
     #[error(transparent)]
     Job(#[from] JobError),
-}
-
-impl EnqueueError {
-    /// Whether trying again unchanged may work.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            EnqueueError::Invalid(_) => false,
-            EnqueueError::Job(e) => e.disposition() != Disposition::Fail,
-        }
-    }
 }
 
 fn invalid(e: impl std::fmt::Display) -> EnqueueError {

@@ -13,9 +13,7 @@ use sqlx::PgConnection;
 
 use super::error::JobError;
 use super::kind::{Job, JobKind, Outcome, Plan};
-use super::mirror_sync::{
-    MirrorChunk, noting_mapping_errors, resolve, row_of, sync_chunk, table_of,
-};
+use super::mirror_sync::{MirrorChunk, mapped_chunk, noting_mapping_errors, resolve, table_of};
 use crate::ledger::{self, Chunk};
 use crate::mirror::{MirrorTable, ensure, planner, swap};
 
@@ -75,12 +73,13 @@ impl JobKind for InitialLoad {
         _chunk: &'a Chunk,
         spec: &'a MirrorChunk,
     ) -> BoxFuture<'a, Result<Outcome, JobError>> {
-        Box::pin(async move {
-            let row = row_of(job.ctx, job.run).await?;
-            let table = job.args.table(table_of(&row)?);
-            let deleted = row.mapping()?.deleted;
-            sync_chunk(job.ctx, Self::QUEUE, &table, deleted, spec).await
-        })
+        Box::pin(mapped_chunk(
+            job.ctx,
+            job.run,
+            Self::QUEUE,
+            spec,
+            job.args.into == Target::Shadow,
+        ))
     }
 
     fn finalize<'a>(

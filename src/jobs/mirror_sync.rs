@@ -119,6 +119,21 @@ pub fn soql_datetime(t: DateTime<Utc>) -> String {
     t.trunc_subsecs(0).format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Runs a mirror work chunk of the run's mapping into its table, or with `shadow`
+/// into the reload's shadow table beside it.
+pub async fn mapped_chunk(
+    ctx: &JobContext,
+    run: &Run,
+    queue: &'static str,
+    spec: &MirrorChunk,
+    shadow: bool,
+) -> Result<Outcome, JobError> {
+    let row = row_of(ctx, run).await?;
+    let live = table_of(&row)?;
+    let table = if shadow { live.shadow() } else { live };
+    sync_chunk(ctx, queue, &table, row.mapping()?.deleted, spec).await
+}
+
 /// Runs a mirror work chunk of any kind into `table` (the live table, or a reload's
 /// shadow): the chunk's writes, uncommitted, in the returned outcome.
 pub async fn sync_chunk(

@@ -10,7 +10,7 @@ use sqlx::PgConnection;
 
 use super::error::JobError;
 use super::kind::{Job, JobKind, Outcome, Plan};
-use super::mirror_sync::{MirrorChunk, row_of, sync_chunk, table_of};
+use super::mirror_sync::{MirrorChunk, mapped_chunk, row_of, table_of};
 use crate::ledger::Chunk;
 use crate::mirror::{count_range, planner};
 
@@ -38,12 +38,7 @@ impl JobKind for Reconcile {
         _chunk: &'a Chunk,
         spec: &'a MirrorChunk,
     ) -> BoxFuture<'a, Result<Outcome, JobError>> {
-        Box::pin(async move {
-            let row = row_of(job.ctx, job.run).await?;
-            let table = table_of(&row)?;
-            let deleted = row.mapping()?.deleted;
-            sync_chunk(job.ctx, Self::QUEUE, &table, deleted, spec).await
-        })
+        Box::pin(mapped_chunk(job.ctx, job.run, Self::QUEUE, spec, false))
     }
 
     fn finalize<'a>(

@@ -14,7 +14,7 @@ use sqlx::PgConnection;
 use super::error::JobError;
 use super::kind::{Job, JobKind, Outcome, Plan, Planned};
 use super::mirror_sync::{
-    MirrorChunk, noting_mapping_errors, resolve, row_of, soql_datetime, sync_chunk, table_of,
+    MirrorChunk, mapped_chunk, noting_mapping_errors, resolve, soql_datetime,
 };
 use crate::ledger::{self, Chunk};
 use crate::mirror::{MirrorTable, ensure, planner};
@@ -45,12 +45,7 @@ impl JobKind for Resync {
         _chunk: &'a Chunk,
         spec: &'a MirrorChunk,
     ) -> BoxFuture<'a, Result<Outcome, JobError>> {
-        Box::pin(async move {
-            let row = row_of(job.ctx, job.run).await?;
-            let table = table_of(&row)?;
-            let deleted = row.mapping()?.deleted;
-            sync_chunk(job.ctx, Self::QUEUE, &table, deleted, spec).await
-        })
+        Box::pin(mapped_chunk(job.ctx, job.run, Self::QUEUE, spec, false))
     }
 
     fn finalize<'a>(

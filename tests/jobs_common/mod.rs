@@ -5,6 +5,8 @@
 //! for comparing the mirror with the org.
 #![allow(dead_code)]
 
+pub mod harness;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -89,27 +91,44 @@ fn with_db(url: &str, db: &str) -> String {
     u.to_string()
 }
 
+/// A new database of the test's own (`name` in its name), migrated: (name, URL, pool).
+pub async fn fresh_database(name: &str) -> (String, String, PgPool) {
+    let db = format!(
+        "orgpool_test_{name}_{}_{}",
+        std::process::id(),
+        rand::random::<u16>()
+    );
+    let admin = PgPool::connect(&admin_url())
+        .await
+        .expect("Postgres answers (run scripts/test)");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\"")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let db_url = with_db(&admin_url(), &db);
+    orgpool::migrate::run(&db_url)
+        .await
+        .expect("migrations apply");
+    let pool = PgPool::connect(&db_url).await.unwrap();
+    (db, db_url, pool)
+}
+
+/// Drops a database made by [`fresh_database`].
+pub async fn drop_database(db: &str) {
+    if let Ok(admin) = PgPool::connect(&admin_url()).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"
+        )))
+        .execute(&admin)
+        .await;
+    }
+}
+
 impl Env {
     /// A fresh world named `name` with `org` and the mappings `toml`.
     pub async fn new(name: &str, org: FakeOrgConfig, toml: &str) -> Env {
-        let db = format!(
-            "orgpool_test_{name}_{}_{}",
-            std::process::id(),
-            rand::random::<u16>()
-        );
-        let admin = PgPool::connect(&admin_url())
-            .await
-            .expect("Postgres answers (run scripts/test)");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\"")))
-            .execute(&admin)
-            .await
-            .unwrap();
-        admin.close().await;
-        let db_url = with_db(&admin_url(), &db);
-        orgpool::migrate::run(&db_url)
-            .await
-            .expect("migrations apply");
-        let pool = PgPool::connect(&db_url).await.unwrap();
+        let (db, db_url, pool) = fresh_database(name).await;
         let org = orgpool::fake_org::start(org)
             .await
             .expect("fake org starts");
@@ -446,23 +465,14 @@ impl Drop for Env {
             let _ = c.wait();
         }
         let db = self.db.clone();
-        // Best effort: a new runtime may not be available inside drop, so use psql-free
-        // sqlx on a fresh thread.
-        let url = admin_url();
+        // Best effort, on a thread of its own: a runtime cannot be entered inside drop.
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .ok()?;
-            rt.block_on(async {
-                let admin = PgPool::connect(&url).await.ok()?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"
-                )))
-                .execute(&admin)
-                .await
-                .ok()
-            })
+            rt.block_on(drop_database(&db));
+            Some(())
         })
         .join();
     }

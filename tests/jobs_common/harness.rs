@@ -2,7 +2,6 @@
 //! against real Postgres (a database of the test's own, migrated) and real Redis (a
 //! key prefix of its own) and an in-process fake org, without spawning binaries. The
 //! test drives chunks one at a time, so it can fail, cancel or corrupt one in between.
-#![allow(dead_code)]
 
 use std::time::Duration;
 
@@ -37,31 +36,10 @@ pub struct Harness {
     _stop: watch::Sender<bool>,
 }
 
-fn admin_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into())
-}
-
 impl Harness {
     /// A fresh world named `name` with `org` and the mappings `toml`.
     pub async fn new(name: &str, org: FakeOrgConfig, toml: &str) -> Harness {
-        let db = format!(
-            "orgpool_harness_{name}_{}_{}",
-            std::process::id(),
-            rand::random::<u16>()
-        );
-        let admin = PgPool::connect(&admin_url())
-            .await
-            .expect("Postgres answers (run scripts/test)");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\"")))
-            .execute(&admin)
-            .await
-            .unwrap();
-        admin.close().await;
-        let mut url = url::Url::parse(&admin_url()).unwrap();
-        url.set_path(&format!("/{db}"));
-        orgpool::migrate::run(url.as_str()).await.unwrap();
-        let pool = PgPool::connect(url.as_str()).await.unwrap();
+        let (db, _, pool) = super::fresh_database(&format!("harness_{name}")).await;
         let org = orgpool::fake_org::start(org)
             .await
             .expect("fake org starts");
@@ -187,12 +165,6 @@ impl Harness {
     /// Drops the database.
     pub async fn close(self) {
         self.pool.close().await;
-        let admin = PgPool::connect(&admin_url()).await.unwrap();
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-            self.db
-        )))
-        .execute(&admin)
-        .await;
+        super::drop_database(&self.db).await;
     }
 }

@@ -5,7 +5,7 @@
 use clap::{Args, Subcommand};
 
 use crate::app::{SalesforceUse, Services};
-use crate::jobs::dispatch::push_run;
+use crate::jobs::push::push_run;
 use crate::ledger;
 
 /// Inspect and retry failed work.

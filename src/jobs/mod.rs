@@ -11,6 +11,7 @@ pub mod error;
 pub mod initial_load;
 pub mod kind;
 pub mod mirror_sync;
+pub mod push;
 pub mod quote_generation;
 pub mod reconcile;
 pub mod registry;

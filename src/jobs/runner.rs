@@ -99,9 +99,8 @@ async fn run_chunk<K: JobKind>(
                 "shutting down: chunk rolled back and handed back"
             );
             let _ = ledger::chunks::release(&ctx.pool, chunk.id, &worker).await;
-            let _ =
-                super::dispatch::push_chunk(&ctx.pool, &ctx.queues, K::QUEUE, chunk.id, None, None)
-                    .await;
+            let _ = super::push::push_chunk(&ctx.pool, &ctx.queues, K::QUEUE, chunk.id, None, None)
+                .await;
             event::chunk(K::QUEUE, "released", took);
             Ok(())
         }
@@ -213,7 +212,7 @@ async fn plan_done<K: JobKind>(
     futures::stream::iter(ids)
         .for_each_concurrent(16, |id| async move {
             if let Err(e) =
-                super::dispatch::push_chunk(&ctx.pool, &ctx.queues, K::QUEUE, id, None, None).await
+                super::push::push_chunk(&ctx.pool, &ctx.queues, K::QUEUE, id, None, None).await
             {
                 tracing::warn!(job_kind = K::QUEUE, chunk_id = id, error = %e, "push failed; the scheduler will push it");
             }
@@ -289,7 +288,7 @@ async fn record<K: JobKind>(
     if let Ok(true) =
         ledger::chunks::snooze(&ctx.pool, chunk.id, worker, delay, spent, class, &reason).await
     {
-        let _ = super::dispatch::push_chunk(
+        let _ = super::push::push_chunk(
             &ctx.pool,
             &ctx.queues,
             K::QUEUE,

@@ -76,7 +76,7 @@ pub struct Applied {
 pub async fn stage(conn: &mut PgConnection, columns: &[&Column]) -> Result<(), MirrorError> {
     let defs: Vec<String> = columns
         .iter()
-        .map(|c| format!("{} {}{}", quote_ident(&c.name), c.pg_type, collation(c)))
+        .map(|c| format!("{} {}{}", quote_ident(&c.name), c.pg_type, c.collation()))
         .collect();
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP TABLE IF EXISTS pg_temp.{STAGE}"
@@ -90,18 +90,6 @@ pub async fn stage(conn: &mut PgConnection, columns: &[&Column]) -> Result<(), M
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-/// `COLLATE "C"` for `sfid` and lookup columns: Ids order and compare by bytes, the
-/// unique index then serves Id range scans, and a join of a lookup to `sfid` (an
-/// Opportunity's line items, say) has one collation on both sides, so it can use the
-/// lookup's index.
-pub fn collation(column: &Column) -> &'static str {
-    if column.name == "sfid" || column.indexed {
-        " COLLATE \"C\""
-    } else {
-        ""
-    }
 }
 
 /// Applies `cs` in the caller's transaction.

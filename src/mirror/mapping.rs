@@ -274,6 +274,20 @@ pub struct Column {
     pub indexed: bool,
 }
 
+impl Column {
+    /// `COLLATE "C"` for `sfid` and lookup columns: Ids order and compare by bytes, the
+    /// unique index then serves Id range scans, and a join of a lookup to `sfid` (an
+    /// Opportunity's line items, say) has one collation on both sides, so it can use
+    /// the lookup's index.
+    pub fn collation(&self) -> &'static str {
+        if self.name == "sfid" || self.indexed {
+            " COLLATE \"C\""
+        } else {
+            ""
+        }
+    }
+}
+
 /// A mapping checked against the org: the columns to load, in Bulk query order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resolved {

@@ -139,11 +139,11 @@ pub async fn ensure(conn: &mut PgConnection, t: &MirrorTable) -> Result<Drift, M
             let extra = if c.name == "sfid" {
                 format!(
                     "{} CONSTRAINT {} UNIQUE",
-                    super::change_set::collation(c),
+                    c.collation(),
                     quote_ident(&sfid_key.0)
                 )
             } else {
-                super::change_set::collation(c).to_string()
+                c.collation().to_string()
             };
             cols.push(format!("{} {}{extra}", quote_ident(&c.name), c.pg_type));
         }
@@ -180,7 +180,7 @@ pub async fn ensure(conn: &mut PgConnection, t: &MirrorTable) -> Result<Drift, M
                     t.qualified(),
                     quote_ident(&c.name),
                     c.pg_type,
-                    super::change_set::collation(c)
+                    c.collation()
                 )))
                 .execute(&mut *conn)
                 .await?;

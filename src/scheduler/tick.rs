@@ -8,7 +8,8 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::app::Services;
-use crate::jobs::dispatch::{start_run, sweep};
+use crate::jobs::dispatch::start_run;
+use crate::jobs::push::sweep;
 use crate::jobs::registry::{self, INITIAL_LOAD, RECONCILE, RESYNC};
 use crate::ledger::{self, LedgerError};
 use crate::mirror::Mapping;

@@ -5,8 +5,11 @@
 //! package.json) against it: login, describe, query with paging, CRUD,
 //! upsert by external Id, Bulk 2.0 query and ingest.
 //!
-//! `scripts/test` installs the client. Without `node` on PATH the test is
-//! skipped, except under CI (env `CI` set), where that is a failure.
+//! `scripts/test` installs Node and the client. Without `node` on PATH or
+//! without the installed client the test fails, so a missing client can never
+//! pass as a run. On a machine without Node, `ORGPOOL_SKIP_NODE_TESTS=1` skips
+//! it instead (saying so on stderr); under CI (env `CI` set) that opt-out is
+//! refused and the test fails all the same.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -80,6 +83,20 @@ impl FakeOrgInfo {
 
 fn under_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// `ORGPOOL_SKIP_NODE_TESTS=1` outside CI.
+fn skip_requested() -> bool {
+    std::env::var("ORGPOOL_SKIP_NODE_TESTS").is_ok_and(|v| v == "1") && !under_ci()
+}
+
+/// Why the client cannot run, if it cannot.
+fn client_missing(client_dir: &Path) -> Option<String> {
+    if !node_available() {
+        return Some("node is not on PATH".into());
+    }
+    let marker = client_dir.join("node_modules/jsforce/package.json");
+    (!marker.is_file()).then(|| format!("{} has no node_modules/jsforce", client_dir.display()))
 }
 
 fn node_available() -> bool {
@@ -182,22 +199,16 @@ fn start_fake_org() -> (KillOnDrop, FakeOrgInfo) {
 fn jsforce_drives_the_fake_org() {
     let client_dir: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/jsforce");
 
-    if !node_available() {
-        if under_ci() {
-            panic!("node is not on PATH, and under CI this test must run; run scripts/test");
+    if let Some(why) = client_missing(&client_dir) {
+        if skip_requested() {
+            eprintln!("skipping jsforce_drives_the_fake_org ({why}): ORGPOOL_SKIP_NODE_TESTS=1");
+            return;
         }
-        eprintln!(
-            "skipping jsforce_drives_the_fake_org: node is not on PATH (scripts/test installs it)"
+        panic!(
+            "{why}: run scripts/test, which installs Node and the jsforce test client \
+             (outside CI, ORGPOOL_SKIP_NODE_TESTS=1 skips this test)"
         );
-        return;
     }
-    assert!(
-        client_dir
-            .join("node_modules/jsforce/package.json")
-            .is_file(),
-        "{} has no node_modules/jsforce: run scripts/test to install the jsforce test client",
-        client_dir.display()
-    );
 
     let (_fake_org, info) = start_fake_org();
     let url = info.url.clone().unwrap_or_default();

@@ -1,9 +1,12 @@
-//! The command-line front end: one module per subcommand.
+//! The command-line front end: one module per subcommand. Built without the cargo
+//! feature `fake-org`, `fake-org` and `bench` stay listed and fail saying why.
 
+#[cfg(feature = "fake-org")]
 mod bench;
 mod demo;
 mod dev_cmd;
 mod enqueue_cmd;
+#[cfg(feature = "fake-org")]
 mod fake_org_cmd;
 mod jobs_cmd;
 mod mappings_cmd;
@@ -11,12 +14,16 @@ mod migrate_cmd;
 mod scheduler_cmd;
 mod status_cmd;
 mod web_cmd;
+#[cfg(not(feature = "fake-org"))]
+mod without_fake_org;
 mod worker_cmd;
 
+#[cfg(feature = "fake-org")]
 pub use bench::BenchArgs;
 pub use demo::DemoArgs;
 pub use dev_cmd::DevArgs;
 pub use enqueue_cmd::{EnqueueArgs, wait};
+#[cfg(feature = "fake-org")]
 pub use fake_org_cmd::FakeOrgArgs;
 pub use jobs_cmd::JobsArgs;
 pub use mappings_cmd::MappingsArgs;
@@ -24,6 +31,8 @@ pub use migrate_cmd::MigrateArgs;
 pub use scheduler_cmd::SchedulerArgs;
 pub use status_cmd::StatusArgs;
 pub use web_cmd::WebArgs;
+#[cfg(not(feature = "fake-org"))]
+pub use without_fake_org::{BenchArgs, FakeOrgArgs};
 pub use worker_cmd::WorkerArgs;
 
 use clap::{Parser, Subcommand};

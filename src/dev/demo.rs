@@ -10,11 +10,37 @@ use anyhow::{Context, bail};
 use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::app::Services;
-use crate::fake_org::{ChurnSpec, FakeOrg};
 use crate::jobs::JobSettings;
 use crate::jobs::enqueue::{self, Request};
 use crate::mirror::{Mapping, quote_ident};
 use crate::queue::{QueueConfig, Queues};
+
+/// What the demo asks of an org it can look into: the in-process fake org answers; a
+/// real org at `SALESFORCE_LOGIN_URL` is not one (its counts show as `-` and it is not
+/// made to change).
+pub trait LocalOrg: Send + Sync {
+    /// Live (not deleted) records of `object`.
+    fn count(&self, object: &str) -> usize;
+    /// Starts (`true`) or stops inserts, updates and deletes of Opportunities.
+    fn churn_opportunities(&self, on: bool);
+}
+
+#[cfg(feature = "fake-org")]
+impl LocalOrg for crate::fake_org::FakeOrg {
+    fn count(&self, object: &str) -> usize {
+        crate::fake_org::FakeOrg::count(self, object)
+    }
+
+    fn churn_opportunities(&self, on: bool) {
+        let spec = crate::fake_org::ChurnSpec {
+            object: "Opportunity".into(),
+            inserts: 20.0,
+            updates: 50.0,
+            deletes: 5.0,
+        };
+        self.set_churn(if on { vec![spec] } else { vec![] });
+    }
+}
 
 /// What the demo set up before the processes started.
 pub struct DemoSetup {
@@ -155,7 +181,11 @@ async fn wait_healthy(port: u16) -> anyhow::Result<()> {
 }
 
 /// Drives the demo; `web` is the web process's port when there is one.
-pub async fn run(s: &DemoSetup, org: Option<&FakeOrg>, web: Option<u16>) -> anyhow::Result<()> {
+pub async fn run(
+    s: &DemoSetup,
+    org: Option<&dyn LocalOrg>,
+    web: Option<u16>,
+) -> anyhow::Result<()> {
     if let Some(port) = web {
         wait_healthy(port).await?;
     }
@@ -174,14 +204,9 @@ pub async fn run(s: &DemoSetup, org: Option<&FakeOrg>, web: Option<u16>) -> anyh
         println!(
             "2. the org changes for 3 s (Opportunity: 20 inserts, 50 updates, 5 deletes a second)"
         );
-        org.set_churn(vec![ChurnSpec {
-            object: "Opportunity".into(),
-            inserts: 20.0,
-            updates: 50.0,
-            deletes: 5.0,
-        }]);
+        org.churn_opportunities(true);
         tokio::time::sleep(Duration::from_secs(3)).await;
-        org.set_churn(vec![]);
+        org.churn_opportunities(false);
         tokio::time::sleep(Duration::from_millis(1_100)).await;
     }
     println!("3. resync of every mapping:");
@@ -203,7 +228,7 @@ pub async fn run(s: &DemoSetup, org: Option<&FakeOrg>, web: Option<u16>) -> anyh
     Ok(())
 }
 
-async fn summarise(s: &DemoSetup, org: Option<&FakeOrg>, secs: f64) -> anyhow::Result<()> {
+async fn summarise(s: &DemoSetup, org: Option<&dyn LocalOrg>, secs: f64) -> anyhow::Result<()> {
     let pool = &s.services.pool;
     let (quotes, lines, total, failures): (i64, i64, Option<rust_decimal::Decimal>, i64) =
         sqlx::query_as(
@@ -232,7 +257,7 @@ async fn summarise(s: &DemoSetup, org: Option<&FakeOrg>, secs: f64) -> anyhow::R
     Ok(())
 }
 
-async fn compare(s: &DemoSetup, org: Option<&FakeOrg>) -> anyhow::Result<()> {
+async fn compare(s: &DemoSetup, org: Option<&dyn LocalOrg>) -> anyhow::Result<()> {
     println!("   {:<22} {:>10} {:>10}", "object", "org", "mirror");
     for m in &s.mappings {
         let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -1,5 +1,6 @@
 //! `orgpool dev`: the local equivalent of `heroku local`. Reads the Procfile, starts the
-//! fake org in-process unless `SALESFORCE_LOGIN_URL` points at a real one, runs the
+//! fake org in-process unless `SALESFORCE_LOGIN_URL` points at a real one (a build
+//! without the cargo feature `fake-org` needs one), runs the
 //! `release` type once, then starts every other type with its count as child processes
 //! (`DYNO`, `PORT` for web, `METRICS_PORT` for the scheduler and workers), forwards their
 //! output with prefixes, and on Ctrl-C or SIGTERM stops them all. With `--demo` it also
@@ -10,10 +11,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use super::demo;
+use super::demo::{self, LocalOrg};
 use super::group::{Group, Spec, run_once};
 use super::procfile::{Procfile, RELEASE};
-use crate::fake_org::{self, FakeOrg, FakeOrgConfig, SeedConfig};
 
 /// Options of a dev session.
 #[derive(Debug, Clone)]
@@ -113,7 +113,7 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
 
     let mut outcome: anyhow::Result<()> = Ok(());
     if let Some(setup) = &setup {
-        let flow = demo::run(setup, org.as_ref(), web.then_some(opts.port));
+        let flow = demo::run(setup, org.as_deref(), web.then_some(opts.port));
         tokio::select! {
             r = flow => {
                 outcome = r;
@@ -163,11 +163,31 @@ fn died(exit: Option<(String, Option<std::process::ExitStatus>)>) -> anyhow::Err
 async fn start_org(
     opts: &DevOptions,
     env: &mut Vec<(String, String)>,
-) -> anyhow::Result<Option<FakeOrg>> {
+) -> anyhow::Result<Option<Box<dyn LocalOrg>>> {
     if std::env::var_os("SALESFORCE_LOGIN_URL").is_some() {
         println!("orgpool dev: using the org at SALESFORCE_LOGIN_URL");
         return Ok(None);
     }
+    start_fake_org(opts, env).await.map(Some)
+}
+
+#[cfg(not(feature = "fake-org"))]
+async fn start_fake_org(
+    _opts: &DevOptions,
+    _env: &mut Vec<(String, String)>,
+) -> anyhow::Result<Box<dyn LocalOrg>> {
+    Err(crate::without_fake_org(
+        "without SALESFORCE_LOGIN_URL, `orgpool dev` (and `orgpool demo`)",
+        true,
+    ))
+}
+
+#[cfg(feature = "fake-org")]
+async fn start_fake_org(
+    opts: &DevOptions,
+    env: &mut Vec<(String, String)>,
+) -> anyhow::Result<Box<dyn LocalOrg>> {
+    use crate::fake_org::{self, FakeOrgConfig, SeedConfig};
     let config = FakeOrgConfig {
         seed: SeedConfig {
             opportunities: opts.opportunities,
@@ -187,7 +207,7 @@ async fn start_org(
         "SALESFORCE_CLIENT_SECRET".into(),
         config.client_secret.clone(),
     ));
-    Ok(Some(org))
+    Ok(Box::new(org))
 }
 
 /// `PATH` with this binary's folder first, so the Procfile's `orgpool` is this build.

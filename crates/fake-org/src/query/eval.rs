@@ -4,7 +4,7 @@
 
 use std::cmp::Ordering;
 
-use crate::soql::CompareOp;
+use orgpool_soql::CompareOp;
 
 use super::super::ids::RecordId;
 use super::super::model::FieldType;

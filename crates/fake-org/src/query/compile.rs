@@ -2,7 +2,7 @@
 //! literals to typed values, with Salesforce's `INVALID_FIELD` / `INVALID_TYPE` /
 //! `INVALID_QUERY_FILTER_OPERATOR` errors.
 
-use crate::soql::{self, CompareOp, Expr, FieldPath, Literal, Query, SelectItem};
+use orgpool_soql::{self as soql, CompareOp, Expr, FieldPath, Literal, Query, SelectItem};
 
 use super::super::ids::{self, RecordId};
 use super::super::model::{FieldType, ObjectDef};

@@ -53,7 +53,7 @@ pub enum Ended {
     Closed(RunState),
     /// Every chunk is done: the caller runs the kind's finalize in this transaction and
     /// then [`Closing::succeed`].
-    Complete(Closing),
+    Complete(Box<Closing>),
 }
 
 /// A run whose chunks are all done, locked in the caller's transaction until it commits.
@@ -276,7 +276,7 @@ async fn settle(conn: &mut PgConnection, run_id: i64) -> Result<Ended, LedgerErr
         close(conn, run_id, RunState::Cancelled, None).await?;
         return Ok(Ended::Closed(RunState::Cancelled));
     }
-    Ok(Ended::Complete(Closing { run }))
+    Ok(Ended::Complete(Box::new(Closing { run })))
 }
 
 /// Ends a run (only if it is still active): the one place a run is closed.

@@ -51,8 +51,8 @@ pub struct Kind {
     pub default_args: fn() -> serde_json::Value,
     /// Checks encoded arguments against the kind's type.
     pub check_args: fn(&serde_json::Value) -> Result<(), String>,
-    /// The runner of its queue.
-    pub runner: fn(JobContext) -> Arc<dyn ChunkRunner>,
+    /// The runner of its queue, given the attempts its chunks get.
+    pub runner: fn(JobContext, i32) -> Arc<dyn ChunkRunner>,
 }
 
 impl Kind {
@@ -193,7 +193,7 @@ pub fn runners(ctx: &JobContext) -> Vec<(&'static str, Arc<dyn ChunkRunner>)> {
                 .iter()
                 .find(|k| k.queue == q)
                 .expect("queue of a kind");
-            (q, (k.runner)(ctx.clone()))
+            (q, (k.runner)(ctx.clone(), max_attempts(q, &ctx.settings)))
         })
         .collect()
 }

@@ -23,33 +23,37 @@ use crate::telemetry::jobs as event;
 /// Runs chunks of kind `K`.
 pub struct Runner<K> {
     ctx: JobContext,
+    max_attempts: i32,
     kind: PhantomData<fn() -> K>,
 }
 
 impl<K: JobKind> Runner<K> {
-    /// A runner over `ctx`.
-    pub fn new(ctx: JobContext) -> Runner<K> {
+    /// A runner over `ctx` whose chunks get `max_attempts` attempts for transient errors.
+    pub fn new(ctx: JobContext, max_attempts: i32) -> Runner<K> {
         Runner {
             ctx,
+            max_attempts,
             kind: PhantomData,
         }
     }
 
-    /// A runner over `ctx`, as the queue consumer takes it (the registry's constructor).
-    pub fn boxed(ctx: JobContext) -> Arc<dyn ChunkRunner> {
-        Arc::new(Runner::<K>::new(ctx))
+    /// [`Runner::new`], as the queue consumer takes it (the registry's constructor).
+    pub fn boxed(ctx: JobContext, max_attempts: i32) -> Arc<dyn ChunkRunner> {
+        Arc::new(Runner::<K>::new(ctx, max_attempts))
     }
 }
 
 impl<K: JobKind> ChunkRunner for Runner<K> {
     fn run(&self, chunk_id: i64, worker: String) -> BoxFuture<'static, Result<(), RunnerError>> {
         let ctx = self.ctx.clone();
-        Box::pin(async move { run_chunk::<K>(ctx, chunk_id, worker).await })
+        let attempts = self.max_attempts;
+        Box::pin(async move { run_chunk::<K>(ctx, attempts, chunk_id, worker).await })
     }
 }
 
 async fn run_chunk<K: JobKind>(
     ctx: JobContext,
+    max_attempts: i32,
     chunk_id: i64,
     worker: String,
 ) -> Result<(), RunnerError> {
@@ -109,7 +113,7 @@ async fn run_chunk<K: JobKind>(
             event::chunk(K::QUEUE, "done", took);
             Ok(())
         }
-        Some(Err(outcome)) => record::<K>(&ctx, &chunk, &worker, outcome, took).await,
+        Some(Err(outcome)) => record::<K>(&ctx, &chunk, &worker, outcome, max_attempts, took).await,
     }
 }
 
@@ -235,10 +239,10 @@ async fn record<K: JobKind>(
     chunk: &Chunk,
     worker: &str,
     outcome: Outcome,
+    max_attempts: i32,
     took: Duration,
 ) -> Result<(), RunnerError> {
     let (run_id, chunk_id) = (chunk.run_id, chunk.id);
-    let max_attempts = super::registry::max_attempts(&chunk.kind, &ctx.settings);
     let outcome = match outcome {
         Outcome::Retry { class, reason, .. } if chunk.attempts + 1 >= max_attempts => {
             Outcome::Fail {

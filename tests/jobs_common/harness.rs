@@ -123,7 +123,8 @@ impl Harness {
             .iter()
             .find(|k| k.queue == queue)
             .expect("a kind of the queue");
-        let _ = (kind.runner)(self.ctx.clone())
+        let attempts = orgpool::jobs::registry::max_attempts(queue, &self.ctx.settings);
+        let _ = (kind.runner)(self.ctx.clone(), attempts)
             .run(chunk, WORKER.to_string())
             .await;
     }

@@ -20,6 +20,7 @@ pub mod quotes;
 pub mod redis_conn;
 pub mod salesforce;
 pub mod scheduler;
+pub mod settings;
 pub mod soql;
 pub mod status;
 pub mod telemetry;

@@ -12,6 +12,8 @@ mod table;
 
 pub use catalog::{DefaultText, SETTINGS, Section, Setting, find};
 pub use env::Vars;
+#[cfg(test)]
+pub(crate) use env::pairs;
 pub use error::SettingsError;
 pub use names::{check_names, nearest};
 pub use table::render_markdown;

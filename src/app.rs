@@ -54,9 +54,11 @@ impl std::fmt::Debug for Services {
     }
 }
 
-/// The database URL from the environment.
+/// The database URL from the environment (`DATABASE_URL`).
 pub fn database_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.into())
+    crate::settings::Vars::from_env()
+        .text("DATABASE_URL")
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.into())
 }
 
 impl Services {
@@ -67,8 +69,8 @@ impl Services {
         pool_size: u32,
         concurrency: Option<usize>,
     ) -> anyhow::Result<Services> {
-        let settings = JobSettings::from_env().map_err(anyhow::Error::msg)?;
-        let mut qcfg = QueueConfig::from_env().map_err(anyhow::Error::msg)?;
+        let settings = JobSettings::from_env()?;
+        let mut qcfg = QueueConfig::from_env()?;
         if let Some(n) = concurrency {
             if n == 0 || n > 64 {
                 bail!("--concurrency {n} is outside 1 to 64; give a small number such as 2");

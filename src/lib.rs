@@ -21,6 +21,7 @@ pub mod quotes;
 pub mod redis_conn;
 pub mod salesforce;
 pub mod scheduler;
+pub mod settings;
 pub mod status;
 pub mod telemetry;
 pub mod web;

@@ -8,10 +8,17 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use crate::settings::{SettingsError, Vars};
+
 /// The URL from `REDIS_URL`, or the local default.
 pub fn url_from_env() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+    Vars::from_env()
+        .text("REDIS_URL")
+        .unwrap_or_else(|| DEFAULT_URL.into())
 }
+
+/// Where Redis is when `REDIS_URL` is unset.
+pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
 
 /// `url` as the redis crate takes it: `#insecure` added to a `rediss://` URL when
 /// `insecure` is set and the URL has no fragment of its own.
@@ -23,15 +30,10 @@ pub fn effective_url(url: &str, insecure: bool) -> String {
     }
 }
 
-fn insecure_from_env() -> anyhow::Result<bool> {
-    match std::env::var("REDIS_TLS_INSECURE") {
-        Err(_) => Ok(false),
-        Ok(v) => match v.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Ok(true),
-            "false" | "0" | "no" | "off" | "" => Ok(false),
-            _ => anyhow::bail!("REDIS_TLS_INSECURE={v:?} is not true or false"),
-        },
-    }
+fn insecure_from_env() -> Result<bool, SettingsError> {
+    Ok(Vars::from_env()
+        .flag("REDIS_TLS_INSECURE")?
+        .unwrap_or(false))
 }
 
 /// Connects to `url`; the error names the URL without its password.

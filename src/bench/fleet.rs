@@ -105,7 +105,9 @@ impl Fleet {
                     .env("SALESFORCE_CLIENT_SECRET", &d.client_secret)
                     .env(
                         "RUST_LOG",
-                        std::env::var("ORGPOOL_BENCH_WORKER_LOG").unwrap_or_else(|_| "warn".into()),
+                        crate::settings::Vars::from_env()
+                            .text("ORGPOOL_BENCH_WORKER_LOG")
+                            .unwrap_or_else(|| "warn".into()),
                     )
                     .stdout(Stdio::null())
                     .kill_on_drop(true)

@@ -29,10 +29,7 @@ impl DemoArgs {
             scale: vec![format!("worker={}", self.workers)],
             demo: true,
             exit_after_demo: !self.stay,
-            port: std::env::var("PORT")
-                .ok()
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(5000),
+            port: crate::web::WebConfig::from_env()?.port,
             metrics_base: 9100,
             opportunities: self.opportunities,
         })

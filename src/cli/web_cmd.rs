@@ -19,7 +19,7 @@ pub struct WebArgs {
 impl WebArgs {
     /// Runs it until SIGTERM or Ctrl-C.
     pub async fn run(self) -> anyhow::Result<()> {
-        let mut config = WebConfig::from_env().map_err(anyhow::Error::msg)?;
+        let mut config = WebConfig::from_env()?;
         if let Some(p) = self.port {
             config.port = p;
         }

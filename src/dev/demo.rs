@@ -14,6 +14,7 @@ use crate::jobs::JobSettings;
 use crate::jobs::enqueue::{self, Request};
 use crate::mirror::{Mapping, quote_ident};
 use crate::queue::{QueueConfig, Queues};
+use crate::web::WebConfig;
 
 /// What the demo asks of an org it can look into: the in-process fake org answers; a
 /// real org at `SALESFORCE_LOGIN_URL` is not one (its counts show as `-` and it is not
@@ -52,8 +53,8 @@ pub struct DemoSetup {
 
 /// Creates the demo database and prefix and adds their settings to `env`.
 pub async fn prepare(env: &mut Vec<(String, String)>) -> anyhow::Result<DemoSetup> {
-    let mappings_path =
-        std::env::var("ORGPOOL_MAPPINGS").unwrap_or_else(|_| "jobs/mappings.toml".into());
+    let settings = JobSettings::from_env()?;
+    let mappings_path = settings.mappings_path.clone();
     let file = crate::scheduler::catalog::read(&mappings_path)?;
     let admin_url = crate::app::database_url();
     let mut admin = PgConnection::connect(&admin_url).await.with_context(|| {
@@ -72,8 +73,10 @@ pub async fn prepare(env: &mut Vec<(String, String)>) -> anyhow::Result<DemoSetu
     url.set_path("/orgpool_demo");
     let db_url = url.to_string();
     let prefix = format!("orgpool-demo:{}", std::process::id());
-    let token = std::env::var("ORGPOOL_WEB_TOKEN")
-        .unwrap_or_else(|_| format!("{:032x}", rand::random::<u128>()));
+    let token = match WebConfig::from_env()?.token {
+        Some(t) => t.expose().to_string(),
+        None => format!("{:032x}", rand::random::<u128>()),
+    };
     for (k, v) in [
         ("DATABASE_URL", db_url.as_str()),
         ("ORGPOOL_REDIS_PREFIX", prefix.as_str()),
@@ -101,7 +104,7 @@ pub async fn prepare(env: &mut Vec<(String, String)>) -> anyhow::Result<DemoSetu
             pool: PgPool::connect_lazy(&db_url)?,
             queues,
             client: None,
-            settings: JobSettings::default(),
+            settings,
         },
         token,
         prefix,

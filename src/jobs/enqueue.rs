@@ -142,7 +142,7 @@ pub async fn quotes(
     condition: Option<&str>,
     requested_by: &str,
 ) -> Result<Started, EnqueueError> {
-    let path = std::env::var("ORGPOOL_QUOTES").unwrap_or_else(|_| "jobs/quotes.toml".into());
+    let path = s.settings.quotes_path.clone();
     let text = std::fs::read_to_string(&path).map_err(|e| {
         invalid(format!(
             "cannot read {path}: {e}; create it (see docs/quotes.md) or set ORGPOOL_QUOTES"

@@ -2,6 +2,7 @@
 //! for retries, and the fleet-wide API budget and outage flag in Redis.
 
 mod auth;
+mod auth_flow;
 mod backoff;
 mod budget;
 mod bulk_ingest;

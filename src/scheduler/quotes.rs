@@ -12,7 +12,7 @@ use crate::quotes::QuotesFile;
 
 /// Starts a scheduled quote run if one is due; returns its id.
 pub async fn tick(s: &Services) -> anyhow::Result<Option<i64>> {
-    let path = std::env::var("ORGPOOL_QUOTES").unwrap_or_else(|_| "jobs/quotes.toml".into());
+    let path = s.settings.quotes_path.clone();
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(None);
     };

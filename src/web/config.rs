@@ -1,14 +1,15 @@
-//! The web process's settings, from the environment. Every setting has a default; an
-//! unknown `ORGPOOL_WEB_*` variable is refused by name so a typo cannot silently leave
-//! the pages open.
+//! The web process's settings, read through the settings layer ([`crate::settings`]).
+//! Every setting has a default; an unknown `ORGPOOL_*` variable is refused by name so a
+//! typo cannot silently leave the pages open.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::salesforce::Secret;
+use crate::settings::{SettingsError, Vars};
 
 /// Settings of `orgpool web`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebConfig {
     /// Port to listen on (`PORT`, as Heroku and most platforms set it; default 5000).
     pub port: u16,
@@ -37,91 +38,58 @@ impl Default for WebConfig {
     }
 }
 
-const KNOWN: &[&str] = &[
-    "ORGPOOL_WEB_BIND",
-    "ORGPOOL_WEB_TOKEN",
-    "ORGPOOL_WEB_PROTECT_READS",
-    "ORGPOOL_WEB_REFRESH_SECS",
-];
+/// Shorter tokens are refused: the token is all that guards the enqueue API.
+const MIN_TOKEN_LEN: usize = 16;
 
 impl WebConfig {
     /// Reads the settings from the process environment.
-    pub fn from_env() -> Result<WebConfig, String> {
-        Self::from_vars(std::env::vars())
+    pub fn from_env() -> Result<WebConfig, SettingsError> {
+        Self::from_vars(Vars::from_env())
     }
 
     /// Reads the settings from `vars` (name, value).
     pub fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<WebConfig, String> {
-        let mut c = WebConfig::default();
-        for (k, v) in vars {
-            match k.as_str() {
-                "PORT" => {
-                    c.port = v
-                        .parse()
-                        .map_err(|_| format!("PORT={v:?} is not a port number; set 1 to 65535"))?;
-                }
-                "ORGPOOL_WEB_BIND" => {
-                    c.bind = v.parse().map_err(|_| {
-                        format!(
-                            "ORGPOOL_WEB_BIND={v:?} is not an IP address; use 0.0.0.0 or 127.0.0.1"
-                        )
-                    })?;
-                }
-                "ORGPOOL_WEB_TOKEN" => {
-                    if v.len() < 16 {
-                        return Err(
-                            "ORGPOOL_WEB_TOKEN is shorter than 16 characters; use a long random value (e.g. `openssl rand -hex 32`)".into(),
-                        );
-                    }
-                    c.token = Some(Secret::new(v));
-                }
-                "ORGPOOL_WEB_PROTECT_READS" => {
-                    c.protect_reads = match v.to_ascii_lowercase().as_str() {
-                        "true" | "1" | "yes" | "on" => true,
-                        "false" | "0" | "no" | "off" => false,
-                        _ => {
-                            return Err(format!(
-                                "ORGPOOL_WEB_PROTECT_READS={v:?} is not true or false"
-                            ));
-                        }
-                    };
-                }
-                "ORGPOOL_WEB_REFRESH_SECS" => {
-                    let n: u64 = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                        format!("ORGPOOL_WEB_REFRESH_SECS={v:?} is not a whole number of seconds above 0")
-                    })?;
-                    c.refresh = Duration::from_secs(n);
-                }
-                other if other.starts_with("ORGPOOL_WEB_") => {
-                    return Err(format!(
-                        "unknown setting {other}; the web settings are {}",
-                        KNOWN.join(", ")
-                    ));
-                }
-                _ => {}
-            }
+    ) -> Result<WebConfig, SettingsError> {
+        let v = Vars::checked(vars)?;
+        let d = WebConfig::default();
+        let token = v.text("ORGPOOL_WEB_TOKEN");
+        if token.as_ref().is_some_and(|t| t.len() < MIN_TOKEN_LEN) {
+            return Err(SettingsError::invalid(
+                "ORGPOOL_WEB_TOKEN",
+                "it is shorter than 16 characters; use a long random value (e.g. `openssl rand -hex 32`)",
+            ));
         }
-        Ok(c)
+        Ok(WebConfig {
+            port: v.whole("PORT", 1..=65_535)?.map_or(d.port, |p| p as u16),
+            bind: v
+                .parsed(
+                    "ORGPOOL_WEB_BIND",
+                    "an IP address; use 0.0.0.0 or 127.0.0.1",
+                )?
+                .unwrap_or(d.bind),
+            token: token.map(Secret::new),
+            protect_reads: v
+                .flag("ORGPOOL_WEB_PROTECT_READS")?
+                .unwrap_or(d.protect_reads),
+            refresh: v
+                .whole("ORGPOOL_WEB_REFRESH_SECS", 1..=u64::MAX)?
+                .map_or(d.refresh, Duration::from_secs),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vars(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect()
-    }
+    use crate::settings::pairs as vars;
 
     #[test]
     fn defaults_and_overrides() {
         let c = WebConfig::from_vars(vars(&[])).unwrap();
-        assert_eq!(c.port, 5000);
-        assert!(c.token.is_none());
+        assert_eq!(c, WebConfig::default());
+        let d = crate::settings::Section::Web.defaults();
+        assert_eq!(WebConfig::from_vars(d).unwrap(), WebConfig::default());
         let c = WebConfig::from_vars(vars(&[
             ("PORT", "8080"),
             ("ORGPOOL_WEB_TOKEN", "0123456789abcdef0123"),
@@ -139,10 +107,18 @@ mod tests {
             ("PORT", "http"),
             ("ORGPOOL_WEB_TOKEN", "short"),
             ("ORGPOOL_WEB_PROTECT_READS", "maybe"),
+            ("ORGPOOL_WEB_REFRESH_SECS", "0"),
             ("ORGPOOL_WEB_TOKN", "x"),
         ] {
-            let e = WebConfig::from_vars(vars(&[(k, v)])).unwrap_err();
-            assert!(e.contains(k), "{e}");
+            let e = WebConfig::from_vars(vars(&[(k, v)]))
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(k), "{e}");
         }
+        let e = WebConfig::from_vars(vars(&[("ORGPOOL_WEB_TOKEN", "short")])).unwrap_err();
+        assert!(
+            !e.to_string().contains("short\""),
+            "the token is never echoed: {e}"
+        );
     }
 }

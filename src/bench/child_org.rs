@@ -7,6 +7,8 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use super::BenchError;
+
 /// A running child fake org.
 #[derive(Debug)]
 pub struct ChildOrg {
@@ -18,7 +20,10 @@ pub struct ChildOrg {
 impl ChildOrg {
     /// Starts `orgpool fake-org` (this executable unless `exe` says otherwise) on a free
     /// port with `args`, and waits until it has seeded and listens.
-    pub async fn spawn(exe: Option<&std::path::Path>, args: &[&str]) -> anyhow::Result<ChildOrg> {
+    pub async fn spawn(
+        exe: Option<&std::path::Path>,
+        args: &[&str],
+    ) -> Result<ChildOrg, BenchError> {
         let exe = match exe {
             Some(p) => p.to_path_buf(),
             None => std::env::current_exe()?,
@@ -31,10 +36,7 @@ impl ChildOrg {
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+        let stdout = child.stdout.take().ok_or(BenchError::NoStdout)?;
         let mut lines = BufReader::new(stdout).lines();
         let mut base_url = None;
         let wait = async {
@@ -43,17 +45,17 @@ impl ChildOrg {
                     base_url = Some(url.trim().to_string());
                 }
                 if line.trim_start().starts_with("seeded") {
-                    return anyhow::Ok(());
+                    return Ok(());
                 }
             }
-            anyhow::bail!("the fake org exited before it was ready")
+            Err(BenchError::OrgExited)
         };
         tokio::time::timeout(Duration::from_secs(600), wait)
             .await
-            .map_err(|_| anyhow::anyhow!("the fake org did not start within 10 minutes"))??;
+            .map_err(|_| BenchError::OrgTimeout)??;
         // Keep draining its output so it never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let base_url = base_url.ok_or_else(|| anyhow::anyhow!("the fake org printed no URL"))?;
+        let base_url = base_url.ok_or(BenchError::OrgNoUrl)?;
         Ok(ChildOrg { base_url, child })
     }
 

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::BenchError;
 use super::mem::rss_mib;
 use crate::fake_org::{self, FakeOrgConfig, SeedConfig};
 use crate::org_session::OrgSession;
@@ -26,7 +27,7 @@ const SEED_TARGET: Duration = Duration::from_secs(60);
 const STREAM_TARGET_ROWS_PER_SEC: f64 = 200_000.0;
 
 /// Runs the benchmark and prints a report.
-pub async fn run(p: Params) -> anyhow::Result<()> {
+pub async fn run(p: Params) -> Result<(), BenchError> {
     println!(
         "orgpool bench fake-org: {} opportunities x {} lines",
         p.opportunities, p.lines
@@ -94,9 +95,10 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         &config.client_secret,
         false,
     )
-    .await?;
+    .await
+    .map_err(BenchError::other)?;
     let t = Instant::now();
-    let id = session.bulk_query(soql).await?;
+    let id = session.bulk_query(soql).await.map_err(BenchError::other)?;
     let job_ready = t.elapsed();
     let t = Instant::now();
     let (mut lines, mut bytes, mut pages) = (0u64, 0u64, 0u64);
@@ -110,7 +112,8 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             },
             |_| pages += 1,
         )
-        .await?;
+        .await
+        .map_err(BenchError::other)?;
     // Each page starts with a header line.
     let rows = lines.saturating_sub(pages);
     let streamed = t.elapsed();
@@ -162,8 +165,8 @@ fn baseline_rows(n: u64) -> Vec<Vec<fake_org::value::Value>> {
         .collect()
 }
 
-fn render_all(store: &fake_org::store::Store, soql: &str) -> anyhow::Result<(u64, u64)> {
-    let q = fake_org::query::compile(&store.schema, soql).map_err(|e| anyhow::anyhow!("{e}"))?;
+fn render_all(store: &fake_org::store::Store, soql: &str) -> Result<(u64, u64), BenchError> {
+    let q = fake_org::query::compile(&store.schema, soql)?;
     let seqs = fake_org::query::execute(store, &q, false);
     let writer = fake_org::query::CsvWriter::new(q.columns.clone(), ',', false);
     let (mut out, mut scratch) = (String::new(), String::new());

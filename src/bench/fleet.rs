@@ -9,6 +9,7 @@ use std::time::Duration;
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio::process::{Child, Command};
 
+use super::BenchError;
 use super::child_org::ChildOrg;
 use crate::fake_org::FakeOrgConfig;
 use crate::queue::{QueueConfig, Queues};
@@ -57,7 +58,7 @@ impl Fleet {
         mappings: &str,
         quotes: Option<&str>,
         workers: usize,
-    ) -> anyhow::Result<Fleet> {
+    ) -> Result<Fleet, BenchError> {
         let admin_url = crate::app::database_url();
         let db = format!("orgpool_bench_{name}_{}", std::process::id());
         let mut admin = PgConnection::connect(&admin_url).await?;
@@ -82,7 +83,9 @@ impl Fleet {
         if let Some(q) = quotes {
             std::fs::write(dir.join("quotes.toml"), q)?;
         }
-        let redis = crate::redis_conn::connect(&crate::redis_conn::url_from_env()).await?;
+        let redis = crate::redis_conn::connect(&crate::redis_conn::url_from_env())
+            .await
+            .map_err(BenchError::other)?;
         let queues = Queues::new(
             redis,
             QueueConfig {
@@ -127,12 +130,17 @@ impl Fleet {
     }
 
     /// Waits for run `id` to end; errors if it did not succeed.
-    pub async fn wait(&self, id: i64) -> anyhow::Result<()> {
+    pub async fn wait(&self, id: i64) -> Result<(), BenchError> {
         loop {
             let r = crate::ledger::runs::get(&self.pool, id).await?;
             if r.is_finished() {
                 if r.state != "succeeded" {
-                    anyhow::bail!("run {id} ({}) ended {}: {:?}", r.kind, r.state, r.error);
+                    return Err(BenchError::RunEnded {
+                        id,
+                        kind: r.kind,
+                        state: r.state,
+                        error: r.error,
+                    });
                 }
                 return Ok(());
             }
@@ -141,7 +149,7 @@ impl Fleet {
     }
 
     /// A Salesforce client on the org (for baselines), under the bench's prefix.
-    pub fn client(&self) -> anyhow::Result<crate::salesforce::Client> {
+    pub fn client(&self) -> Result<crate::salesforce::Client, BenchError> {
         let d = FakeOrgConfig::default();
         let cfg = crate::salesforce::SalesforceConfig::new(
             &self.org.base_url,
@@ -166,7 +174,7 @@ impl Fleet {
     }
 
     /// Stops everything and drops the database and the Redis keys.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    pub async fn stop(mut self) -> Result<(), BenchError> {
         for w in &mut self.workers {
             let _ = w.kill().await;
         }

@@ -8,6 +8,7 @@ use std::time::Instant;
 use futures::TryStreamExt;
 use sqlx::postgres::PgPoolCopyExt;
 
+use super::BenchError;
 use super::fleet::Fleet;
 use crate::jobs::dispatch::start_run;
 use crate::jobs::registry;
@@ -28,7 +29,7 @@ pub struct Params {
 const FIELDS: &str = r#"["Name", "Amount", "CloseDate", "StageName", "Probability", "AccountId", "IsClosed", "IsWon", "CreatedDate", "LastModifiedDate"]"#;
 
 /// Runs it.
-pub async fn run(p: Params) -> anyhow::Result<()> {
+pub async fn run(p: Params) -> Result<(), BenchError> {
     let records = p.records.to_string();
     let mappings = format!(
         "[[mapping]]\nobject = \"Opportunity\"\nfields = {FIELDS}\nchunk_size = {}\n",
@@ -54,9 +55,11 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     result
 }
 
-async fn measure(p: &Params, fleet: &Fleet, mappings: &str) -> anyhow::Result<()> {
+async fn measure(p: &Params, fleet: &Fleet, mappings: &str) -> Result<(), BenchError> {
     let file = MappingsFile::parse("bench", mappings)?;
-    crate::scheduler::catalog::record(&fleet.pool, &file.mapping).await?;
+    crate::scheduler::catalog::record(&fleet.pool, &file.mapping)
+        .await
+        .map_err(BenchError::other)?;
     let pool = &fleet.pool;
     let started = Instant::now();
     let id = start_run(

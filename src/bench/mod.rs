@@ -2,9 +2,12 @@
 //! measured in the same run.
 
 pub mod child_org;
+pub mod error;
 pub mod fake_org;
 pub mod fleet;
 pub mod load;
 pub mod mem;
 pub mod quotes;
 pub mod sf_query;
+
+pub use error::BenchError;

@@ -6,6 +6,7 @@
 
 use std::time::Instant;
 
+use super::BenchError;
 use super::fleet::Fleet;
 use crate::jobs::dispatch::{start_run, start_run_with};
 use crate::jobs::registry;
@@ -31,7 +32,7 @@ fn rules(chunk: u64) -> String {
 }
 
 /// Runs it.
-pub async fn run(p: Params) -> anyhow::Result<()> {
+pub async fn run(p: Params) -> Result<(), BenchError> {
     let n = p.opportunities.to_string();
     let accounts = (p.opportunities / 10).max(10).to_string();
     let text = rules(p.chunk);
@@ -83,9 +84,11 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn measure(fleet: &Fleet, text: &str) -> anyhow::Result<(i64, f64, i64, f64)> {
+async fn measure(fleet: &Fleet, text: &str) -> Result<(i64, f64, i64, f64), BenchError> {
     let file = crate::mirror::MappingsFile::parse("bench", MAPPINGS)?;
-    crate::scheduler::catalog::record(&fleet.pool, &file.mapping).await?;
+    crate::scheduler::catalog::record(&fleet.pool, &file.mapping)
+        .await
+        .map_err(BenchError::other)?;
     let t = Instant::now();
     let mut ids = Vec::new();
     for m in &file.mapping {
@@ -147,7 +150,7 @@ async fn measure(fleet: &Fleet, text: &str) -> anyhow::Result<(i64, f64, i64, f6
 
 /// Prints where a run's time went: per chunk, when it was pushed, started and finished,
 /// in seconds after the run was created.
-async fn timeline(pool: &sqlx::PgPool, run_id: i64) -> anyhow::Result<()> {
+async fn timeline(pool: &sqlx::PgPool, run_id: i64) -> Result<(), BenchError> {
     type Row = (i64, String, Option<f64>, Option<f64>, Option<f64>, i32);
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT c.id, c.step,

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
+use super::BenchError;
 use super::child_org::ChildOrg;
 use super::mem::rss_mib;
 use crate::fake_org::FakeOrgConfig;
@@ -36,7 +37,7 @@ pub const SOQL: &str = "SELECT Id, Name, StageName, Amount, CloseDate, Probabili
 const TARGET_PEAK_MIB: f64 = 100.0;
 
 /// Runs it.
-pub async fn run(p: Params) -> anyhow::Result<()> {
+pub async fn run(p: Params) -> Result<(), BenchError> {
     let records = p.records.to_string();
     if !p.json {
         println!(
@@ -61,7 +62,9 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
         SalesforceConfig::new(&org.base_url, &defaults.client_id, &defaults.client_secret);
     cfg.bulk_page_rows = p.page;
     cfg.gzip = p.gzip;
-    let redis = crate::redis_conn::connect(&crate::redis_conn::url_from_env()).await?;
+    let redis = crate::redis_conn::connect(&crate::redis_conn::url_from_env())
+        .await
+        .map_err(BenchError::other)?;
     let prefix = format!("orgpool-bench-{}", std::process::id());
     let client = Client::new(cfg, redis, &prefix)?;
 
@@ -88,13 +91,15 @@ pub async fn run(p: Params) -> anyhow::Result<()> {
             &defaults.client_secret,
             p.gzip,
         )
-        .await?;
+        .await
+        .map_err(BenchError::other)?;
         let t = Instant::now();
-        let id = session.bulk_query(SOQL).await?;
+        let id = session.bulk_query(SOQL).await.map_err(BenchError::other)?;
         let mut n = 0u64;
         session
             .bulk_pages(&id, p.page, |_| {}, |page| n += page.records)
-            .await?;
+            .await
+            .map_err(BenchError::other)?;
         Some((n, n as f64 / t.elapsed().as_secs_f64()))
     };
     org.stop().await;

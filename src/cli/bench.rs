@@ -85,7 +85,7 @@ impl BenchArgs {
                     lines,
                     page,
                 })
-                .await
+                .await?
             }
             Bench::Load {
                 records,
@@ -97,7 +97,7 @@ impl BenchArgs {
                     workers,
                     chunk,
                 })
-                .await
+                .await?
             }
             Bench::Quotes {
                 opportunities,
@@ -109,7 +109,7 @@ impl BenchArgs {
                     workers,
                     chunk,
                 })
-                .await
+                .await?
             }
             Bench::SfQuery {
                 records,
@@ -125,8 +125,9 @@ impl BenchArgs {
                     json,
                     gzip,
                 })
-                .await
+                .await?
             }
         }
+        Ok(())
     }
 }

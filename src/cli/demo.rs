@@ -33,6 +33,7 @@ impl DemoArgs {
             metrics_base: 9100,
             opportunities: self.opportunities,
         })
-        .await
+        .await?;
+        Ok(())
     }
 }

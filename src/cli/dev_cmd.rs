@@ -44,6 +44,7 @@ impl DevArgs {
             metrics_base: self.metrics_port,
             opportunities: self.opportunities,
         })
-        .await
+        .await?;
+        Ok(())
     }
 }

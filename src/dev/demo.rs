@@ -6,9 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
 use sqlx::{Connection, PgConnection, PgPool};
 
+use super::DevError;
 use crate::app::Services;
 use crate::jobs::JobSettings;
 use crate::jobs::enqueue::{self, Request};
@@ -52,17 +52,18 @@ pub struct DemoSetup {
 }
 
 /// Creates the demo database and prefix and adds their settings to `env`.
-pub async fn prepare(env: &mut Vec<(String, String)>) -> anyhow::Result<DemoSetup> {
+pub async fn prepare(env: &mut Vec<(String, String)>) -> Result<DemoSetup, DevError> {
     let settings = JobSettings::from_env()?;
     let mappings_path = settings.mappings_path.clone();
-    let file = crate::scheduler::catalog::read(&mappings_path)?;
+    let file = crate::scheduler::catalog::read(&mappings_path).map_err(DevError::other)?;
     let admin_url = crate::app::database_url();
-    let mut admin = PgConnection::connect(&admin_url).await.with_context(|| {
-        format!(
-            "cannot connect to Postgres at {}; start it or set DATABASE_URL",
-            crate::migrate::redact(&admin_url)
-        )
-    })?;
+    let mut admin =
+        PgConnection::connect(&admin_url)
+            .await
+            .map_err(|source| DevError::ConnectPostgres {
+                url: crate::migrate::redact(&admin_url),
+                source,
+            })?;
     sqlx::query("DROP DATABASE IF EXISTS orgpool_demo WITH (FORCE)")
         .execute(&mut admin)
         .await?;
@@ -87,7 +88,9 @@ pub async fn prepare(env: &mut Vec<(String, String)>) -> anyhow::Result<DemoSetu
     ] {
         env.push((k.into(), v.into()));
     }
-    let redis = crate::redis_conn::connect(&crate::redis_conn::url_from_env()).await?;
+    let redis = crate::redis_conn::connect(&crate::redis_conn::url_from_env())
+        .await
+        .map_err(DevError::other)?;
     let queues = Queues::new(
         redis,
         QueueConfig {
@@ -127,7 +130,11 @@ impl DemoSetup {
     }
 
     /// Starts runs through the web process when there is one, else directly.
-    async fn enqueue(&self, web: Option<u16>, req: serde_json::Value) -> anyhow::Result<Vec<i64>> {
+    async fn enqueue(
+        &self,
+        web: Option<u16>,
+        req: serde_json::Value,
+    ) -> Result<Vec<i64>, DevError> {
         let Some(port) = web else {
             let req: Request = serde_json::from_value(req)?;
             let started = enqueue::start(&self.services, &req, "demo").await?;
@@ -142,7 +149,10 @@ impl DemoSetup {
         let status = resp.status();
         let body: serde_json::Value = resp.json().await?;
         if !status.is_success() {
-            bail!("POST /api/runs answered {status}: {}", body["error"]);
+            return Err(DevError::EnqueueRefused {
+                status,
+                error: body["error"].to_string(),
+            });
         }
         let runs = body["runs"].as_array().cloned().unwrap_or_default();
         for r in &runs {
@@ -155,10 +165,13 @@ impl DemoSetup {
         Ok(runs.iter().filter_map(|r| r["run_id"].as_i64()).collect())
     }
 
-    async fn wait_all(&self, ids: &[i64]) -> anyhow::Result<bool> {
+    async fn wait_all(&self, ids: &[i64]) -> Result<bool, DevError> {
         let mut ok = true;
         for id in ids {
-            if let Some(err) = crate::cli::wait(&self.services, *id).await? {
+            if let Some(err) = crate::cli::wait(&self.services, *id)
+                .await
+                .map_err(DevError::other)?
+            {
                 eprintln!("   {err}");
                 ok = false;
             }
@@ -167,7 +180,7 @@ impl DemoSetup {
     }
 }
 
-async fn wait_healthy(port: u16) -> anyhow::Result<()> {
+async fn wait_healthy(port: u16) -> Result<(), DevError> {
     let url = format!("http://127.0.0.1:{port}/healthz");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -177,7 +190,7 @@ async fn wait_healthy(port: u16) -> anyhow::Result<()> {
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("the web process did not answer {url} within 60 s; see its lines above");
+            return Err(DevError::WebNotHealthy { url });
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -188,7 +201,7 @@ pub async fn run(
     s: &DemoSetup,
     org: Option<&dyn LocalOrg>,
     web: Option<u16>,
-) -> anyhow::Result<()> {
+) -> Result<(), DevError> {
     if let Some(port) = web {
         wait_healthy(port).await?;
     }
@@ -226,12 +239,12 @@ pub async fn run(
     ok &= s.wait_all(&ids).await?;
     summarise(s, org, t.elapsed().as_secs_f64()).await?;
     if !ok {
-        bail!("a run failed; see the messages above and `orgpool jobs dead`");
+        return Err(DevError::RunFailed);
     }
     Ok(())
 }
 
-async fn summarise(s: &DemoSetup, org: Option<&dyn LocalOrg>, secs: f64) -> anyhow::Result<()> {
+async fn summarise(s: &DemoSetup, org: Option<&dyn LocalOrg>, secs: f64) -> Result<(), DevError> {
     let pool = &s.services.pool;
     let (quotes, lines, total, failures): (i64, i64, Option<rust_decimal::Decimal>, i64) =
         sqlx::query_as(
@@ -260,7 +273,7 @@ async fn summarise(s: &DemoSetup, org: Option<&dyn LocalOrg>, secs: f64) -> anyh
     Ok(())
 }
 
-async fn compare(s: &DemoSetup, org: Option<&dyn LocalOrg>) -> anyhow::Result<()> {
+async fn compare(s: &DemoSetup, org: Option<&dyn LocalOrg>) -> Result<(), DevError> {
     println!("   {:<22} {:>10} {:>10}", "object", "org", "mirror");
     for m in &s.mappings {
         let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(

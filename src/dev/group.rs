@@ -12,6 +12,7 @@ use nix::unistd::Pid;
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
+use super::DevError;
 use super::output::{Label, forward};
 
 /// One process to start.
@@ -23,21 +24,6 @@ pub struct Spec {
     pub command: String,
     /// Extra environment.
     pub env: Vec<(String, String)>,
-}
-
-/// Starting or running the processes failed.
-#[derive(Debug, thiserror::Error)]
-pub enum GroupError {
-    /// A process could not be started.
-    #[error("cannot start {name} ({command}): {source}")]
-    Spawn {
-        /// The process.
-        name: String,
-        /// Its command.
-        command: String,
-        /// Why.
-        source: std::io::Error,
-    },
 }
 
 struct Member {
@@ -86,9 +72,9 @@ impl Group {
     }
 
     /// Starts `spec`; returns its process id.
-    pub fn spawn(&mut self, spec: &Spec) -> Result<i32, GroupError> {
+    pub fn spawn(&mut self, spec: &Spec) -> Result<i32, DevError> {
         let index = self.members.len();
-        let mut child = command(spec).spawn().map_err(|source| GroupError::Spawn {
+        let mut child = command(spec).spawn().map_err(|source| DevError::Spawn {
             name: spec.name.clone(),
             command: spec.command.clone(),
             source,
@@ -171,12 +157,12 @@ impl Group {
 }
 
 /// Runs `spec` to completion with its output labelled; returns its exit status.
-pub async fn run_once(spec: &Spec, width: usize) -> Result<ExitStatus, GroupError> {
+pub async fn run_once(spec: &Spec, width: usize) -> Result<ExitStatus, DevError> {
     let mut g = Group::new(width);
     g.spawn(spec)?;
     match g.next_exit().await {
         Some((_, Some(status))) => Ok(status),
-        _ => Err(GroupError::Spawn {
+        _ => Err(DevError::Spawn {
             name: spec.name.clone(),
             command: spec.command.clone(),
             source: std::io::Error::other("lost track of the process"),

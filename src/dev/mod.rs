@@ -2,10 +2,12 @@
 //! prefixed output and a clean stop, plus the end-to-end demo that drives them.
 
 pub mod demo;
+pub mod error;
 pub mod group;
 pub mod output;
 pub mod procfile;
 pub mod session;
 
+pub use error::DevError;
 pub use procfile::Procfile;
 pub use session::{DevOptions, run};

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use super::DevError;
+
 /// One process type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessType {
@@ -25,7 +27,7 @@ pub const RELEASE: &str = "release";
 
 impl Procfile {
     /// Parses `text` (from `path`, for messages).
-    pub fn parse(path: &str, text: &str) -> Result<Procfile, String> {
+    pub fn parse(path: &str, text: &str) -> Result<Procfile, DevError> {
         let mut types: Vec<ProcessType> = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -33,10 +35,11 @@ impl Procfile {
                 continue;
             }
             let Some((name, command)) = line.split_once(':') else {
-                return Err(format!(
-                    "{path} line {}: {line:?} is not `name: command`",
-                    i + 1
-                ));
+                return Err(DevError::NotNameCommand {
+                    path: path.into(),
+                    line: i + 1,
+                    text: line.into(),
+                });
             };
             let (name, command) = (name.trim(), command.trim());
             let valid = !name.is_empty()
@@ -44,19 +47,25 @@ impl Procfile {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
             if !valid {
-                return Err(format!(
-                    "{path} line {}: process type {name:?} must be letters, digits, _ or -",
-                    i + 1
-                ));
+                return Err(DevError::BadTypeName {
+                    path: path.into(),
+                    line: i + 1,
+                    name: name.into(),
+                });
             }
             if command.is_empty() {
-                return Err(format!("{path} line {}: {name} has no command", i + 1));
+                return Err(DevError::NoCommand {
+                    path: path.into(),
+                    line: i + 1,
+                    name: name.into(),
+                });
             }
             if types.iter().any(|t| t.name == name) {
-                return Err(format!(
-                    "{path} line {}: process type {name} is defined twice; keep one",
-                    i + 1
-                ));
+                return Err(DevError::DefinedTwice {
+                    path: path.into(),
+                    line: i + 1,
+                    name: name.into(),
+                });
             }
             types.push(ProcessType {
                 name: name.into(),
@@ -64,7 +73,7 @@ impl Procfile {
             });
         }
         if types.is_empty() {
-            return Err(format!("{path} defines no process types"));
+            return Err(DevError::NoTypes(path.into()));
         }
         Ok(Procfile { types })
     }
@@ -76,7 +85,7 @@ impl Procfile {
 
     /// How many of each long-running type to start: 1 each unless `scale` says
     /// otherwise (the release type is never scaled: it runs once first).
-    pub fn counts(&self, scale: &[String]) -> Result<BTreeMap<String, usize>, String> {
+    pub fn counts(&self, scale: &[String]) -> Result<BTreeMap<String, usize>, DevError> {
         let mut counts: BTreeMap<String, usize> = self
             .types
             .iter()
@@ -89,21 +98,23 @@ impl Procfile {
                 continue;
             }
             let Some((name, n)) = entry.split_once('=') else {
-                return Err(format!(
-                    "--scale {entry:?} is not TYPE=COUNT; write for example worker=3"
-                ));
+                return Err(DevError::ScaleSyntax(entry.into()));
             };
-            let n: usize = n.trim().parse().ok().filter(|n| *n <= 64).ok_or_else(|| {
-                format!("--scale {entry}: the count must be a whole number from 0 to 64")
-            })?;
+            let n: usize = n
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n <= 64)
+                .ok_or_else(|| DevError::ScaleCount(entry.into()))?;
             let name = name.trim();
             match counts.get_mut(name) {
                 Some(c) => *c = n,
                 None => {
-                    return Err(format!(
-                        "--scale {entry}: the Procfile has no process type {name} (it has {})",
-                        counts.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ));
+                    return Err(DevError::ScaleUnknownType {
+                        entry: entry.into(),
+                        name: name.into(),
+                        known: counts.keys().cloned().collect::<Vec<_>>().join(", "),
+                    });
                 }
             }
         }
@@ -135,16 +146,20 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem() {
-        let e = Procfile::parse("Procfile", "web orgpool web\n").unwrap_err();
+        let e = Procfile::parse("Procfile", "web orgpool web\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 1"), "{e}");
-        let e = Procfile::parse("Procfile", "web: a\nweb: b\n").unwrap_err();
+        let e = Procfile::parse("Procfile", "web: a\nweb: b\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("twice"), "{e}");
         let p = Procfile::parse("Procfile", TEXT).unwrap();
-        let e = p.counts(&["wroker=3".into()]).unwrap_err();
+        let e = p.counts(&["wroker=3".into()]).unwrap_err().to_string();
         assert!(e.contains("wroker") && e.contains("worker"), "{e}");
-        let e = p.counts(&["worker=many".into()]).unwrap_err();
+        let e = p.counts(&["worker=many".into()]).unwrap_err().to_string();
         assert!(e.contains("whole number"), "{e}");
-        let e = p.counts(&["worker".into()]).unwrap_err();
+        let e = p.counts(&["worker".into()]).unwrap_err().to_string();
         assert!(e.contains("TYPE=COUNT"), "{e}");
     }
 }

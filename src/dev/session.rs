@@ -9,8 +9,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
-
+use super::DevError;
 use super::demo::{self, LocalOrg};
 use super::group::{Group, Spec, run_once};
 use super::procfile::{Procfile, RELEASE};
@@ -38,13 +37,15 @@ pub struct DevOptions {
 const GRACE: Duration = Duration::from_secs(30);
 
 /// Runs a session until Ctrl-C (or the end of the demo with `exit_after_demo`).
-pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
+pub async fn run(opts: DevOptions) -> Result<(), DevError> {
     let path = opts.procfile.display().to_string();
-    let text = std::fs::read_to_string(&opts.procfile).with_context(|| {
-        format!("cannot read {path}; run from the project folder or pass --procfile")
-    })?;
-    let procfile = Procfile::parse(&path, &text).map_err(anyhow::Error::msg)?;
-    let counts = procfile.counts(&opts.scale).map_err(anyhow::Error::msg)?;
+    let text =
+        std::fs::read_to_string(&opts.procfile).map_err(|source| DevError::ReadProcfile {
+            path: path.clone(),
+            source,
+        })?;
+    let procfile = Procfile::parse(&path, &text)?;
+    let counts = procfile.counts(&opts.scale)?;
     let mut shutdown = crate::app::shutdown_signal();
 
     let mut env: Vec<(String, String)> = vec![("PATH".into(), path_with_this_binary()?)];
@@ -69,10 +70,10 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
         };
         let status = run_once(&spec, width).await?;
         if !status.success() {
-            bail!(
-                "the release process ({}) failed with {status}; fix it before starting the others",
-                t.command
-            );
+            return Err(DevError::ReleaseFailed {
+                command: t.command.clone(),
+                status,
+            });
         }
     }
 
@@ -111,7 +112,7 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
     println!("orgpool dev: started {}", summary(&counts));
     println!("{urls}");
 
-    let mut outcome: anyhow::Result<()> = Ok(());
+    let mut outcome: Result<(), DevError> = Ok(());
     if let Some(setup) = &setup {
         let flow = demo::run(setup, org.as_deref(), web.then_some(opts.port));
         tokio::select! {
@@ -149,13 +150,13 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
     outcome
 }
 
-fn died(exit: Option<(String, Option<std::process::ExitStatus>)>) -> anyhow::Error {
+fn died(exit: Option<(String, Option<std::process::ExitStatus>)>) -> DevError {
     match exit {
-        Some((name, status)) => anyhow::anyhow!(
-            "{name} exited ({}); stopping the others. Its last lines above say why",
-            status.map_or("unknown status".into(), |s| s.to_string())
-        ),
-        None => anyhow::anyhow!("lost track of the child processes"),
+        Some((name, status)) => DevError::ChildExited {
+            name,
+            status: status.map_or("unknown status".into(), |s| s.to_string()),
+        },
+        None => DevError::LostChildren,
     }
 }
 
@@ -163,7 +164,7 @@ fn died(exit: Option<(String, Option<std::process::ExitStatus>)>) -> anyhow::Err
 async fn start_org(
     opts: &DevOptions,
     env: &mut Vec<(String, String)>,
-) -> anyhow::Result<Option<Box<dyn LocalOrg>>> {
+) -> Result<Option<Box<dyn LocalOrg>>, DevError> {
     if std::env::var_os("SALESFORCE_LOGIN_URL").is_some() {
         println!("orgpool dev: using the org at SALESFORCE_LOGIN_URL");
         return Ok(None);
@@ -175,18 +176,18 @@ async fn start_org(
 async fn start_fake_org(
     _opts: &DevOptions,
     _env: &mut Vec<(String, String)>,
-) -> anyhow::Result<Box<dyn LocalOrg>> {
-    Err(crate::without_fake_org(
+) -> Result<Box<dyn LocalOrg>, DevError> {
+    Err(DevError::other(crate::without_fake_org(
         "without SALESFORCE_LOGIN_URL, `orgpool dev` (and `orgpool demo`)",
         true,
-    ))
+    )))
 }
 
 #[cfg(feature = "fake-org")]
 async fn start_fake_org(
     opts: &DevOptions,
     env: &mut Vec<(String, String)>,
-) -> anyhow::Result<Box<dyn LocalOrg>> {
+) -> Result<Box<dyn LocalOrg>, DevError> {
     use crate::fake_org::{self, FakeOrgConfig, SeedConfig};
     let config = FakeOrgConfig {
         seed: SeedConfig {
@@ -211,9 +212,9 @@ async fn start_fake_org(
 }
 
 /// `PATH` with this binary's folder first, so the Procfile's `orgpool` is this build.
-fn path_with_this_binary() -> anyhow::Result<String> {
-    let exe = std::env::current_exe()?;
-    let dir = exe.parent().context("the binary has no folder")?;
+fn path_with_this_binary() -> Result<String, DevError> {
+    let exe = std::env::current_exe().map_err(DevError::CurrentExe)?;
+    let dir = exe.parent().ok_or(DevError::NoBinaryFolder)?;
     let rest = std::env::var("PATH").unwrap_or_default();
     Ok(format!("{}:{rest}", dir.display()))
 }

@@ -59,7 +59,7 @@ pub enum Ended {
 /// A run whose chunks are all done, locked in the caller's transaction until it commits.
 #[derive(Debug)]
 pub struct Closing {
-    run: Run,
+    run: Box<Run>,
 }
 
 impl Closing {
@@ -276,7 +276,7 @@ async fn settle(conn: &mut PgConnection, run_id: i64) -> Result<Ended, LedgerErr
         close(conn, run_id, RunState::Cancelled, None).await?;
         return Ok(Ended::Closed(RunState::Cancelled));
     }
-    Ok(Ended::Complete(Closing { run }))
+    Ok(Ended::Complete(Closing { run: Box::new(run) }))
 }
 
 /// Ends a run (only if it is still active): the one place a run is closed.

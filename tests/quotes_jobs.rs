@@ -341,7 +341,7 @@ async fn the_schedule_requotes_only_opportunities_that_changed() {
     // written when the Quote is computed, before its run ends, so wait for the run.
     let requoting = || async {
         let rows: Vec<(serde_json::Value,)> = sqlx::query_as(
-            "SELECT params FROM orgpool.runs WHERE kind = 'quote_generation' AND requested_by = 'scheduler' AND state = 'succeeded' ORDER BY id",
+            "SELECT summary FROM orgpool.runs WHERE kind = 'quote_generation' AND requested_by = 'scheduler' AND state = 'succeeded' ORDER BY id",
         )
         .fetch_all(&env.pool)
         .await

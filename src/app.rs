@@ -98,11 +98,7 @@ impl Services {
                     crate::migrate::redact(&url)
                 )
             })?;
-        let migrated: Option<(String,)> =
-            sqlx::query_as("SELECT to_regclass('orgpool.chunks')::text")
-                .fetch_optional(&pool)
-                .await?;
-        if migrated.map(|r| r.0).is_none_or(|s| s.is_empty()) {
+        if !crate::ledger::stats::is_migrated(&pool).await? {
             bail!("the database has no orgpool ledger yet; run `orgpool migrate` first");
         }
         let redis = crate::redis_conn::connect(&crate::redis_conn::url_from_env()).await?;

@@ -134,13 +134,7 @@ pub async fn read(s: &Services) -> anyhow::Result<Status> {
             }
             None => None,
         };
-        let (failed,): (i64,) = sqlx::query_as(
-            "SELECT count(*) FROM orgpool.chunks c JOIN orgpool.runs r ON r.id = c.run_id
-             WHERE r.object = $1 AND c.state = 'failed'",
-        )
-        .bind(&m.object)
-        .fetch_one(&s.pool)
-        .await?;
+        let failed = ledger::stats::failed_chunks_of(&s.pool, &m.object).await?;
         mappings.push(MappingStatus {
             table: format!("{}.{}", m.schema_name, m.table_name),
             lag_seconds: m
@@ -181,10 +175,7 @@ pub async fn read(s: &Services) -> anyhow::Result<Status> {
             depth: s.queues.depth(kind).await?,
         });
     }
-    let (dead_chunks,): (i64,) =
-        sqlx::query_as("SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'")
-            .fetch_one(&s.pool)
-            .await?;
+    let dead_chunks = ledger::stats::dead_chunks(&s.pool).await?;
     // The counters live in Redis, so a process without a Salesforce client (the web
     // process) reads them the same way.
     let fleet = match &s.client {

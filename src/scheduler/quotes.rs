@@ -24,16 +24,14 @@ pub async fn tick(s: &Services) -> anyhow::Result<Option<i64>> {
     else {
         return Ok(None);
     };
-    let (last,): (Option<chrono::DateTime<chrono::Utc>>,) = sqlx::query_as(
-        "SELECT max(created_at) FROM orgpool.runs WHERE kind = 'quote_generation' AND requested_by = 'scheduler'",
-    )
-    .fetch_one(&s.pool)
-    .await?;
+    let last =
+        crate::ledger::runs::last_created(&s.pool, QUOTE_GENERATION.name, "scheduler").await?;
     let every = chrono::Duration::from_std(every).unwrap_or_default();
     if last.is_some_and(|t| chrono::Utc::now() - t < every) {
         return Ok(None);
     }
-    let version = crate::quotes::record_rules(&s.pool, &rules, &text).await?;
+    let version = rules.version();
+    crate::ledger::quotes::record_rules(&s.pool, &version, &text).await?;
     let params = crate::ledger::encode(&QuoteArgs {
         version,
         condition: None,

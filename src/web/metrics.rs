@@ -67,8 +67,8 @@ fn record(snap: &Snapshot) {
         }
     }
     gauge!(WORKERS).set(snap.workers as f64);
-    for (kind, state, n) in &snap.runs {
-        gauge!(RUNS, "job_kind" => kind.clone(), "state" => state.clone()).set(*n as f64);
+    for r in &snap.runs {
+        gauge!(RUNS, "job_kind" => r.kind.clone(), "state" => r.state.clone()).set(r.count as f64);
     }
     for c in &snap.run_chunks {
         gauge!(RUN_CHUNKS,
@@ -78,8 +78,8 @@ fn record(snap: &Snapshot) {
             "state" => c.state.clone())
         .set(c.count as f64);
     }
-    for (kind, n) in &snap.chunks_done {
-        counter!(CHUNKS_DONE, "job_kind" => kind.clone()).absolute(*n as u64);
+    for c in &snap.chunks_done {
+        counter!(CHUNKS_DONE, "job_kind" => c.label.clone()).absolute(c.count as u64);
     }
     gauge!(DEAD_CHUNKS).set(st.dead_chunks as f64);
     for m in &st.mappings {
@@ -96,16 +96,16 @@ fn record(snap: &Snapshot) {
         let n = snap
             .quotes
             .iter()
-            .find(|(s, _)| s == state)
-            .map_or(0, |(_, n)| *n);
+            .find(|c| c.label == state)
+            .map_or(0, |c| c.count);
         gauge!(QUOTES, "state" => state).set(n as f64);
     }
     for object in ["Quote", "QuoteLineItem"] {
         let n = snap
             .failures_by_object
             .iter()
-            .find(|(o, _)| o == object)
-            .map_or(0, |(_, n)| *n);
+            .find(|c| c.label == object)
+            .map_or(0, |c| c.count);
         gauge!(RECORD_FAILURES, "object" => object).set(n as f64);
     }
     let a = &st.api;

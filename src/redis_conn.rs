@@ -23,23 +23,51 @@ pub fn effective_url(url: &str, insecure: bool) -> String {
     }
 }
 
-fn insecure_from_env() -> anyhow::Result<bool> {
+/// Opening Redis failed. URLs are shown without their password.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisConnError {
+    /// `REDIS_TLS_INSECURE` is neither true nor false.
+    #[error("REDIS_TLS_INSECURE={0:?} is not true or false; set it to true or false")]
+    Insecure(String),
+    /// The URL cannot be used.
+    #[error(
+        "REDIS_URL {url} is not usable: {source}; set it to redis://HOST:PORT or rediss://HOST:PORT"
+    )]
+    Url {
+        /// The URL, redacted.
+        url: String,
+        /// The client's reason.
+        source: redis::RedisError,
+    },
+    /// The server does not answer.
+    #[error("cannot reach Redis at {url}: {source}; start it or set REDIS_URL")]
+    Unreachable {
+        /// The URL, redacted.
+        url: String,
+        /// The client's reason.
+        source: redis::RedisError,
+    },
+}
+
+fn insecure_from_env() -> Result<bool, RedisConnError> {
     match std::env::var("REDIS_TLS_INSECURE") {
         Err(_) => Ok(false),
         Ok(v) => match v.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Ok(true),
             "false" | "0" | "no" | "off" | "" => Ok(false),
-            _ => anyhow::bail!("REDIS_TLS_INSECURE={v:?} is not true or false"),
+            _ => Err(RedisConnError::Insecure(v)),
         },
     }
 }
 
 /// Connects to `url`; the error names the URL without its password.
-pub async fn connect(url: &str) -> anyhow::Result<ConnectionManager> {
+pub async fn connect(url: &str) -> Result<ConnectionManager, RedisConnError> {
     let shown = crate::migrate::redact(url);
     let url = effective_url(url, insecure_from_env()?);
-    let client = redis::Client::open(url.as_str())
-        .map_err(|e| anyhow::anyhow!("REDIS_URL {shown} is not usable: {e}"))?;
+    let client = redis::Client::open(url.as_str()).map_err(|source| RedisConnError::Url {
+        url: shown.clone(),
+        source,
+    })?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(5)))
         .set_response_timeout(Some(Duration::from_secs(10)))
@@ -47,9 +75,7 @@ pub async fn connect(url: &str) -> anyhow::Result<ConnectionManager> {
     client
         .get_connection_manager_with_config(config)
         .await
-        .map_err(|e| {
-            anyhow::anyhow!("cannot reach Redis at {shown}: {e}; start it or set REDIS_URL")
-        })
+        .map_err(|source| RedisConnError::Unreachable { url: shown, source })
 }
 
 #[cfg(test)]

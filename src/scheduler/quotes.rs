@@ -2,6 +2,7 @@
 //! scheduler starts a quote run that often, selecting only Opportunities whose mirror
 //! row changed since their last Quote under the current rules.
 
+use super::SchedulerError;
 use crate::app::Services;
 use crate::jobs::dispatch::start_run_with;
 use crate::jobs::quote_generation::QuoteArgs;
@@ -11,7 +12,7 @@ use crate::mirror::parse_duration;
 use crate::quotes::QuotesFile;
 
 /// Starts a scheduled quote run if one is due; returns its id.
-pub async fn tick(s: &Services) -> anyhow::Result<Option<i64>> {
+pub async fn tick(s: &Services) -> Result<Option<i64>, SchedulerError> {
     let path = std::env::var("ORGPOOL_QUOTES").unwrap_or_else(|_| "jobs/quotes.toml".into());
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(None);

@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::error::WebError;
 use crate::app::Services;
 use crate::ledger::chunks::Chunk;
 use crate::ledger::pushes::Failure;
@@ -44,7 +45,7 @@ pub struct Snapshot {
 const LISTED: i64 = 20;
 
 /// Reads a snapshot.
-pub async fn read(s: &Services) -> anyhow::Result<Snapshot> {
+pub async fn read(s: &Services) -> Result<Snapshot, WebError> {
     let status = crate::status::read(s).await?;
     let pool = &s.pool;
     let runs = stats::runs_by_state(pool).await?;

@@ -1,7 +1,7 @@
 //! The layering rules of issue 12, checked over the source tree: every statement on the
-//! `orgpool` control schema is in `src/ledger/` (or the migrations runner). Comment
-//! lines are not code, and prose that merely names a table (`the Quotes in
-//! orgpool.quotes`) is not SQL.
+//! `orgpool` control schema is in `src/ledger/` (or the migrations runner), and metrics
+//! are recorded only through `src/telemetry/`'s typed events. Comment lines are not
+//! code, and prose that merely names a table (`the Quotes in orgpool.quotes`) is not SQL.
 
 use std::path::{Path, PathBuf};
 
@@ -47,6 +47,16 @@ fn control_sql(text: &str) -> Vec<String> {
     }
     hits.extend(excerpts(&code.to_lowercase(), "to_regclass('orgpool."));
     hits
+}
+
+/// Raw metric macros (`counter!(`, `gauge!(`, `histogram!(`, and their `describe_`
+/// forms, which contain them).
+fn metric_macros(text: &str) -> Vec<String> {
+    let code = code(text);
+    ["counter!(", "gauge!(", "histogram!("]
+        .iter()
+        .flat_map(|m| excerpts(&code, m))
+        .collect()
 }
 
 fn excerpts(code: &str, needle: &str) -> Vec<String> {
@@ -95,6 +105,16 @@ fn control_schema_sql_lives_in_the_ledger() {
 }
 
 #[test]
+fn metrics_are_recorded_only_in_telemetry() {
+    let found = offences(&["src/telemetry/"], metric_macros);
+    assert!(
+        found.is_empty(),
+        "raw metric macros outside src/telemetry/ (add a typed event there):\n  {}",
+        found.join("\n  ")
+    );
+}
+
+#[test]
 fn the_checks_see_code_and_not_comments_or_prose() {
     let sql = "let q = \"SELECT id\n    FROM orgpool.runs\";";
     assert_eq!(control_sql(sql).len(), 1);
@@ -108,4 +128,7 @@ fn the_checks_see_code_and_not_comments_or_prose() {
     );
     assert!(control_sql("/// Reads FROM orgpool.runs.\nfn f() {}").is_empty());
     assert!(control_sql("println!(\"the Quotes in orgpool.quotes\");").is_empty());
+    assert_eq!(metric_macros("metrics::counter!(X).increment(1);").len(), 1);
+    assert_eq!(metric_macros("describe_gauge!(X, \"y\");").len(), 1);
+    assert!(metric_macros("// gauge!(X) is recorded in telemetry").is_empty());
 }

@@ -5,18 +5,70 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
 use sqlx::ConnectOptions;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::sync::watch;
 
 use crate::jobs::{JobContext, JobSettings};
+use crate::ledger::LedgerError;
 use crate::queue::{QueueConfig, Queues};
-use crate::salesforce::{Client, SalesforceConfig};
+use crate::redis_conn::RedisConnError;
+use crate::salesforce::{Client, ConfigError, SalesforceConfig, SfError};
 
 /// The default database URL (as the scripts set up).
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/postgres";
+
+/// A process could not connect to its services. Database URLs are shown without their
+/// password, and no Salesforce secret is ever part of a message.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// `--concurrency` is out of range.
+    #[error("--concurrency {0} is outside 1 to 64; give a small number such as 2")]
+    Concurrency(usize),
+    /// `DATABASE_URL` is not a Postgres URL.
+    #[error(
+        "DATABASE_URL {url} is not a Postgres URL ({source}); set it to postgres://USER:PASSWORD@HOST:PORT/DB"
+    )]
+    DatabaseUrl {
+        /// The URL, redacted.
+        url: String,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// Postgres does not answer.
+    #[error(
+        "cannot connect to Postgres at {url}: {source}; check DATABASE_URL and that the server runs"
+    )]
+    Database {
+        /// The URL, redacted.
+        url: String,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// The ledger could not be checked.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The database has no control schema yet.
+    #[error("the database has no orgpool ledger yet; run `orgpool migrate` first")]
+    NotMigrated,
+    /// Redis cannot be used.
+    #[error(transparent)]
+    Redis(#[from] RedisConnError),
+    /// A setting (job, queue or `SALESFORCE_*`) is unknown, incomplete or malformed; the
+    /// message names it and the fix.
+    #[error(transparent)]
+    Settings(#[from] ConfigError),
+    /// The Salesforce client could not be built from its settings.
+    #[error("cannot set up the Salesforce client: {0}")]
+    Client(SfError),
+    /// The first login failed.
+    #[error("Salesforce login failed at start: {0}")]
+    Login(SfError),
+    /// A worker needs Salesforce but the process was connected without it.
+    #[error("this process was started without Salesforce; connect it with SalesforceUse::Jobs")]
+    NoSalesforce,
+}
 
 /// Whether a process talks to Salesforce, and who waits out an outage or a spent budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,25 +120,24 @@ impl Services {
         salesforce: SalesforceUse,
         pool_size: u32,
         concurrency: Option<usize>,
-    ) -> anyhow::Result<Services> {
+    ) -> Result<Services, AppError> {
         let settings = JobSettings::from_env()?;
         let mut qcfg = QueueConfig::from_env()?;
         if let Some(n) = concurrency {
             if n == 0 || n > 64 {
-                bail!("--concurrency {n} is outside 1 to 64; give a small number such as 2");
+                return Err(AppError::Concurrency(n));
             }
             qcfg.concurrency = n;
         }
         let url = database_url();
+        let shown = crate::migrate::redact(&url);
         // A chunk's COPY merge can take seconds by design; only much slower statements
         // are worth a warning in a batch system.
         let options = url
             .parse::<sqlx::postgres::PgConnectOptions>()
-            .with_context(|| {
-                format!(
-                    "DATABASE_URL {} is not a Postgres URL",
-                    crate::migrate::redact(&url)
-                )
+            .map_err(|source| AppError::DatabaseUrl {
+                url: shown.clone(),
+                source,
             })?
             .log_slow_statements(log::LevelFilter::Warn, std::time::Duration::from_secs(30));
         let pool = PgPoolOptions::new()
@@ -94,18 +145,9 @@ impl Services {
             .acquire_timeout(std::time::Duration::from_secs(10))
             .connect_with(options)
             .await
-            .with_context(|| {
-                format!(
-                    "cannot connect to Postgres at {}; check DATABASE_URL and that the server runs",
-                    crate::migrate::redact(&url)
-                )
-            })?;
-        let migrated: Option<(String,)> =
-            sqlx::query_as("SELECT to_regclass('orgpool.chunks')::text")
-                .fetch_optional(&pool)
-                .await?;
-        if migrated.map(|r| r.0).is_none_or(|s| s.is_empty()) {
-            bail!("the database has no orgpool ledger yet; run `orgpool migrate` first");
+            .map_err(|source| AppError::Database { url: shown, source })?;
+        if !crate::ledger::stats::is_migrated(&pool).await? {
+            return Err(AppError::NotMigrated);
         }
         let redis = crate::redis_conn::connect(&crate::redis_conn::url_from_env()).await?;
         let queues = Queues::new(redis.clone(), qcfg);
@@ -115,11 +157,9 @@ impl Services {
                 cfg.outage_wait = std::time::Duration::ZERO;
                 cfg.limit_wait = std::time::Duration::ZERO;
             }
-            let client = Client::new(cfg, redis, &queues.config().prefix)?;
-            client
-                .login()
-                .await
-                .context("Salesforce login failed at start")?;
+            let client =
+                Client::new(cfg, redis, &queues.config().prefix).map_err(AppError::Client)?;
+            client.login().await.map_err(AppError::Login)?;
             Some(Arc::new(client))
         } else {
             None
@@ -133,11 +173,8 @@ impl Services {
     }
 
     /// The job context for a worker.
-    pub fn job_context(&self, shutdown: watch::Receiver<bool>) -> anyhow::Result<JobContext> {
-        let client = self
-            .client
-            .clone()
-            .context("this process was started without Salesforce")?;
+    pub fn job_context(&self, shutdown: watch::Receiver<bool>) -> Result<JobContext, AppError> {
+        let client = self.client.clone().ok_or(AppError::NoSalesforce)?;
         Ok(JobContext {
             pool: self.pool.clone(),
             client,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::ledger::LedgerError;
 use crate::mirror::MirrorError;
 use crate::queue::QueueError;
+use crate::quotes::TableError;
 use crate::salesforce::{ErrorClass, SfError};
 
 /// What to do with a failed piece of work.
@@ -101,6 +102,25 @@ impl Classify for LedgerError {
         match self {
             LedgerError::Decode { .. } => "decode",
             _ => "database",
+        }
+    }
+}
+
+impl Classify for TableError {
+    fn disposition(&self) -> Disposition {
+        match self {
+            TableError::Ledger(e) => e.disposition(),
+            TableError::Db(e) => e.disposition(),
+            // A mapping to add or a table to load: nothing a retry changes.
+            TableError::NotMapped { .. } | TableError::NotLoaded { .. } => Disposition::Fail,
+        }
+    }
+
+    fn class(&self) -> &'static str {
+        match self {
+            TableError::Ledger(e) => e.class(),
+            TableError::Db(_) => "database",
+            TableError::NotMapped { .. } | TableError::NotLoaded { .. } => "mapping",
         }
     }
 }

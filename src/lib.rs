@@ -30,11 +30,11 @@ pub mod web;
 pub use orgpool_fake_org as fake_org;
 pub use orgpool_soql as soql;
 
-/// The error of a command that needs the fake org in a build without it (cargo feature
-/// `fake-org` off). `real_org` adds the other way out: pointing at a real org.
+/// The message of a command that needs the fake org in a build without it (cargo
+/// feature `fake-org` off). `real_org` adds the other way out: pointing at a real org.
 #[cfg(not(feature = "fake-org"))]
-pub fn without_fake_org(command: &str, real_org: bool) -> anyhow::Error {
-    anyhow::anyhow!(
+pub fn without_fake_org(command: &str, real_org: bool) -> String {
+    format!(
         "{command} needs the fake org, and this orgpool was built without it (cargo feature `fake-org`); rebuild with default features{}",
         if real_org {
             ", or set SALESFORCE_LOGIN_URL to a real org"

@@ -11,6 +11,25 @@ use serde_json::{Value as Json, json};
 /// API version the demo and benchmarks speak.
 const VERSION: &str = "v62.0";
 
+/// A call to the org failed. The access token and client secret travel in headers and
+/// form bodies, never in URLs, so no message carries them.
+#[derive(Debug, thiserror::Error)]
+pub enum OrgSessionError {
+    /// The request failed or the org answered with an error status.
+    #[error("request to the org failed: {0}; check the org's URL and that it runs")]
+    Http(#[from] reqwest::Error),
+    /// A Bulk query job ended without results.
+    #[error("Bulk query job {id} ended {state}: {message}")]
+    BulkJob {
+        /// The job.
+        id: String,
+        /// `Failed` or `Aborted`.
+        state: String,
+        /// The org's `errorMessage`.
+        message: String,
+    },
+}
+
 /// A logged-in session.
 #[derive(Debug, Clone)]
 pub struct OrgSession {
@@ -39,7 +58,7 @@ impl OrgSession {
         client_id: &str,
         client_secret: &str,
         gzip: bool,
-    ) -> anyhow::Result<OrgSession> {
+    ) -> Result<OrgSession, OrgSessionError> {
         let http = reqwest::Client::builder().gzip(gzip).build()?;
         let token: Json = http
             .post(token_url)
@@ -73,7 +92,7 @@ impl OrgSession {
         path: &str,
         query: &[(&str, &str)],
         headers: &[(&str, &str)],
-    ) -> anyhow::Result<Json> {
+    ) -> Result<Json, OrgSessionError> {
         let url = if path.starts_with("/services/") {
             format!("{}{path}", self.instance)
         } else {
@@ -87,7 +106,7 @@ impl OrgSession {
     }
 
     /// Creates a Bulk API 2.0 query job and waits until it is complete; returns its id.
-    pub async fn bulk_query(&self, soql: &str) -> anyhow::Result<String> {
+    pub async fn bulk_query(&self, soql: &str) -> Result<String, OrgSessionError> {
         let job: Json = self
             .http
             .post(self.api("/jobs/query"))
@@ -105,8 +124,15 @@ impl OrgSession {
                 .await?;
             match info["state"].as_str() {
                 Some("JobComplete") => return Ok(id),
-                Some("Failed") | Some("Aborted") => {
-                    anyhow::bail!("bulk job ended {}: {}", info["state"], info["errorMessage"])
+                Some(state @ ("Failed" | "Aborted")) => {
+                    return Err(OrgSessionError::BulkJob {
+                        id,
+                        state: state.to_string(),
+                        message: info["errorMessage"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
+                    });
                 }
                 _ => tokio::time::sleep(Duration::from_millis(20)).await,
             }
@@ -121,7 +147,7 @@ impl OrgSession {
         max_records: u64,
         mut on_chunk: impl FnMut(&Bytes),
         mut on_page: impl FnMut(PageInfo),
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), OrgSessionError> {
         let max = max_records.to_string();
         let mut locator: Option<String> = None;
         loop {

@@ -30,18 +30,46 @@ pub fn effective_url(url: &str, insecure: bool) -> String {
     }
 }
 
-fn insecure_from_env() -> Result<bool, SettingsError> {
+/// Opening Redis failed. URLs are shown without their password.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisConnError {
+    /// `REDIS_TLS_INSECURE` is neither true nor false (the message says so).
+    #[error(transparent)]
+    Insecure(#[from] SettingsError),
+    /// The URL cannot be used.
+    #[error(
+        "REDIS_URL {url} is not usable: {source}; set it to redis://HOST:PORT or rediss://HOST:PORT"
+    )]
+    Url {
+        /// The URL, redacted.
+        url: String,
+        /// The client's reason.
+        source: redis::RedisError,
+    },
+    /// The server does not answer.
+    #[error("cannot reach Redis at {url}: {source}; start it or set REDIS_URL")]
+    Unreachable {
+        /// The URL, redacted.
+        url: String,
+        /// The client's reason.
+        source: redis::RedisError,
+    },
+}
+
+fn insecure_from_env() -> Result<bool, RedisConnError> {
     Ok(Vars::from_env()
         .flag("REDIS_TLS_INSECURE")?
         .unwrap_or(false))
 }
 
 /// Connects to `url`; the error names the URL without its password.
-pub async fn connect(url: &str) -> anyhow::Result<ConnectionManager> {
+pub async fn connect(url: &str) -> Result<ConnectionManager, RedisConnError> {
     let shown = crate::migrate::redact(url);
     let url = effective_url(url, insecure_from_env()?);
-    let client = redis::Client::open(url.as_str())
-        .map_err(|e| anyhow::anyhow!("REDIS_URL {shown} is not usable: {e}"))?;
+    let client = redis::Client::open(url.as_str()).map_err(|source| RedisConnError::Url {
+        url: shown.clone(),
+        source,
+    })?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(5)))
         .set_response_timeout(Some(Duration::from_secs(10)))
@@ -49,9 +77,7 @@ pub async fn connect(url: &str) -> anyhow::Result<ConnectionManager> {
     client
         .get_connection_manager_with_config(config)
         .await
-        .map_err(|e| {
-            anyhow::anyhow!("cannot reach Redis at {shown}: {e}; start it or set REDIS_URL")
-        })
+        .map_err(|source| RedisConnError::Unreachable { url: shown, source })
 }
 
 #[cfg(test)]

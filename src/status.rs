@@ -8,9 +8,32 @@ use serde::Serialize;
 
 use crate::app::Services;
 use crate::ledger;
+use crate::ledger::LedgerError;
 use crate::mirror::quote_ident;
-use crate::queue::Depth;
-use crate::salesforce::{BudgetConfig, Fleet, SalesforceConfig};
+use crate::queue::{Depth, QueueError};
+use crate::salesforce::{BudgetConfig, Fleet, SalesforceConfig, SfError};
+
+/// The fleet state could not be read (each source says which).
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    /// The ledger could not be read.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// A mirror table could not be counted.
+    #[error("cannot count the rows of mirror table {table}: {source}")]
+    Mirror {
+        /// `schema.table`.
+        table: String,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// Redis (queue depths) could not be read.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// The fleet's API counters in Redis could not be read.
+    #[error("cannot read the fleet's API usage from Redis: {0}")]
+    Usage(#[from] SfError),
+}
 
 /// The budget settings from the environment; the defaults when Salesforce is not
 /// configured in this process.
@@ -110,37 +133,11 @@ pub struct Status {
 }
 
 /// Reads it.
-pub async fn read(s: &Services) -> anyhow::Result<Status> {
+pub async fn read(s: &Services) -> Result<Status, StatusError> {
     let mut mappings = Vec::new();
     for m in ledger::mappings::all(&s.pool).await? {
-        let exists: Option<(String,)> = sqlx::query_as("SELECT to_regclass($1)::text")
-            .bind(format!(
-                "{}.{}",
-                quote_ident(&m.schema_name),
-                quote_ident(&m.table_name)
-            ))
-            .fetch_optional(&s.pool)
-            .await?;
-        let rows = match exists.and_then(|e| Some(e.0).filter(|t| !t.is_empty())) {
-            Some(_) => {
-                let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT count(*) FROM {}.{}",
-                    quote_ident(&m.schema_name),
-                    quote_ident(&m.table_name)
-                )))
-                .fetch_one(&s.pool)
-                .await?;
-                Some(n)
-            }
-            None => None,
-        };
-        let (failed,): (i64,) = sqlx::query_as(
-            "SELECT count(*) FROM orgpool.chunks c JOIN orgpool.runs r ON r.id = c.run_id
-             WHERE r.object = $1 AND c.state = 'failed'",
-        )
-        .bind(&m.object)
-        .fetch_one(&s.pool)
-        .await?;
+        let rows = mirror_rows(&s.pool, &m.schema_name, &m.table_name).await?;
+        let failed = ledger::stats::failed_chunks_of(&s.pool, &m.object).await?;
         mappings.push(MappingStatus {
             table: format!("{}.{}", m.schema_name, m.table_name),
             lag_seconds: m
@@ -181,10 +178,7 @@ pub async fn read(s: &Services) -> anyhow::Result<Status> {
             depth: s.queues.depth(kind).await?,
         });
     }
-    let (dead_chunks,): (i64,) =
-        sqlx::query_as("SELECT count(*) FROM orgpool.chunks WHERE state = 'failed'")
-            .fetch_one(&s.pool)
-            .await?;
+    let dead_chunks = ledger::stats::dead_chunks(&s.pool).await?;
     // The counters live in Redis, so a process without a Salesforce client (the web
     // process) reads them the same way.
     let fleet = match &s.client {
@@ -206,4 +200,30 @@ pub async fn read(s: &Services) -> anyhow::Result<Status> {
         dead_chunks,
         api,
     })
+}
+
+/// Rows in a mirror table, or None before it exists.
+async fn mirror_rows(
+    pool: &sqlx::PgPool,
+    schema: &str,
+    table: &str,
+) -> Result<Option<i64>, StatusError> {
+    let name = format!("{}.{}", quote_ident(schema), quote_ident(table));
+    let failed = |source| StatusError::Mirror {
+        table: format!("{schema}.{table}"),
+        source,
+    };
+    let (exists,): (bool,) = sqlx::query_as("SELECT to_regclass($1) IS NOT NULL")
+        .bind(&name)
+        .fetch_one(pool)
+        .await
+        .map_err(failed)?;
+    if !exists {
+        return Ok(None);
+    }
+    let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {name}")))
+        .fetch_one(pool)
+        .await
+        .map_err(failed)?;
+    Ok(Some(n))
 }

@@ -2,7 +2,8 @@
 //! selected Opportunities on two worker processes and upserts Quotes and lines through
 //! Bulk API 2.0; every selected Opportunity ends with exactly one Quote whose lines and
 //! totals match, none of the others has one, and running again adds nothing. Bad rules
-//! fail before anything is sent.
+//! fail before anything is sent. The run reads the tables the mappings name (schema
+//! `crm` as well as `salesforce`).
 
 mod jobs_common;
 
@@ -58,10 +59,15 @@ async fn loaded(name: &str, opportunities: u64) -> Env {
 
 /// Checks the org against the mirror's selection and orgpool's computed lines.
 async fn assert_quotes(env: &Env) {
-    let selected: Vec<(String,)> = sqlx::query_as(
-        "SELECT o.sfid FROM salesforce.opportunity o WHERE o.stagename IN ('Proposal/Price Quote', 'Negotiation/Review')
-           AND NOT o.isclosed AND EXISTS (SELECT 1 FROM salesforce.opportunitylineitem l WHERE l.opportunityid = o.sfid)",
-    )
+    assert_quotes_in(env, "salesforce").await
+}
+
+/// [`assert_quotes`] for a mirror in `schema`.
+async fn assert_quotes_in(env: &Env, schema: &str) {
+    let selected: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT o.sfid FROM {schema}.opportunity o WHERE o.stagename IN ('Proposal/Price Quote', 'Negotiation/Review')
+           AND NOT o.isclosed AND EXISTS (SELECT 1 FROM {schema}.opportunitylineitem l WHERE l.opportunityid = o.sfid)",
+    )))
     .fetch_all(&env.pool)
     .await
     .unwrap();
@@ -103,10 +109,10 @@ async fn assert_quotes(env: &Env) {
             .await
             .unwrap();
     let ours: HashMap<String, f64> = ours.into_iter().collect();
-    let (expected,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM salesforce.opportunitylineitem l JOIN salesforce.opportunity o ON o.sfid = l.opportunityid
+    let (expected,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM {schema}.opportunitylineitem l JOIN {schema}.opportunity o ON o.sfid = l.opportunityid
          WHERE o.stagename IN ('Proposal/Price Quote', 'Negotiation/Review') AND NOT o.isclosed",
-    )
+    )))
     .fetch_one(&env.pool)
     .await
     .unwrap();
@@ -154,6 +160,37 @@ async fn selected_opportunities_get_exactly_one_correct_quote_and_a_rerun_adds_n
     let out = env.ok(&["enqueue", "quotes", "--wait"]);
     assert!(out.contains("succeeded"), "{out}");
     assert_quotes(&env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quotes_read_the_mapped_schema_and_a_missing_mapping_is_named() {
+    // Every quote object mapped into schema `crm`; PricebookEntry left out at first.
+    let crm = QUOTE_MAPPINGS.replace("\"\n", "\"\nschema = \"crm\"\n");
+    let entry = "[[mapping]]\nobject = \"PricebookEntry\"\nschema = \"crm\"\n";
+    assert!(crm.contains(entry), "{crm}");
+    let mut env = Env::new("quotes_crm", org(300), &crm.replace(entry, "")).await;
+    std::fs::write(&env.quotes, RULES).unwrap();
+    env.spawn(&["worker"], &[]);
+    let out = env.ok(&["enqueue", "initial-load", "--all", "--wait"]);
+    assert_eq!(out.matches("succeeded").count(), 5, "{out}");
+    let out = env.run(&["enqueue", "quotes"]);
+    assert!(!out.status.success(), "a quote run without PricebookEntry");
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("PricebookEntry") && e.contains("jobs/mappings.toml"),
+        "{e}"
+    );
+    std::fs::write(&env.mappings, &crm).unwrap();
+    env.ok(&["enqueue", "initial-load", "PricebookEntry", "--wait"]);
+    let out = env.ok(&["enqueue", "quotes", "--wait"]);
+    assert!(out.contains("succeeded"), "{out}\n{}", env.logs());
+    assert_quotes_in(&env, "crm").await;
+    let (elsewhere,): (bool,) =
+        sqlx::query_as("SELECT to_regclass('salesforce.opportunity') IS NOT NULL")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert!(!elsewhere, "nothing was mirrored into schema salesforce");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -109,7 +109,8 @@ async fn measure(fleet: &Fleet, text: &str) -> Result<(i64, f64, i64, f64), Benc
     }
     eprintln!("mirror loaded in {:.1} s", t.elapsed().as_secs_f64());
     let rules = QuotesFile::parse("bench", text)?;
-    let version = crate::quotes::record_rules(&fleet.pool, &rules, text).await?;
+    let version = rules.version();
+    crate::ledger::quotes::record_rules(&fleet.pool, &version, text).await?;
     let t = Instant::now();
     let id = start_run_with(
         &fleet.pool,
@@ -124,25 +125,13 @@ async fn measure(fleet: &Fleet, text: &str) -> Result<(i64, f64, i64, f64), Benc
     fleet.wait(id).await?;
     let took = t.elapsed().as_secs_f64();
     timeline(&fleet.pool, id).await?;
-    let (quoted, lines): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM orgpool.quotes WHERE state = 'pushed'), (SELECT count(*) FROM orgpool.quote_lines WHERE state = 'pushed')",
-    )
-    .fetch_one(&fleet.pool)
-    .await?;
+    let totals = crate::ledger::stats::quote_totals(&fleet.pool).await?;
+    let (quoted, lines) = (totals.quotes, totals.lines);
 
     // Baseline: the same Quote and line upserts through one client, nothing else.
     let client = fleet.client()?;
     // The same push code, on every computed Quote at once, with nothing around it.
-    sqlx::query("UPDATE orgpool.quotes SET state = 'computed'")
-        .execute(&fleet.pool)
-        .await?;
-    sqlx::query("UPDATE orgpool.quote_lines SET state = 'computed'")
-        .execute(&fleet.pool)
-        .await?;
-    let keys: Vec<(String,)> = sqlx::query_as("SELECT key FROM orgpool.quotes")
-        .fetch_all(&fleet.pool)
-        .await?;
-    let keys: Vec<String> = keys.into_iter().map(|k| k.0).collect();
+    let keys = crate::ledger::quotes::mark_all_computed(&fleet.pool).await?;
     let t = Instant::now();
     crate::quotes::push::push(&fleet.pool, &client, 0, 0, &keys).await?;
     Ok((quoted, took, lines, t.elapsed().as_secs_f64()))
@@ -151,26 +140,17 @@ async fn measure(fleet: &Fleet, text: &str) -> Result<(i64, f64, i64, f64), Benc
 /// Prints where a run's time went: per chunk, when it was pushed, started and finished,
 /// in seconds after the run was created.
 async fn timeline(pool: &sqlx::PgPool, run_id: i64) -> Result<(), BenchError> {
-    type Row = (i64, String, Option<f64>, Option<f64>, Option<f64>, i32);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT c.id, c.step,
-                extract(epoch FROM c.pushed_at - r.created_at)::float8,
-                extract(epoch FROM c.started_at - r.created_at)::float8,
-                extract(epoch FROM c.finished_at - r.created_at)::float8,
-                c.attempts
-         FROM orgpool.chunks c JOIN orgpool.runs r ON r.id = c.run_id
-         WHERE c.run_id = $1 ORDER BY c.id",
-    )
-    .bind(run_id)
-    .fetch_all(pool)
-    .await?;
+    let rows = crate::ledger::stats::timeline(pool, run_id).await?;
     let s = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
-    for (id, step, pushed, started, finished, attempts) in rows {
+    for c in rows {
         eprintln!(
-            "chunk {id} {step}: pushed {} started {} finished {} (attempts {attempts})",
-            s(pushed),
-            s(started),
-            s(finished)
+            "chunk {} {}: pushed {} started {} finished {} (attempts {})",
+            c.id,
+            c.step,
+            s(c.pushed),
+            s(c.started),
+            s(c.finished),
+            c.attempts
         );
     }
     Ok(())

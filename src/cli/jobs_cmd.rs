@@ -114,20 +114,19 @@ impl JobsArgs {
                 }
             }
             JobsCommand::Failures { limit } => {
-                let rows: Vec<(Option<String>, String, String, String, String, i32)> = sqlx::query_as(
-                    "SELECT opportunity_sfid, object, key, code, message, attempts FROM orgpool.record_failures
-                     WHERE NOT resolved ORDER BY at DESC LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(&s.pool)
-                .await?;
+                let rows = ledger::pushes::open_failures(&s.pool, limit).await?;
                 if rows.is_empty() {
                     println!("no refused records");
                 }
-                for (opp, object, key, code, message, attempts) in rows {
+                for f in rows {
                     println!(
-                        "Opportunity {} {object} {key}: {code}: {message} ({attempts} attempt(s))",
-                        opp.unwrap_or_default()
+                        "Opportunity {} {} {}: {}: {} ({} attempt(s))",
+                        f.opportunity_sfid.unwrap_or_default(),
+                        f.object,
+                        f.key,
+                        f.code,
+                        f.message,
+                        f.attempts
                     );
                 }
             }

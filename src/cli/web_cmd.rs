@@ -25,6 +25,6 @@ impl WebArgs {
         }
         let services = Services::connect(SalesforceUse::None, 4, None).await?;
         let state = Arc::new(WebState::new(services, config));
-        crate::web::serve(state, shutdown_signal()).await
+        Ok(crate::web::serve(state, shutdown_signal()).await?)
     }
 }

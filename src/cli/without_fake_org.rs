@@ -17,7 +17,10 @@ macro_rules! unavailable {
             /// Fails: the fake org is not in this build.
             pub async fn run(self) -> anyhow::Result<()> {
                 let _ = self.args;
-                Err(crate::without_fake_org(concat!("`", $command, "`"), false))
+                Err(anyhow::Error::msg(crate::without_fake_org(
+                    concat!("`", $command, "`"),
+                    false,
+                )))
             }
         }
     };

@@ -246,19 +246,14 @@ pub async fn run(
 
 async fn summarise(s: &DemoSetup, org: Option<&dyn LocalOrg>, secs: f64) -> Result<(), DevError> {
     let pool = &s.services.pool;
-    let (quotes, lines, total, failures): (i64, i64, Option<rust_decimal::Decimal>, i64) =
-        sqlx::query_as(
-            "SELECT (SELECT count(*) FROM orgpool.quotes WHERE state = 'pushed'),
-                (SELECT count(*) FROM orgpool.quote_lines WHERE state = 'pushed'),
-                (SELECT sum(total) FROM orgpool.quotes WHERE state = 'pushed'),
-                (SELECT count(*) FROM orgpool.record_failures WHERE NOT resolved)",
-        )
-        .fetch_one(pool)
-        .await?;
+    let t = crate::ledger::stats::quote_totals(pool).await?;
     println!(
-        "   {quotes} Quotes with {lines} lines pushed in {secs:.1} s ({:.0} Opportunities/s); total {}; {failures} refused records open",
-        quotes as f64 / secs.max(0.001),
-        total.unwrap_or_default()
+        "   {} Quotes with {} lines pushed in {secs:.1} s ({:.0} Opportunities/s); total {}; {} refused records open",
+        t.quotes,
+        t.lines,
+        t.quotes as f64 / secs.max(0.001),
+        t.total.unwrap_or_default(),
+        t.open_failures
     );
     if let Some(org) = org {
         println!(

@@ -148,6 +148,9 @@ pub enum DevError {
     /// Starting runs directly failed.
     #[error(transparent)]
     Enqueue(#[from] crate::jobs::enqueue::EnqueueError),
+    /// The ledger failed.
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
     /// A setting is malformed or unknown (the message names it and the fix).
     #[error(transparent)]
     Settings(#[from] crate::settings::SettingsError),

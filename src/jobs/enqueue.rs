@@ -11,6 +11,7 @@ use crate::jobs::dispatch::{start_run, start_run_with};
 use crate::jobs::quote_generation::QuoteArgs;
 use crate::jobs::registry::{self, Kind};
 use crate::ledger::Created;
+use crate::quotes::TableError;
 use crate::scheduler::catalog;
 
 /// What to start: a mirror run of some objects, or a quote run.
@@ -153,10 +154,14 @@ pub async fn quotes(
     let (ids, skipped) = crate::jobs::quote_generation::select(&s.pool, &rules, &cond, None)
         .await
         .map_err(|e| match e {
-            JobError::Mapping { .. } => invalid(e),
+            JobError::Mapping { .. }
+            | JobError::Tables(TableError::NotMapped { .. } | TableError::NotLoaded { .. }) => {
+                invalid(e)
+            }
             other => EnqueueError::Job(other),
         })?;
-    let version = crate::quotes::record_rules(&s.pool, &rules, &text)
+    let version = rules.version();
+    crate::ledger::quotes::record_rules(&s.pool, &version, &text)
         .await
         .map_err(JobError::from)?;
     let args = QuoteArgs {

@@ -6,6 +6,7 @@ use crate::classify::{Classify, Disposition};
 use crate::ledger::LedgerError;
 use crate::mirror::MirrorError;
 use crate::queue::QueueError;
+use crate::quotes::TableError;
 use crate::salesforce::SfError;
 
 /// A chunk failed.
@@ -23,6 +24,9 @@ pub enum JobError {
     /// Redis failed.
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// A mirror table the quote run reads is not mapped or not loaded.
+    #[error(transparent)]
+    Tables(#[from] TableError),
     /// Postgres failed outside the ledger and the loader.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
@@ -49,6 +53,7 @@ impl Classify for JobError {
             JobError::Mirror(e) => e.disposition(),
             JobError::Ledger(e) => e.disposition(),
             JobError::Queue(e) => e.disposition(),
+            JobError::Tables(e) => e.disposition(),
             JobError::Db(e) => e.disposition(),
             JobError::Records { .. } => Disposition::Retry,
             JobError::Mapping { .. } => Disposition::Fail,
@@ -61,6 +66,7 @@ impl Classify for JobError {
             JobError::Mirror(e) => e.class(),
             JobError::Ledger(e) => e.class(),
             JobError::Queue(e) => e.class(),
+            JobError::Tables(e) => e.class(),
             JobError::Db(e) => e.class(),
             JobError::Mapping { .. } => "mapping",
             JobError::Records { .. } => "record",

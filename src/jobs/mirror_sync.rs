@@ -168,7 +168,12 @@ pub async fn sync_chunk(
     let results = ctx.client.bulk_query(&soql, scope).await?;
     let mut tx = ctx.pool.begin().await?;
     let stats = load(&mut tx, table, deleted, results.into_stream(), &mode).await?;
-    crate::telemetry::jobs::rows(queue, &table.object, stats.rows);
+    crate::telemetry::jobs::RowsWritten {
+        kind: queue,
+        object: &table.object,
+        rows: stats.rows,
+    }
+    .emit();
     Ok(Outcome::done(tx, stats.rows))
 }
 

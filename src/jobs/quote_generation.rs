@@ -6,19 +6,17 @@
 //! refused record. Refused records make the chunk retry (an attempt spent), sending only
 //! what is not yet saved; an outage or limit waits without spending one.
 
-use std::collections::HashSet;
-
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 
 use super::error::JobError;
 use super::kind::{Job, JobKind, Outcome, Plan, Planned};
-use crate::ledger::{Chunk, Run};
-use crate::quotes::QuotesFile;
+use crate::ledger::{self, Chunk, Run};
 use crate::quotes::compute::{ComputeError, compute, quote_key};
 use crate::quotes::push::{PushError, push};
-use crate::quotes::selection::{Bind, translate};
+use crate::quotes::tables::QuoteTables;
+use crate::quotes::{QuotesFile, candidates, translate};
 
 /// The job kind.
 pub struct QuoteGeneration;
@@ -52,12 +50,7 @@ pub async fn rules_of(
     args: &QuoteArgs,
 ) -> Result<(QuotesFile, String), JobError> {
     let version = args.version.clone();
-    let text: Option<(String,)> =
-        sqlx::query_as("SELECT rules FROM orgpool.quote_rules WHERE version = $1")
-            .bind(&version)
-            .fetch_optional(pool)
-            .await?;
-    let Some((text,)) = text else {
+    let Some(text) = ledger::quotes::rules(pool, &version).await? else {
         return Err(JobError::Mapping {
             problem: format!(
                 "run {} names rules version {version:?}, which is not recorded",
@@ -73,20 +66,9 @@ pub async fn rules_of(
     Ok((rules, version))
 }
 
-/// Lowercase column names of a mirror table.
-pub async fn columns_of(pool: &PgPool, table: &str) -> Result<HashSet<String>, sqlx::Error> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT column_name::text FROM information_schema.columns WHERE table_schema = 'salesforce' AND table_name = $1",
-    )
-    .bind(table)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
-}
-
-/// Checks the rules against the mirror: the selection's fields and syntax, and that
-/// every family a rule names exists. Returns the selected Opportunity Ids and how many
-/// matching Opportunities were skipped for having no line items. With
+/// Checks the rules against the mirror (the mapped tables): the selection's fields and
+/// syntax, and that every family a rule names exists. Returns the selected Opportunity
+/// Ids and how many matching Opportunities were skipped for having no line items. With
 /// `changed_since_quote` (a rules version), Opportunities already quoted under it whose
 /// `SystemModstamp` has not moved since they were priced are left out (the schedule's
 /// re-quote; both stamps come from Salesforce's clock, so clock skew cannot hide a change).
@@ -100,75 +82,52 @@ pub async fn select(
         problem,
         fix: fix.into(),
     };
-    let opp = columns_of(pool, "opportunity").await?;
-    let acc = columns_of(pool, "account").await?;
-    if opp.is_empty() {
-        return Err(bad(
-            "the mirror has no Opportunity table".into(),
-            "map Opportunity in jobs/mappings.toml and load it",
-        ));
-    }
+    let tables = QuoteTables::load(pool).await?;
+    let opp = tables.opportunity.columns(pool).await?;
+    let acc = tables.account.columns(pool).await?;
     let sel = translate(condition, &opp, &acc, 1).map_err(|e| {
         bad(
             e.to_string(),
             "fix the selection in jobs/quotes.toml or --where",
         )
     })?;
-    let families: Vec<(Option<String>,)> =
-        sqlx::query_as("SELECT DISTINCT family FROM salesforce.product2")
-            .fetch_all(pool)
-            .await
-            .unwrap_or_default();
-    let known: HashSet<String> = families
-        .into_iter()
-        .filter_map(|f| f.0)
-        .map(|f| f.to_lowercase())
-        .collect();
-    for f in &rules.pricing.families {
-        if !known.contains(&f.family.to_lowercase()) {
+    if !rules.pricing.families.is_empty() {
+        if !tables.product.columns(pool).await?.contains("family") {
             return Err(bad(
                 format!(
-                    "pricing rule for family {:?}: no product in the mirror has that family",
-                    f.family
+                    "pricing rules name product families, but the mirror of Product2 ({}) has no Family column",
+                    tables.product
                 ),
-                "fix the family name in jobs/quotes.toml (families are Product2.Family values)",
+                "add Family to the Product2 fields in jobs/mappings.toml and reload it",
             ));
         }
+        let known = candidates::families(pool, &tables).await?;
+        for f in &rules.pricing.families {
+            if !known.contains(&f.family.to_lowercase()) {
+                return Err(bad(
+                    format!(
+                        "pricing rule for family {:?}: no product in the mirror has that family",
+                        f.family
+                    ),
+                    "fix the family name in jobs/quotes.toml (families are Product2.Family values)",
+                ));
+            }
+        }
     }
-    let join = if sel.uses_account {
-        "LEFT JOIN salesforce.account a ON a.sfid = o.accountid"
-    } else {
-        ""
-    };
-    let unchanged = match changed_since_quote {
-        Some(_) => format!(
-            "AND NOT EXISTS (SELECT 1 FROM orgpool.quotes q WHERE q.opportunity_sfid = o.sfid
-                 AND q.rules_version = ${}::text AND q.state = 'pushed' AND q.opportunity_modstamp >= o.systemmodstamp)",
-            sel.binds.len() + 1
-        ),
-        None => String::new(),
-    };
-    let sql = format!(
-        "SELECT o.sfid, EXISTS (SELECT 1 FROM salesforce.opportunitylineitem l WHERE l.opportunityid = o.sfid)
-         FROM salesforce.opportunity o {join} WHERE o.isdeleted IS NOT TRUE AND ({}) {unchanged} ORDER BY o.sfid",
-        sel.sql
-    );
-    let mut q = sqlx::query_as::<_, (String, bool)>(sqlx::AssertSqlSafe(sql));
-    for b in &sel.binds {
-        q = match b {
-            Bind::Text(t) | Bind::Number(t) => q.bind(t.clone()),
-            Bind::Bool(v) => q.bind(*v),
-            Bind::Date(d) => q.bind(*d),
-            Bind::DateTime(t) => q.bind(*t),
-        };
+    let mut found = candidates::matching(pool, &tables, &sel).await?;
+    if let Some(version) = changed_since_quote {
+        let ids: Vec<String> = found.iter().map(|c| c.sfid.clone()).collect();
+        let stamps: Vec<_> = found.iter().map(|c| c.stamp).collect();
+        let unchanged = ledger::quotes::unchanged_since_quote(pool, version, &ids, &stamps).await?;
+        found.retain(|c| !unchanged.contains(&c.sfid));
     }
-    if let Some(v) = changed_since_quote {
-        q = q.bind(v.to_string());
-    }
-    let rows = q.fetch_all(pool).await?;
-    let skipped = rows.iter().filter(|r| !r.1).count() as i64;
+    let skipped = found.iter().filter(|c| !c.has_lines).count() as i64;
     Ok((
-        rows.into_iter().filter(|r| r.1).map(|r| r.0).collect(),
+        found
+            .into_iter()
+            .filter(|c| c.has_lines)
+            .map(|c| c.sfid)
+            .collect(),
         skipped,
     ))
 }
@@ -176,6 +135,7 @@ pub async fn select(
 fn compute_error(e: ComputeError) -> JobError {
     match e {
         ComputeError::Db(e) => JobError::Db(e),
+        ComputeError::Ledger(e) => JobError::Ledger(e),
         other => JobError::Mapping {
             problem: other.to_string(),
             fix: "fix the data or the rules, then `orgpool jobs retry`".into(),
@@ -233,7 +193,8 @@ impl JobKind for QuoteGeneration {
             let started = std::time::Instant::now();
             let (rules, version) = rules_of(&ctx.pool, run, job.args).await?;
             let items = &spec.opportunities;
-            compute(&ctx.pool, &rules, &version, run.id, items)
+            let tables = QuoteTables::load(&ctx.pool).await?;
+            compute(&ctx.pool, &tables, &rules, &version, run.id, items)
                 .await
                 .map_err(compute_error)?;
             let computed = started.elapsed();
@@ -245,7 +206,7 @@ impl JobKind for QuoteGeneration {
                 .await
                 .map_err(|e| match e {
                     PushError::Salesforce(e) => JobError::Salesforce(e),
-                    PushError::Db(e) => JobError::Db(e),
+                    PushError::Ledger(e) => JobError::Ledger(e),
                 })?;
             if pushed.failed > 0 {
                 return Err(JobError::Records {
@@ -261,8 +222,8 @@ impl JobKind for QuoteGeneration {
                 push_ms = (started.elapsed() - computed).as_millis() as u64,
                 "quote chunk pushed"
             );
-            // The Quotes are saved in Salesforce and their state in orgpool.quotes:
-            // the chunk's own commit carries nothing more.
+            // The Quotes are saved in Salesforce and their state in the ledger's
+            // quote rows: the chunk's own commit carries nothing more.
             Ok(Outcome::done(ctx.pool.begin().await?, items.len() as u64))
         })
     }

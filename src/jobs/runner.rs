@@ -61,7 +61,7 @@ async fn run_chunk<K: JobKind>(
     let chunk = match ledger::chunks::claim(&ctx.pool, chunk_id, &worker).await {
         Ok(Claim::Claimed(c)) => *c,
         Ok(_) => {
-            event::chunk(K::QUEUE, "skipped", started.elapsed());
+            ended::<K>("skipped", started.elapsed());
             return Ok(());
         }
         Err(e) => {
@@ -87,7 +87,7 @@ async fn run_chunk<K: JobKind>(
             _ = deadline => None,
             _ = &mut beat => {
                 tracing::warn!(job_kind = K::QUEUE, run_id = chunk.run_id, chunk_id, "chunk is no longer ours (taken over or cancelled); work dropped");
-                event::chunk(K::QUEUE, "lost", started.elapsed());
+                ended::<K>("lost", started.elapsed());
                 return Ok(());
             }
         }
@@ -105,12 +105,12 @@ async fn run_chunk<K: JobKind>(
             let _ = ledger::chunks::release(&ctx.pool, chunk.id, &worker).await;
             let _ = super::push::push_chunk(&ctx.pool, &ctx.queues, K::QUEUE, chunk.id, None, None)
                 .await;
-            event::chunk(K::QUEUE, "released", took);
+            ended::<K>("released", took);
             Ok(())
         }
         Some(Ok(rows)) => {
             tracing::info!(job_kind = K::QUEUE, run_id = chunk.run_id, chunk_id, step = %chunk.step, rows, secs = took.as_secs_f64(), "chunk done");
-            event::chunk(K::QUEUE, "done", took);
+            ended::<K>("done", took);
             Ok(())
         }
         Some(Err(outcome)) => record::<K>(&ctx, &chunk, &worker, outcome, max_attempts, took).await,
@@ -278,13 +278,13 @@ async fn record<K: JobKind>(
         Outcome::Fail { class, reason } => {
             tracing::error!(job_kind = K::QUEUE, run_id, chunk_id, class, error = %reason, "chunk failed");
             let _ = ledger::lifecycle::chunk_failed(&ctx.pool, chunk, worker, class, &reason).await;
-            event::chunk(K::QUEUE, label, took);
+            ended::<K>(label, took);
             return Err(RunnerError::Abort(reason));
         }
         Outcome::Cancel { reason } => {
             tracing::warn!(job_kind = K::QUEUE, run_id, chunk_id, reason = %reason, "the kind cancelled its run");
             let _ = ledger::lifecycle::cancel(&ctx.pool, run_id, &reason).await;
-            event::chunk(K::QUEUE, label, took);
+            ended::<K>(label, took);
             return Ok(());
         }
     };
@@ -302,8 +302,18 @@ async fn record<K: JobKind>(
         )
         .await;
     }
-    event::chunk(K::QUEUE, label, took);
+    ended::<K>(label, took);
     Ok(())
+}
+
+/// Emits the chunk's end for its kind.
+fn ended<K: JobKind>(outcome: &'static str, took: Duration) {
+    event::ChunkEnded {
+        kind: K::QUEUE,
+        outcome,
+        took,
+    }
+    .emit();
 }
 
 /// 2, 4, 8 ... seconds, at most a minute.

@@ -53,13 +53,13 @@ pub enum Ended {
     Closed(RunState),
     /// Every chunk is done: the caller runs the kind's finalize in this transaction and
     /// then [`Closing::succeed`].
-    Complete(Box<Closing>),
+    Complete(Closing),
 }
 
 /// A run whose chunks are all done, locked in the caller's transaction until it commits.
 #[derive(Debug)]
 pub struct Closing {
-    run: Run,
+    run: Box<Run>,
 }
 
 impl Closing {
@@ -276,7 +276,7 @@ async fn settle(conn: &mut PgConnection, run_id: i64) -> Result<Ended, LedgerErr
         close(conn, run_id, RunState::Cancelled, None).await?;
         return Ok(Ended::Closed(RunState::Cancelled));
     }
-    Ok(Ended::Complete(Box::new(Closing { run })))
+    Ok(Ended::Complete(Closing { run: Box::new(run) }))
 }
 
 /// Ends a run (only if it is still active): the one place a run is closed.

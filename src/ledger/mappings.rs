@@ -82,6 +82,26 @@ pub async fn all(pool: &PgPool) -> Result<Vec<MappingRow>, LedgerError> {
     )
 }
 
+/// Where a mapped object's mirror table is.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TableName {
+    /// The object.
+    pub object: String,
+    /// Mirror schema.
+    pub schema_name: String,
+    /// Mirror table.
+    pub table_name: String,
+}
+
+/// The mirror table of every mapping, by object.
+pub async fn tables(pool: &PgPool) -> Result<Vec<TableName>, LedgerError> {
+    Ok(sqlx::query_as(
+        "SELECT object, schema_name, table_name FROM orgpool.mappings ORDER BY object",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
 /// Sets the state, clearing or recording the error and its fix.
 pub async fn set_state(
     conn: &mut PgConnection,

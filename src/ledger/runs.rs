@@ -194,3 +194,20 @@ pub async fn recent(pool: &PgPool, limit: i64) -> Result<Vec<Run>, LedgerError> 
             .await?,
     )
 }
+
+/// When the latest run of `kind` requested by `requested_by` was created (the quote
+/// schedule's clock).
+pub async fn last_created(
+    pool: &PgPool,
+    kind: &str,
+    requested_by: &str,
+) -> Result<Option<DateTime<Utc>>, LedgerError> {
+    let (last,): (Option<DateTime<Utc>>,) = sqlx::query_as(
+        "SELECT max(created_at) FROM orgpool.runs WHERE kind = $1 AND requested_by = $2",
+    )
+    .bind(kind)
+    .bind(requested_by)
+    .fetch_one(pool)
+    .await?;
+    Ok(last)
+}

@@ -2,14 +2,14 @@
 //! `Orgpool_Key__c`, then one of their lines keyed by their own `Orgpool_Key__c` and
 //! pointing at their Quote through `Quote.Orgpool_Key__c` (no Id lookups). Upserts by
 //! our own keys make a repeated push harmless. Per-record results are written back: a
-//! saved record gets its Salesforce Id and state `pushed`, a refused one is kept in
-//! `orgpool.record_failures` with Salesforce's code and message; a line whose Quote
-//! failed is not sent.
+//! saved record gets its Salesforce Id and state `pushed`, a refused one is kept with
+//! Salesforce's code and message ([`crate::ledger::pushes`]); a line whose Quote failed
+//! is not sent.
 
-use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use sqlx::PgPool;
 
+use crate::ledger::pushes::{self, Records, Refused};
+use crate::ledger::{LedgerError, quotes};
 use crate::salesforce::{Client, IngestOutcome, Operation, SfError};
 
 /// What a push did.
@@ -29,9 +29,9 @@ pub enum PushError {
     /// Salesforce failed (outage, limit, ...).
     #[error(transparent)]
     Salesforce(#[from] SfError),
-    /// Postgres failed.
-    #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    /// The ledger failed.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
 }
 
 const KEY: &str = "Orgpool_Key__c";
@@ -51,21 +51,7 @@ pub async fn push(
     keys: &[String],
 ) -> Result<Pushed, PushError> {
     let mut out = Pushed::default();
-    type QuoteRow = (
-        String,
-        String,
-        String,
-        String,
-        Option<NaiveDate>,
-        Option<String>,
-    );
-    let quotes: Vec<QuoteRow> = sqlx::query_as(
-        "SELECT key, opportunity_sfid, name, status, expiration_date, pricebook2id FROM orgpool.quotes
-         WHERE key = ANY($1) AND state <> 'pushed' ORDER BY key",
-    )
-    .bind(keys)
-    .fetch_all(pool)
-    .await?;
+    let quotes = quotes::unpushed(pool, keys).await?;
     if !quotes.is_empty() {
         let header: Vec<String> = [
             KEY,
@@ -77,40 +63,24 @@ pub async fn push(
         ]
         .map(String::from)
         .to_vec();
-        let rows = quotes.iter().map(|(k, o, n, s, e, p)| {
+        let rows = quotes.iter().map(|q| {
             vec![
-                k.clone(),
-                n.clone(),
-                o.clone(),
-                s.clone(),
-                e.map(|d| d.to_string()).unwrap_or_default(),
-                p.clone().unwrap_or_default(),
+                q.key.clone(),
+                q.name.clone(),
+                q.opportunity_sfid.clone(),
+                q.status.clone(),
+                q.expiration_date.map(|d| d.to_string()).unwrap_or_default(),
+                q.pricebook2id.clone().unwrap_or_default(),
             ]
         });
         let outcome = client
             .bulk_ingest("Quote", &upsert(), &header, rows)
             .await?;
-        let (ok, bad) = record(pool, run_id, chunk_id, "Quote", "quotes", &outcome).await?;
+        let (ok, bad) = record(pool, run_id, chunk_id, Records::Quotes, &outcome).await?;
         out.quotes += ok;
         out.failed += bad;
     }
-    type LineRow = (
-        String,
-        String,
-        Option<String>,
-        Decimal,
-        Decimal,
-        Decimal,
-        String,
-    );
-    let lines: Vec<LineRow> = sqlx::query_as(
-        "SELECT l.key, l.quote_key, l.pricebookentryid, l.quantity, l.unit_price, l.discount, q.opportunity_sfid
-         FROM orgpool.quote_lines l JOIN orgpool.quotes q ON q.key = l.quote_key
-         WHERE l.quote_key = ANY($1) AND q.state = 'pushed' AND l.state IN ('computed', 'failed') ORDER BY l.key",
-    )
-    .bind(keys)
-    .fetch_all(pool)
-    .await?;
+    let lines = quotes::lines_to_push(pool, keys).await?;
     if !lines.is_empty() {
         let header: Vec<String> = [
             KEY,
@@ -122,28 +92,20 @@ pub async fn push(
         ]
         .map(String::from)
         .to_vec();
-        let rows = lines.iter().map(|(k, q, e, qty, price, disc, _)| {
+        let rows = lines.iter().map(|l| {
             vec![
-                k.clone(),
-                q.clone(),
-                e.clone().unwrap_or_default(),
-                qty.to_string(),
-                price.to_string(),
-                disc.to_string(),
+                l.key.clone(),
+                l.quote_key.clone(),
+                l.pricebookentryid.clone().unwrap_or_default(),
+                l.quantity.to_string(),
+                l.unit_price.to_string(),
+                l.discount.to_string(),
             ]
         });
         let outcome = client
             .bulk_ingest("QuoteLineItem", &upsert(), &header, rows)
             .await?;
-        let (ok, bad) = record(
-            pool,
-            run_id,
-            chunk_id,
-            "QuoteLineItem",
-            "quote_lines",
-            &outcome,
-        )
-        .await?;
+        let (ok, bad) = record(pool, run_id, chunk_id, Records::Lines, &outcome).await?;
         out.lines += ok;
         out.failed += bad;
     }
@@ -159,20 +121,10 @@ async fn delete_stale(
     chunk_id: i64,
     keys: &[String],
 ) -> Result<usize, PushError> {
-    let stale: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT key, sf_id FROM orgpool.quote_lines WHERE quote_key = ANY($1) AND state = 'stale'",
-    )
-    .bind(keys)
-    .fetch_all(pool)
-    .await?;
-    // Never pushed: nothing to delete in Salesforce.
-    sqlx::query("DELETE FROM orgpool.quote_lines WHERE quote_key = ANY($1) AND state = 'stale' AND sf_id IS NULL")
-        .bind(keys)
-        .execute(pool)
-        .await?;
+    let stale = pushes::take_stale_lines(pool, keys).await?;
     let ids: Vec<Vec<String>> = stale
         .iter()
-        .filter_map(|(_, id)| id.clone())
+        .filter_map(|s| s.sf_id.clone())
         .map(|id| vec![id])
         .collect();
     if ids.is_empty() {
@@ -186,12 +138,9 @@ async fn delete_stale(
             ids,
         )
         .await?;
-    for s in &outcome.saved {
-        sqlx::query("DELETE FROM orgpool.quote_lines WHERE sf_id = $1 AND state = 'stale'")
-            .bind(&s.id)
-            .execute(pool)
-            .await?;
-    }
+    let deleted: Vec<String> = outcome.saved.iter().map(|s| s.id.clone()).collect();
+    pushes::drop_deleted_lines(pool, &deleted).await?;
+    let (mut gone, mut refused) = (Vec::new(), Refused::default());
     for f in &outcome.failed {
         let id =
             f.id.clone()
@@ -199,41 +148,30 @@ async fn delete_stale(
                 .unwrap_or_default();
         let key = stale
             .iter()
-            .find(|(_, s)| s.as_deref() == Some(id.as_str()))
-            .map(|(k, _)| k.clone())
+            .find(|s| s.sf_id.as_deref() == Some(id.as_str()))
+            .map(|s| s.key.clone())
             .unwrap_or(id);
         if f.code == "ENTITY_IS_DELETED" {
             // Already gone in Salesforce: what we wanted.
-            sqlx::query("DELETE FROM orgpool.quote_lines WHERE key = $1")
-                .bind(&key)
-                .execute(pool)
-                .await?;
-            continue;
+            gone.push(key);
+        } else {
+            refused.push(key, &f.code, &f.message);
         }
-        sqlx::query(
-            "INSERT INTO orgpool.record_failures (run_id, chunk_id, opportunity_sfid, object, key, code, message)
-             VALUES ($1, $2, split_part($3, ':', 1), 'QuoteLineItem', $3, $4, $5)
-             ON CONFLICT (object, key) DO UPDATE SET attempts = orgpool.record_failures.attempts + 1,
-                 code = EXCLUDED.code, message = EXCLUDED.message, resolved = false, at = now()",
-        )
-        .bind(run_id)
-        .bind(chunk_id)
-        .bind(&key)
-        .bind(&f.code)
-        .bind(&f.message)
-        .execute(pool)
-        .await?;
+    }
+    pushes::drop_lines(pool, &gone).await?;
+    if !refused.keys.is_empty() {
+        let mut conn = pool.acquire().await.map_err(LedgerError::from)?;
+        pushes::record_failures(&mut conn, run_id, chunk_id, Records::Lines, &refused).await?;
     }
     Ok(outcome.failed.len() + outcome.unprocessed.len())
 }
 
-/// Writes an ingest's per-record results back to `table`; returns (saved, refused).
+/// Writes an ingest's per-record results back; returns (saved, refused).
 async fn record(
     pool: &PgPool,
     run_id: i64,
     chunk_id: i64,
-    object: &str,
-    table: &str,
+    records: Records,
     outcome: &IngestOutcome,
 ) -> Result<(usize, usize), PushError> {
     let col = outcome.column(KEY).unwrap_or(0);
@@ -251,69 +189,18 @@ async fn record(
         .failed
         .iter()
         .map(|f| (f.code.as_str(), f.message.as_str(), &f.values));
-    let (mut bad_keys, mut codes, mut messages) = (Vec::new(), Vec::new(), Vec::new());
+    let mut refused = Refused::default();
     for (code, message, values) in failed.chain(unprocessed) {
-        bad_keys.push(key_of(values));
-        codes.push(code.to_string());
-        messages.push(message.to_string());
+        refused.push(key_of(values), code, message);
     }
-    let refused = bad_keys.len();
-    // One statement per kind of result, whatever the number of records.
-    let mut tx = pool.begin().await?;
-    // Losing this commit in a database crash costs only a recomputation or a repeated
-    // upsert by our own key (both harmless), so it need not wait for the WAL flush; the
-    // ledger's chunk commit that follows is durable as usual.
-    sqlx::query("SET LOCAL synchronous_commit = off")
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE orgpool.{table} t SET sf_id = v.id, state = 'pushed', error = NULL{}
-         FROM unnest($1::text[], $2::text[]) AS v(key, id) WHERE t.key = v.key",
-        if table == "quotes" {
-            ", pushed_at = now()"
-        } else {
-            ""
-        }
-    )))
-    .bind(&saved_keys)
-    .bind(&saved_ids)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE orgpool.record_failures SET resolved = true
-         WHERE object = $1 AND key = ANY($2) AND NOT resolved",
+    pushes::record_results(
+        pool,
+        run_id,
+        chunk_id,
+        records,
+        (&saved_keys, &saved_ids),
+        &refused,
     )
-    .bind(object)
-    .bind(&saved_keys)
-    .execute(&mut *tx)
     .await?;
-    if refused > 0 {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE orgpool.{table} t SET state = 'failed', error = v.code || ': ' || v.message
-             FROM unnest($1::text[], $2::text[], $3::text[]) AS v(key, code, message) WHERE t.key = v.key"
-        )))
-        .bind(&bad_keys)
-        .bind(&codes)
-        .bind(&messages)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO orgpool.record_failures (run_id, chunk_id, opportunity_sfid, object, key, code, message)
-             SELECT $1, $2, split_part(v.key, ':', 1), $3, v.key, v.code, v.message
-             FROM unnest($4::text[], $5::text[], $6::text[]) AS v(key, code, message)
-             ON CONFLICT (object, key) DO UPDATE SET run_id = EXCLUDED.run_id, chunk_id = EXCLUDED.chunk_id,
-                 code = EXCLUDED.code, message = EXCLUDED.message, attempts = orgpool.record_failures.attempts + 1,
-                 resolved = false, at = now()",
-        )
-        .bind(run_id)
-        .bind(chunk_id)
-        .bind(object)
-        .bind(&bad_keys)
-        .bind(&codes)
-        .bind(&messages)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok((outcome.saved.len(), refused))
+    Ok((outcome.saved.len(), refused.keys.len()))
 }

@@ -93,7 +93,12 @@ impl TokenCache {
         }
         let started = Instant::now();
         let result = self.login(http, cfg).await;
-        metrics::request("auth", outcome(&result), started.elapsed());
+        metrics::RequestFinished {
+            api: "auth",
+            outcome: outcome(&result),
+            took: started.elapsed(),
+        }
+        .emit();
         let token = result?;
         if let Some(r) = token.refresh_token.filter(|r| !r.is_empty()) {
             *self.refresh_token.write() = Some(Secret::new(r));

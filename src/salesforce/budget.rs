@@ -182,12 +182,12 @@ impl Fleet {
         if ok == 1 {
             let allowed = (allowed >= 0).then_some(allowed as u64);
             if let Some(a) = allowed {
-                metrics::budget(used, a);
+                metrics::BudgetReserved { used, allowed: a }.emit();
             }
             return Ok(Reservation::Granted { used, allowed });
         }
         let reason = if reason == "org" { "org" } else { "fleet" };
-        metrics::budget_wait(reason);
+        metrics::BudgetWaited { reason }.emit();
         Ok(Reservation::Denied {
             reason,
             used,
@@ -198,7 +198,7 @@ impl Fleet {
 
     /// Records the org's usage from a `Sforce-Limit-Info` header.
     pub async fn report_usage(&self, used: u64, limit: u64) -> Result<(), SfError> {
-        metrics::api_usage(used, limit);
+        metrics::UsageReported { used, limit }.emit();
         let mut conn = self.redis.clone();
         let _: i64 = self
             .report
@@ -260,7 +260,10 @@ impl Fleet {
             .query_async(&mut conn)
             .await
             .map_err(redis_err)?;
-        metrics::outage(v.is_some());
+        metrics::OutageSeen {
+            active: v.is_some(),
+        }
+        .emit();
         Ok(v)
     }
 
@@ -276,7 +279,7 @@ impl Fleet {
             .query_async(&mut conn)
             .await
             .map_err(redis_err)?;
-        metrics::outage(true);
+        metrics::OutageSeen { active: true }.emit();
         Ok(())
     }
 
@@ -288,7 +291,7 @@ impl Fleet {
             .query_async(&mut conn)
             .await
             .map_err(redis_err)?;
-        metrics::outage(false);
+        metrics::OutageSeen { active: false }.emit();
         Ok(())
     }
 

@@ -128,7 +128,11 @@ impl Client {
                 } else {
                     &info.operation
                 };
-                metrics::bulk_job(op, state_label(&info.state));
+                metrics::BulkJobEnded {
+                    operation: op,
+                    state: state_label(&info.state),
+                }
+                .emit();
                 return Ok(info);
             }
             tokio::time::sleep(poll_delay(started.elapsed())).await;

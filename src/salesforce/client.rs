@@ -252,7 +252,12 @@ impl Client {
             let resp = match sent {
                 Ok(r) => r,
                 Err(e) => {
-                    metrics::request(req.api.label(), "outage", started.elapsed());
+                    metrics::RequestFinished {
+                        api: req.api.label(),
+                        outcome: "outage",
+                        took: started.elapsed(),
+                    }
+                    .emit();
                     let err = SfError::from_transport(&e);
                     if !req.replay_safe && !e.is_connect() {
                         return Err(err);
@@ -270,7 +275,12 @@ impl Client {
                 } else {
                     "ok"
                 };
-                metrics::request(req.api.label(), outcome, started.elapsed());
+                metrics::RequestFinished {
+                    api: req.api.label(),
+                    outcome,
+                    took: started.elapsed(),
+                }
+                .emit();
                 return Ok(resp);
             }
             let retry_after = resp
@@ -281,7 +291,12 @@ impl Client {
             let body = resp.text().await.unwrap_or_default();
             match classify(status.as_u16(), retry_after, &body) {
                 Classified::ExpiredSession => {
-                    metrics::request(req.api.label(), "expired_session", started.elapsed());
+                    metrics::RequestFinished {
+                        api: req.api.label(),
+                        outcome: "expired_session",
+                        took: started.elapsed(),
+                    }
+                    .emit();
                     if replayed_after == Some(session.generation) {
                         return Err(SfError::Auth {
                             flow: cfg.flow.name(),
@@ -297,7 +312,12 @@ impl Client {
                     replayed_after = Some(fresh.generation);
                 }
                 Classified::Error(err) => {
-                    metrics::request(req.api.label(), err.class().label(), started.elapsed());
+                    metrics::RequestFinished {
+                        api: req.api.label(),
+                        outcome: err.class().label(),
+                        took: started.elapsed(),
+                    }
+                    .emit();
                     match &err {
                         SfError::Outage { .. } => {
                             let unavailable = body.contains("SERVER_UNAVAILABLE");
@@ -479,7 +499,12 @@ impl Client {
                 .await,
             Ok(r) if r.status().is_success()
         );
-        metrics::request("rest", if ok { "ok" } else { "outage" }, started.elapsed());
+        metrics::RequestFinished {
+            api: "rest",
+            outcome: if ok { "ok" } else { "outage" },
+            took: started.elapsed(),
+        }
+        .emit();
         ok
     }
 }

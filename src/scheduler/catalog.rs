@@ -4,40 +4,44 @@
 
 use sqlx::PgPool;
 
+use super::SchedulerError;
 use crate::ledger;
 use crate::mirror::{Mapping, MappingsFile, Resolved};
 use crate::salesforce::Client;
 
 /// Reads the mappings file at `path`; a missing file is an error with the fix.
-pub fn read(path: &str) -> anyhow::Result<MappingsFile> {
+pub fn read(path: &str) -> Result<MappingsFile, SchedulerError> {
     if !std::path::Path::new(path).exists() {
-        anyhow::bail!(
-            "no mappings file at {path}; create it (see jobs/README.md), set ORGPOOL_MAPPINGS, or import a Heroku Connect export with `orgpool mappings import FILE.json`"
-        );
+        return Err(SchedulerError::NoMappingsFile { path: path.into() });
     }
     Ok(MappingsFile::load(std::path::Path::new(path))?)
 }
 
 /// The mapping for `object` (case-insensitive).
-pub fn find<'a>(file: &'a MappingsFile, object: &str, path: &str) -> anyhow::Result<&'a Mapping> {
+pub fn find<'a>(
+    file: &'a MappingsFile,
+    object: &str,
+    path: &str,
+) -> Result<&'a Mapping, SchedulerError> {
     file.mapping
         .iter()
         .find(|m| m.object.eq_ignore_ascii_case(object))
         .ok_or_else(|| {
             let known: Vec<&str> = file.mapping.iter().map(|m| m.object.as_str()).collect();
-            anyhow::anyhow!(
-                "{object} is not mapped in {path} (mapped: {}); add a [[mapping]] entry for it",
-                if known.is_empty() {
+            SchedulerError::NotMapped {
+                object: object.into(),
+                path: path.into(),
+                known: if known.is_empty() {
                     "none".to_string()
                 } else {
                     known.join(", ")
-                }
-            )
+                },
+            }
         })
 }
 
 /// Records mappings in the ledger.
-pub async fn record(pool: &PgPool, mappings: &[Mapping]) -> anyhow::Result<()> {
+pub async fn record(pool: &PgPool, mappings: &[Mapping]) -> Result<(), SchedulerError> {
     for m in mappings {
         ledger::mappings::upsert_config(pool, m).await?;
     }
@@ -45,7 +49,10 @@ pub async fn record(pool: &PgPool, mappings: &[Mapping]) -> anyhow::Result<()> {
 }
 
 /// Checks every mapping against the org; all problems in one error, one line each.
-pub async fn validate(client: &Client, file: &MappingsFile) -> anyhow::Result<Vec<Resolved>> {
+pub async fn validate(
+    client: &Client,
+    file: &MappingsFile,
+) -> Result<Vec<Resolved>, SchedulerError> {
     let mut ok = Vec::new();
     let mut problems = Vec::new();
     for m in &file.mapping {
@@ -62,10 +69,7 @@ pub async fn validate(client: &Client, file: &MappingsFile) -> anyhow::Result<Ve
         }
     }
     if !problems.is_empty() {
-        anyhow::bail!(
-            "jobs/mappings.toml does not match the org:\n  {}",
-            problems.join("\n  ")
-        );
+        return Err(SchedulerError::Mismatch(problems));
     }
     Ok(ok)
 }

@@ -3,9 +3,11 @@
 //! the ledger refuses a second active run per object anyway.
 
 pub mod catalog;
+pub mod error;
 pub mod leader;
 pub mod quotes;
 pub mod tick;
 
+pub use error::SchedulerError;
 pub use leader::Leader;
 pub use tick::{Tick, tick};

@@ -2,6 +2,7 @@
 //! scheduler starts a quote run that often, selecting only Opportunities whose mirror
 //! row changed since their last Quote under the current rules.
 
+use super::SchedulerError;
 use crate::app::Services;
 use crate::jobs::dispatch::start_run_with;
 use crate::jobs::quote_generation::QuoteArgs;
@@ -11,7 +12,7 @@ use crate::mirror::parse_duration;
 use crate::quotes::QuotesFile;
 
 /// Starts a scheduled quote run if one is due; returns its id.
-pub async fn tick(s: &Services) -> anyhow::Result<Option<i64>> {
+pub async fn tick(s: &Services) -> Result<Option<i64>, SchedulerError> {
     let path = s.settings.quotes_path.clone();
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(None);
@@ -24,16 +25,14 @@ pub async fn tick(s: &Services) -> anyhow::Result<Option<i64>> {
     else {
         return Ok(None);
     };
-    let (last,): (Option<chrono::DateTime<chrono::Utc>>,) = sqlx::query_as(
-        "SELECT max(created_at) FROM orgpool.runs WHERE kind = 'quote_generation' AND requested_by = 'scheduler'",
-    )
-    .fetch_one(&s.pool)
-    .await?;
+    let last =
+        crate::ledger::runs::last_created(&s.pool, QUOTE_GENERATION.name, "scheduler").await?;
     let every = chrono::Duration::from_std(every).unwrap_or_default();
     if last.is_some_and(|t| chrono::Utc::now() - t < every) {
         return Ok(None);
     }
-    let version = crate::quotes::record_rules(&s.pool, &rules, &text).await?;
+    let version = rules.version();
+    crate::ledger::quotes::record_rules(&s.pool, &version, &text).await?;
     let params = crate::ledger::encode(&QuoteArgs {
         version,
         condition: None,

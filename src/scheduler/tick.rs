@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use super::SchedulerError;
 use crate::app::Services;
 use crate::jobs::dispatch::start_run;
 use crate::jobs::push::sweep;
@@ -28,7 +29,7 @@ pub async fn tick(
     s: &Services,
     mappings: &[Mapping],
     reconcile_every: Duration,
-) -> anyhow::Result<Tick> {
+) -> Result<Tick, SchedulerError> {
     let mut out = Tick::default();
     let rows = ledger::mappings::all(&s.pool).await?;
     let now = Utc::now();

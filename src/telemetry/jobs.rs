@@ -22,17 +22,57 @@ pub const DURATION_BUCKETS: &[f64] = &[
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
 ];
 
-/// A chunk ended (the runner logs its own detailed line; this counts it).
-pub fn chunk(kind: &'static str, outcome: &'static str, took: Duration) {
-    metrics::counter!(CHUNKS_TOTAL, "job_kind" => kind, "outcome" => outcome).increment(1);
-    metrics::histogram!(CHUNK_DURATION_SECONDS, "job_kind" => kind, "outcome" => outcome)
-        .record(took.as_secs_f64());
+/// A chunk ended. The runner logs its own line with the run, the chunk and the error;
+/// this one, at debug level, carries the figures the metrics count.
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkEnded {
+    /// The job kind.
+    pub kind: &'static str,
+    /// `done`, `skipped`, `waiting`, `retry`, `failed`, `cancelled`, `released`, `lost`.
+    pub outcome: &'static str,
+    /// How long it ran.
+    pub took: Duration,
 }
 
-/// Rows committed.
-pub fn rows(kind: &'static str, object: &str, n: u64) {
-    metrics::counter!(ROWS_TOTAL, "job_kind" => kind, "object" => object.to_ascii_lowercase())
-        .increment(n);
+impl ChunkEnded {
+    /// Counts it and records its duration.
+    pub fn emit(self) {
+        tracing::debug!(
+            job_kind = self.kind,
+            outcome = self.outcome,
+            secs = self.took.as_secs_f64(),
+            "chunk ended"
+        );
+        metrics::counter!(CHUNKS_TOTAL, "job_kind" => self.kind, "outcome" => self.outcome)
+            .increment(1);
+        metrics::histogram!(CHUNK_DURATION_SECONDS, "job_kind" => self.kind, "outcome" => self.outcome)
+            .record(self.took.as_secs_f64());
+    }
+}
+
+/// Rows committed to the mirror.
+#[derive(Debug, Clone, Copy)]
+pub struct RowsWritten<'a> {
+    /// The job kind.
+    pub kind: &'static str,
+    /// The object.
+    pub object: &'a str,
+    /// How many.
+    pub rows: u64,
+}
+
+impl RowsWritten<'_> {
+    /// Counts them; logs at debug level (the runner's `chunk done` line has the rows too).
+    pub fn emit(self) {
+        tracing::debug!(
+            job_kind = self.kind,
+            object = self.object,
+            rows = self.rows,
+            "mirror rows written"
+        );
+        metrics::counter!(ROWS_TOTAL, "job_kind" => self.kind, "object" => self.object.to_ascii_lowercase())
+            .increment(self.rows);
+    }
 }
 
 /// A run was created.

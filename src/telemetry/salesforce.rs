@@ -1,5 +1,7 @@
-//! Salesforce client metrics: every request by API and outcome, its latency, the org's
-//! reported API usage, the fleet budget, and Bulk jobs by operation and final state.
+//! Salesforce client telemetry as typed events, each emitting its metrics and its log
+//! line together: every request by API and outcome, its latency, the org's reported API
+//! usage, the fleet budget, and Bulk jobs by operation and final state. These are
+//! frequent, so their log lines are at debug level.
 
 use std::time::Duration;
 
@@ -29,39 +31,126 @@ pub const LATENCY_BUCKETS: &[f64] = &[
 ];
 
 /// One request finished.
-pub fn request(api: &'static str, outcome: &'static str, took: Duration) {
-    metrics::counter!(REQUESTS_TOTAL, "api" => api, "outcome" => outcome).increment(1);
-    metrics::histogram!(REQUEST_DURATION_SECONDS, "api" => api).record(took.as_secs_f64());
+#[derive(Debug, Clone, Copy)]
+pub struct RequestFinished {
+    /// `rest`, `bulk_query`, `bulk_ingest` or `auth`.
+    pub api: &'static str,
+    /// `ok`, `not_modified`, `expired_session`, `outage`, `limit`, `auth`, `permanent`.
+    pub outcome: &'static str,
+    /// How long it took.
+    pub took: Duration,
 }
 
-/// The org reported its usage.
-pub fn api_usage(used: u64, limit: u64) {
-    metrics::gauge!(API_USED).set(used as f64);
-    metrics::gauge!(API_LIMIT).set(limit as f64);
+impl RequestFinished {
+    /// Counts it, records its latency, and logs it at debug level (there are many).
+    pub fn emit(self) {
+        tracing::debug!(
+            api = self.api,
+            outcome = self.outcome,
+            secs = self.took.as_secs_f64(),
+            "salesforce request"
+        );
+        metrics::counter!(REQUESTS_TOTAL, "api" => self.api, "outcome" => self.outcome)
+            .increment(1);
+        metrics::histogram!(REQUEST_DURATION_SECONDS, "api" => self.api)
+            .record(self.took.as_secs_f64());
+    }
 }
 
-/// The fleet budget after a reservation.
-pub fn budget(used: u64, allowed: u64) {
-    metrics::gauge!(BUDGET_USED).set(used as f64);
-    metrics::gauge!(BUDGET_ALLOWED).set(allowed as f64);
+/// The org reported its usage (`Sforce-Limit-Info`).
+#[derive(Debug, Clone, Copy)]
+pub struct UsageReported {
+    /// Requests used in the org's rolling 24 hours.
+    pub used: u64,
+    /// The org's daily allowance.
+    pub limit: u64,
+}
+
+impl UsageReported {
+    /// Records it; logs at debug level (every response reports it).
+    pub fn emit(self) {
+        tracing::debug!(used = self.used, limit = self.limit, "org API usage");
+        metrics::gauge!(API_USED).set(self.used as f64);
+        metrics::gauge!(API_LIMIT).set(self.limit as f64);
+    }
+}
+
+/// The fleet budget after a granted reservation.
+#[derive(Debug, Clone, Copy)]
+pub struct BudgetReserved {
+    /// Requests counted in the window.
+    pub used: u64,
+    /// Requests allowed in it.
+    pub allowed: u64,
+}
+
+impl BudgetReserved {
+    /// Records it; logs at debug level (every call reserves).
+    pub fn emit(self) {
+        tracing::debug!(
+            used = self.used,
+            allowed = self.allowed,
+            "API budget reserved"
+        );
+        metrics::gauge!(BUDGET_USED).set(self.used as f64);
+        metrics::gauge!(BUDGET_ALLOWED).set(self.allowed as f64);
+    }
 }
 
 /// A call had to wait for the budget.
-pub fn budget_wait(reason: &'static str) {
-    metrics::counter!(BUDGET_WAITS_TOTAL, "reason" => reason).increment(1);
+#[derive(Debug, Clone, Copy)]
+pub struct BudgetWaited {
+    /// `fleet` (our share is spent) or `org` (the org's allowance is).
+    pub reason: &'static str,
+}
+
+impl BudgetWaited {
+    /// Counts it; logs at debug level (while the budget is spent every call is denied;
+    /// a chunk that ends up waiting for it logs that).
+    pub fn emit(self) {
+        tracing::debug!(reason = self.reason, "API budget denied a call");
+        metrics::counter!(BUDGET_WAITS_TOTAL, "reason" => self.reason).increment(1);
+    }
 }
 
 /// A Bulk job reached a final state.
-pub fn bulk_job(operation: &str, state: &str) {
-    metrics::counter!(
-        BULK_JOBS_TOTAL,
-        "operation" => operation.to_ascii_lowercase(),
-        "state" => state.to_string()
-    )
-    .increment(1);
+#[derive(Debug, Clone, Copy)]
+pub struct BulkJobEnded<'a> {
+    /// Its operation (`query`, `upsert`, ...).
+    pub operation: &'a str,
+    /// Its final state's label.
+    pub state: &'a str,
 }
 
-/// Whether this process currently sees a fleet outage.
-pub fn outage(active: bool) {
-    metrics::gauge!(OUTAGE).set(if active { 1.0 } else { 0.0 });
+impl BulkJobEnded<'_> {
+    /// Counts it and logs it at debug level (one per chunk and object).
+    pub fn emit(self) {
+        tracing::debug!(
+            operation = self.operation,
+            state = self.state,
+            "bulk job ended"
+        );
+        metrics::counter!(
+            BULK_JOBS_TOTAL,
+            "operation" => self.operation.to_ascii_lowercase(),
+            "state" => self.state.to_string()
+        )
+        .increment(1);
+    }
+}
+
+/// Whether this process currently sees the fleet's outage flag.
+#[derive(Debug, Clone, Copy)]
+pub struct OutageSeen {
+    /// Up or not.
+    pub active: bool,
+}
+
+impl OutageSeen {
+    /// Records it; logs at debug level (the flag is read before many calls; setting and
+    /// clearing it are logged where that is decided).
+    pub fn emit(self) {
+        tracing::debug!(active = self.active, "salesforce outage flag");
+        metrics::gauge!(OUTAGE).set(if self.active { 1.0 } else { 0.0 });
+    }
 }

@@ -10,7 +10,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::server::{WebState, unavailable};
+use super::error::unavailable;
+use super::server::WebState;
 use crate::jobs::enqueue::{self, EnqueueError, Request};
 
 fn error(code: StatusCode, message: impl std::fmt::Display) -> Response {
@@ -69,7 +70,7 @@ pub async fn run(State(st): State<Arc<WebState>>, Path(id): Path<i64>) -> Respon
         Err(crate::ledger::LedgerError::NoSuchRun(_)) => {
             return error(StatusCode::NOT_FOUND, format!("no run {id}"));
         }
-        Err(e) => return unavailable(e.into()),
+        Err(e) => return unavailable(e),
     };
     match crate::ledger::runs::progress(pool, id).await {
         Ok(p) => axum::Json(json!({
@@ -86,7 +87,7 @@ pub async fn run(State(st): State<Arc<WebState>>, Path(id): Path<i64>) -> Respon
             "rows": p.rows,
         }))
         .into_response(),
-        Err(e) => unavailable(e.into()),
+        Err(e) => unavailable(e),
     }
 }
 

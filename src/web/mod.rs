@@ -5,10 +5,12 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod error;
 pub mod metrics;
 pub mod page;
 pub mod server;
 pub mod snapshot;
 
 pub use config::WebConfig;
+pub use error::WebError;
 pub use server::{WebState, router, serve};

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 use super::auth::Token;
 use super::config::WebConfig;
+use super::error::{WebError, unavailable};
 use super::{api, page, snapshot};
 use crate::app::Services;
 
@@ -61,18 +62,18 @@ pub fn router(state: Arc<WebState>) -> Router {
 pub async fn serve(
     state: Arc<WebState>,
     mut shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<()> {
+) -> Result<(), WebError> {
     let addr = SocketAddr::new(state.config.bind, state.config.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}; set PORT to a free port"))?;
+        .map_err(|source| WebError::Listen { addr, source })?;
     tracing::info!(%addr, token = state.token.is_some(), "web process listening");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async move {
             let _ = shutdown.wait_for(|s| *s).await;
         })
-        .await?;
-    Ok(())
+        .await
+        .map_err(WebError::Serve)
 }
 
 async fn guard_reads(State(st): State<Arc<WebState>>, req: Request, next: Next) -> Response {
@@ -91,17 +92,6 @@ async fn guard_reads(State(st): State<Arc<WebState>>, req: Request, next: Next) 
         }
         _ => next.run(req).await,
     }
-}
-
-/// A page could not be read: 503 with the reason (never a secret: errors name hosts
-/// without passwords).
-pub fn unavailable(e: anyhow::Error) -> Response {
-    tracing::warn!(error = %format!("{e:#}"), "web: could not read the fleet state");
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        format!("cannot read the fleet state: {e:#}\n"),
-    )
-        .into_response()
 }
 
 async fn status_page(State(st): State<Arc<WebState>>) -> Response {

@@ -1,0 +1,264 @@
+//! The fleet's figures as the web process's `/metrics` reports them: queue depths, live
+//! workers, runs and chunks from the ledger, mirror tables, Quotes, record failures and
+//! API usage, one typed figure per group whose `emit()` records its series. They are
+//! read afresh for every scrape into a recorder made for that scrape, so they log
+//! nothing: the scrape is the record, and a log line per scrape would be noise.
+
+use metrics::{counter, describe_counter, describe_gauge, gauge};
+
+use crate::queue::Depth;
+
+/// Tasks in Redis by `job_kind` and `state` (`ready`, `scheduled`, `running`, `dead`,
+/// `poison`).
+pub const QUEUE_TASKS: &str = "orgpool_queue_tasks";
+/// Worker processes that heartbeated in the last 30 s.
+pub const WORKERS: &str = "orgpool_fleet_workers";
+/// Runs by `job_kind` (the run's kind) and `state`.
+pub const RUNS: &str = "orgpool_runs";
+/// Work chunks by `run_id`, `job_kind`, `object` and `state`, for active runs and runs
+/// that ended in the last hour.
+pub const RUN_CHUNKS: &str = "orgpool_run_chunks";
+/// Work chunks done, by `job_kind`, as the ledger holds them.
+pub const CHUNKS_DONE: &str = "orgpool_ledger_chunks_done_total";
+/// Chunks that failed for good (see `orgpool jobs dead`).
+pub const DEAD_CHUNKS: &str = "orgpool_ledger_dead_chunks";
+/// Rows in each mirror table, by `object`.
+pub const TABLE_ROWS: &str = "orgpool_mirror_table_rows";
+/// Now minus each mapping's watermark, by `object`.
+pub const SYNC_LAG: &str = "orgpool_mirror_sync_lag_seconds";
+/// 1 for each mapping's current `state` (`new`, `loading`, `ready`, `error`).
+pub const MAPPINGS: &str = "orgpool_mirror_mappings";
+/// Computed Quotes by `state`.
+pub const QUOTES: &str = "orgpool_quotes";
+/// Open per-record failures by `object`.
+pub const RECORD_FAILURES: &str = "orgpool_record_failures";
+/// Requests the fleet counted in its budget window.
+pub const API_USED: &str = "orgpool_fleet_api_requests_used";
+/// Requests the fleet may make in its window (absent until known).
+pub const API_ALLOWED: &str = "orgpool_fleet_api_requests_allowed";
+/// The org's own usage, as its last response reported it.
+pub const ORG_USED: &str = "orgpool_fleet_org_api_used";
+/// The org's daily allowance (absent until known).
+pub const ORG_LIMIT: &str = "orgpool_fleet_org_api_limit";
+/// 1 while the fleet's Salesforce outage flag is up.
+pub const OUTAGE: &str = "orgpool_fleet_salesforce_outage";
+
+/// Describes every fleet series (once per scrape recorder).
+pub fn describe() {
+    describe_gauge!(QUEUE_TASKS, "Tasks in Redis by job kind and state.");
+    describe_gauge!(
+        WORKERS,
+        "Worker processes that heartbeated in the last 30 s."
+    );
+    describe_gauge!(RUNS, "Runs by kind and state.");
+    describe_gauge!(
+        RUN_CHUNKS,
+        "Work chunks of active and recently ended runs, by state."
+    );
+    describe_counter!(
+        CHUNKS_DONE,
+        "Work chunks done, by job kind, from the ledger."
+    );
+    describe_gauge!(DEAD_CHUNKS, "Chunks that failed for good.");
+    describe_gauge!(TABLE_ROWS, "Rows in each mirror table.");
+    describe_gauge!(
+        SYNC_LAG,
+        "Seconds between now and each mapping's watermark."
+    );
+    describe_gauge!(MAPPINGS, "1 for each mapping's current state.");
+    describe_gauge!(QUOTES, "Computed Quotes by state.");
+    describe_gauge!(RECORD_FAILURES, "Open per-record failures by object.");
+    describe_gauge!(API_USED, "Requests the fleet counted in its budget window.");
+    describe_gauge!(API_ALLOWED, "Requests the fleet may make in its window.");
+    describe_gauge!(ORG_USED, "The org's API usage as last reported.");
+    describe_gauge!(ORG_LIMIT, "The org's daily API allowance.");
+    describe_gauge!(OUTAGE, "1 while the fleet's Salesforce outage flag is up.");
+}
+
+/// One queue's tasks, by state.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueTasks<'a> {
+    /// The queue (job kind).
+    pub kind: &'a str,
+    /// Its depths.
+    pub depth: Depth,
+}
+
+impl QueueTasks<'_> {
+    /// Records it.
+    pub fn emit(self) {
+        let d = self.depth;
+        for (state, n) in [
+            ("ready", d.active),
+            ("scheduled", d.scheduled),
+            ("running", d.inflight),
+            ("dead", d.dead),
+            ("poison", d.poison),
+        ] {
+            gauge!(QUEUE_TASKS, "job_kind" => self.kind.to_string(), "state" => state)
+                .set(n as f64);
+        }
+    }
+}
+
+/// The ledger's runs and chunks: runs by kind and state, chunks by run, chunks done by
+/// kind, and dead chunks.
+#[derive(Debug, Clone, Copy)]
+pub enum LedgerFigure<'a> {
+    /// Runs of `kind` in `state`.
+    Runs {
+        /// The run kind.
+        kind: &'a str,
+        /// The state.
+        state: &'a str,
+        /// How many.
+        count: i64,
+    },
+    /// Work chunks of one run in one state.
+    RunChunks {
+        /// The run.
+        run_id: i64,
+        /// The chunks' job kind.
+        job_kind: &'a str,
+        /// The run's object.
+        object: &'a str,
+        /// The state.
+        state: &'a str,
+        /// How many.
+        count: i64,
+    },
+    /// Work chunks ever done by a job kind.
+    ChunksDone {
+        /// The job kind.
+        kind: &'a str,
+        /// How many.
+        count: i64,
+    },
+    /// Chunks that failed for good.
+    DeadChunks(i64),
+}
+
+impl LedgerFigure<'_> {
+    /// Records it.
+    pub fn emit(self) {
+        match self {
+            LedgerFigure::Runs { kind, state, count } => {
+                gauge!(RUNS, "job_kind" => kind.to_string(), "state" => state.to_string())
+                    .set(count as f64);
+            }
+            LedgerFigure::RunChunks {
+                run_id,
+                job_kind,
+                object,
+                state,
+                count,
+            } => {
+                gauge!(RUN_CHUNKS,
+                    "run_id" => run_id.to_string(),
+                    "job_kind" => job_kind.to_string(),
+                    "object" => object.to_string(),
+                    "state" => state.to_string())
+                .set(count as f64);
+            }
+            LedgerFigure::ChunksDone { kind, count } => {
+                counter!(CHUNKS_DONE, "job_kind" => kind.to_string()).absolute(count as u64);
+            }
+            LedgerFigure::DeadChunks(n) => gauge!(DEAD_CHUNKS).set(n as f64),
+        }
+    }
+}
+
+/// One mapping's mirror table.
+#[derive(Debug, Clone, Copy)]
+pub struct MirrorTable<'a> {
+    /// The object.
+    pub object: &'a str,
+    /// The mapping's state.
+    pub state: &'a str,
+    /// Rows, once the table exists.
+    pub rows: Option<i64>,
+    /// Seconds behind, once it has a watermark.
+    pub lag_seconds: Option<f64>,
+}
+
+impl MirrorTable<'_> {
+    /// Records it.
+    pub fn emit(self) {
+        if let Some(rows) = self.rows {
+            gauge!(TABLE_ROWS, "object" => self.object.to_string()).set(rows as f64);
+        }
+        if let Some(lag) = self.lag_seconds {
+            gauge!(SYNC_LAG, "object" => self.object.to_string()).set(lag.max(0.0));
+        }
+        gauge!(MAPPINGS, "object" => self.object.to_string(), "state" => self.state.to_string())
+            .set(1.0);
+    }
+}
+
+/// Quote bookkeeping: Quotes in one state, or open failures of one object.
+#[derive(Debug, Clone, Copy)]
+pub enum QuoteFigure {
+    /// Computed Quotes in `state`.
+    Quotes {
+        /// `computed`, `pushed` or `failed`.
+        state: &'static str,
+        /// How many.
+        count: i64,
+    },
+    /// Open per-record failures of `object`.
+    RecordFailures {
+        /// `Quote` or `QuoteLineItem`.
+        object: &'static str,
+        /// How many.
+        count: i64,
+    },
+}
+
+impl QuoteFigure {
+    /// Records it.
+    pub fn emit(self) {
+        match self {
+            QuoteFigure::Quotes { state, count } => {
+                gauge!(QUOTES, "state" => state).set(count as f64)
+            }
+            QuoteFigure::RecordFailures { object, count } => {
+                gauge!(RECORD_FAILURES, "object" => object).set(count as f64)
+            }
+        }
+    }
+}
+
+/// The fleet's API usage, as its counters in Redis hold it.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiUsage {
+    /// Requests the fleet counted in its window.
+    pub fleet_used: u64,
+    /// The fleet's ceiling, when known.
+    pub allowed: Option<u64>,
+    /// The org's reported usage.
+    pub org_used: u64,
+    /// The org's daily limit (0 until known).
+    pub org_limit: u64,
+    /// Whether the outage flag is up.
+    pub outage: bool,
+}
+
+impl ApiUsage {
+    /// Records it.
+    pub fn emit(self) {
+        gauge!(API_USED).set(self.fleet_used as f64);
+        if let Some(n) = self.allowed {
+            gauge!(API_ALLOWED).set(n as f64);
+        }
+        gauge!(ORG_USED).set(self.org_used as f64);
+        if self.org_limit > 0 {
+            gauge!(ORG_LIMIT).set(self.org_limit as f64);
+        }
+        gauge!(OUTAGE).set(if self.outage { 1.0 } else { 0.0 });
+    }
+}
+
+/// Worker processes that heartbeated in the last 30 s.
+pub fn workers(n: usize) {
+    gauge!(WORKERS).set(n as f64);
+}

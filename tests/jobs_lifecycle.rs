@@ -190,6 +190,9 @@ async fn a_cancelled_run_stops_its_chunks_and_frees_its_lane() {
     .await;
     let out = env.ok(&["jobs", "cancel", &run.to_string()]);
     assert!(out.contains("cancelled"), "{out}");
+    let done_sql =
+        format!("SELECT count(*) FROM orgpool.chunks WHERE run_id = {run} AND state = 'done'");
+    let done_at_cancel = env.count(&done_sql).await;
     let (state, _) = state_of(&env, run).await;
     assert_eq!(state, "cancelled");
     // A cancelled run cannot be cancelled again, and the error says why.
@@ -201,8 +204,10 @@ async fn a_cancelled_run_stops_its_chunks_and_frees_its_lane() {
         String::from_utf8_lossy(&again.stderr)
     );
     env.org.set_latency(Duration::ZERO);
-    // Nothing of the run is left to do, and no chunk of it commits after the cancel.
+    // No chunk of it commits after the cancel (the one the worker held when it came is
+    // dropped or rolled back), and none of it runs again.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(env.count(&done_sql).await, done_at_cancel, "{}", env.logs());
     let open = env
         .count(&format!(
             "SELECT count(*) FROM orgpool.chunks WHERE run_id = {run} AND state NOT IN ('done', 'cancelled')"

@@ -80,24 +80,20 @@ pub async fn start(
 ) -> Result<Vec<Started>, EnqueueError> {
     let kind = parse_kind(&req.kind)?;
     // Quote generation is the one kind that does not run per mapped object.
-    match kind.per_object {
-        false => {
-            if req.object.is_some() || req.all {
-                return Err(invalid(
-                    "a quote run takes no object or all; narrow it with where",
-                ));
-            }
-            Ok(vec![
-                quotes(s, req.condition.as_deref(), requested_by).await?,
-            ])
+    if kind.per_object {
+        if req.condition.is_some() {
+            return Err(invalid("where applies to quote runs only"));
         }
-        true => {
-            if req.condition.is_some() {
-                return Err(invalid("where applies to quote runs only"));
-            }
-            mirror(s, kind, req.object.as_deref(), req.all, requested_by).await
-        }
+        return mirror(s, kind, req.object.as_deref(), req.all, requested_by).await;
     }
+    if req.object.is_some() || req.all {
+        return Err(invalid(
+            "a quote run takes no object or all; narrow it with where",
+        ));
+    }
+    Ok(vec![
+        quotes(s, req.condition.as_deref(), requested_by).await?,
+    ])
 }
 
 /// Starts `kind` for one mapped object, or for all of them.

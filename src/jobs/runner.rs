@@ -108,17 +108,48 @@ async fn run_chunk<K: JobKind>(
             ended::<K>("released", took);
             Ok(())
         }
-        Some(Ok(rows)) => {
+        Some(Ok(Committed::Done { rows, planned })) => {
             tracing::info!(job_kind = K::QUEUE, run_id = chunk.run_id, chunk_id, step = %chunk.step, rows, secs = took.as_secs_f64(), "chunk done");
             ended::<K>("done", took);
+            // After the select: the heartbeat, which sees the plan chunk done by now,
+            // must not cut these pushes short.
+            push_planned::<K>(&ctx, planned).await;
+            Ok(())
+        }
+        Some(Ok(Committed::Lost)) => {
+            tracing::warn!(
+                job_kind = K::QUEUE,
+                run_id = chunk.run_id,
+                chunk_id,
+                "chunk is no longer ours (taken over or cancelled); its writes were rolled back"
+            );
+            ended::<K>("lost", took);
             Ok(())
         }
         Some(Err(outcome)) => record::<K>(&ctx, &chunk, &worker, outcome, max_attempts, took).await,
     }
 }
 
-/// Runs the chunk's step; `Ok(rows)` when it committed done, else the outcome to record.
-async fn step<K: JobKind>(ctx: &JobContext, chunk: &Chunk, worker: &str) -> Result<u64, Outcome> {
+/// What a step's commit did.
+enum Committed {
+    /// The chunk is done; a plan step's new chunks are to be pushed.
+    Done {
+        /// Rows written.
+        rows: u64,
+        /// The work chunks a plan step created.
+        planned: Vec<i64>,
+    },
+    /// The chunk was no longer ours at commit (taken over, or its run cancelled): its
+    /// transaction was rolled back.
+    Lost,
+}
+
+/// Runs the chunk's step and commits it, or returns the outcome to record.
+async fn step<K: JobKind>(
+    ctx: &JobContext,
+    chunk: &Chunk,
+    worker: &str,
+) -> Result<Committed, Outcome> {
     let failed = |e: JobError| Outcome::from_error(&e);
     let run = ledger::runs::get(&ctx.pool, chunk.run_id)
         .await
@@ -139,27 +170,38 @@ async fn step<K: JobKind>(ctx: &JobContext, chunk: &Chunk, worker: &str) -> Resu
     let spec: K::Chunk =
         ledger::decode(run.id, &run.kind, &what, &chunk.spec).map_err(|e| failed(e.into()))?;
     match K::work(&job, chunk, &spec).await.map_err(failed)? {
-        Outcome::Done { tx, rows } => commit::<K>(&job, tx, chunk, worker, rows)
-            .await
-            .map_err(failed),
+        Outcome::Done { tx, rows } => {
+            let ours = commit::<K>(&job, tx, chunk, worker, rows)
+                .await
+                .map_err(failed)?;
+            Ok(if ours {
+                Committed::Done {
+                    rows,
+                    planned: Vec::new(),
+                }
+            } else {
+                Committed::Lost
+            })
+        }
         other => Err(other),
     }
 }
 
 /// Marks `chunk` done in `tx` (which holds its data); when it was the run's last, runs
-/// the kind's finalize in the same transaction and closes the run. Then commits.
+/// the kind's finalize in the same transaction and closes the run. Then commits. False
+/// when the chunk was no longer ours and `tx` was rolled back.
 async fn commit<K: JobKind>(
     job: &Job<'_, K::Args>,
     mut tx: Transaction<'static, Postgres>,
     chunk: &Chunk,
     worker: &str,
     rows: u64,
-) -> Result<u64, JobError> {
+) -> Result<bool, JobError> {
     match ledger::lifecycle::chunk_done(&mut tx, chunk, worker, rows).await? {
         Ended::NotOurs => {
             // Another worker took it over, or the run was cancelled: drop our copy.
             tx.rollback().await?;
-            return Ok(rows);
+            return Ok(false);
         }
         Ended::Open | Ended::Closed(_) => {}
         Ended::Complete(closing) => {
@@ -174,16 +216,16 @@ async fn commit<K: JobKind>(
         }
     }
     tx.commit().await?;
-    Ok(rows)
+    Ok(true)
 }
 
+/// Records a plan's chunks and ends the plan chunk, in one transaction.
 async fn plan_done<K: JobKind>(
     job: &Job<'_, K::Args>,
     chunk: &Chunk,
     worker: &str,
     plan: Plan<K::Chunk>,
-) -> Result<u64, JobError> {
-    let started = Instant::now();
+) -> Result<Committed, JobError> {
     let record = PlanRecord {
         chunks: plan
             .chunks
@@ -206,13 +248,23 @@ async fn plan_done<K: JobKind>(
         run: &run,
         args: job.args,
     };
-    commit::<K>(&planned, tx, chunk, worker, 0).await?;
-    let committed = started.elapsed();
-    let pushed = ids.len();
-    // Pushed several at a time: a large run has hundreds of chunks, and each push is a
-    // Redis script plus a ledger update. A failed push is not lost: the scheduler
-    // pushes the pending chunks it finds.
-    let ctx = job.ctx;
+    if !commit::<K>(&planned, tx, chunk, worker, 0).await? {
+        return Ok(Committed::Lost);
+    }
+    Ok(Committed::Done {
+        rows: 0,
+        planned: ids,
+    })
+}
+
+/// Pushes a new plan's chunks, several at a time: a large run has hundreds, and each
+/// push is a Redis script plus a ledger update. A failed push is not lost: the
+/// scheduler pushes the pending chunks it finds.
+async fn push_planned<K: JobKind>(ctx: &JobContext, ids: Vec<i64>) {
+    if ids.is_empty() {
+        return;
+    }
+    let (started, n) = (Instant::now(), ids.len());
     futures::stream::iter(ids)
         .for_each_concurrent(16, |id| async move {
             if let Err(e) =
@@ -224,13 +276,10 @@ async fn plan_done<K: JobKind>(
         .await;
     tracing::debug!(
         job_kind = K::QUEUE,
-        run_id = run.id,
-        chunks = pushed,
-        commit_ms = committed.as_millis() as u64,
-        push_ms = (started.elapsed() - committed).as_millis() as u64,
-        "run planned"
+        chunks = n,
+        push_ms = started.elapsed().as_millis() as u64,
+        "planned chunks pushed"
     );
-    Ok(0)
 }
 
 /// Records an outcome other than done.

@@ -59,6 +59,11 @@ fn metric_macros(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Uses of `anyhow` (paths and macros).
+fn anyhow_uses(text: &str) -> Vec<String> {
+    excerpts(&code(text), "anyhow")
+}
+
 fn excerpts(code: &str, needle: &str) -> Vec<String> {
     code.match_indices(needle)
         .map(|(i, _)| {
@@ -110,6 +115,16 @@ fn metrics_are_recorded_only_in_telemetry() {
     assert!(
         found.is_empty(),
         "raw metric macros outside src/telemetry/ (add a typed event there):\n  {}",
+        found.join("\n  ")
+    );
+}
+
+#[test]
+fn anyhow_is_used_only_by_the_command_line_front_end() {
+    let found = offences(&["src/cli/", "src/main.rs"], anyhow_uses);
+    assert!(
+        found.is_empty(),
+        "anyhow outside src/cli/ (give the module a thiserror enum):\n  {}",
         found.join("\n  ")
     );
 }

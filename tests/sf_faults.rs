@@ -149,6 +149,7 @@ async fn two_clients_share_one_budget_and_never_exceed_it() {
         share: 0.8,
         cap: Some(15),
         window: Duration::from_secs(3),
+        ..Default::default()
     };
     let make = || {
         let mut cfg = sf_config(&org);

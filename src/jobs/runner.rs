@@ -309,7 +309,11 @@ async fn record<K: JobKind>(
             class,
             reason,
         } => (
-            after.unwrap_or(ctx.settings.wait_delay),
+            wait_for(
+                class,
+                after.unwrap_or(ctx.settings.wait_delay),
+                ctx.client.config().budget.recheck,
+            ),
             false,
             class,
             reason,
@@ -365,6 +369,16 @@ fn ended<K: JobKind>(outcome: &'static str, took: Duration) {
     .emit();
 }
 
+/// A limit wait is put back for at most the budget's re-check period, never for the
+/// whole rolling window: the allowance may be raised or the usage reset meanwhile.
+fn wait_for(class: &str, after: Duration, recheck: Duration) -> Duration {
+    if class == "limit" {
+        after.min(recheck)
+    } else {
+        after
+    }
+}
+
 /// 2, 4, 8 ... seconds, at most a minute.
 fn backoff(attempts: i32) -> Duration {
     Duration::from_secs(
@@ -389,8 +403,20 @@ async fn heartbeat(ctx: JobContext, chunk_id: i64, worker: String) {
 
 #[cfg(test)]
 mod tests {
-    use super::backoff;
+    use super::{backoff, wait_for};
     use std::time::Duration;
+
+    #[test]
+    fn a_limit_wait_is_capped_at_the_recheck_period() {
+        let day = Duration::from_secs(86_333);
+        let minute = Duration::from_secs(60);
+        assert_eq!(wait_for("limit", day, minute), minute);
+        assert_eq!(
+            wait_for("limit", Duration::from_secs(5), minute),
+            Duration::from_secs(5)
+        );
+        assert_eq!(wait_for("outage", day, minute), day);
+    }
 
     #[test]
     fn backoff_doubles_to_a_minute() {

@@ -8,6 +8,11 @@
 //! the org's reported usage (`Sforce-Limit-Info`, raised by our own reservations between
 //! reports) stays under `share` of the org's allowance.
 //!
+//! While the budget is spent, one process at a time (a lock held for the re-check
+//! period) probes the org's `/limits`; its answer replaces the stored org usage and
+//! limit, so a raised allowance or a reset usage is seen within one period even though
+//! no other request is sent. `orgpool budget clear` deletes the stored state.
+//!
 //! Outage flag: a process that sees an outage sets it; while it is set, processes do not
 //! call Salesforce. One of them at a time (a short lock) probes the unauthenticated
 //! versions URL; the first successful probe clears the flag for everyone.
@@ -16,6 +21,7 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
+use super::budget_pause::{BudgetPause, WindowView};
 use super::config::BudgetConfig;
 use super::error::SfError;
 use crate::telemetry::salesforce as metrics;
@@ -159,10 +165,20 @@ impl Fleet {
         format!("{}:sf:{name}", self.prefix)
     }
 
+    /// The settings.
+    pub fn config(&self) -> &BudgetConfig {
+        &self.config
+    }
+
+    /// (window ms, bucket ms): 1,440 buckets a window.
+    fn window_ms(&self) -> (u64, u64) {
+        let window_ms = self.config.window.as_millis().max(1440) as u64;
+        (window_ms, (window_ms / 1440).max(1))
+    }
+
     /// Asks for `n` requests.
     pub async fn reserve(&self, n: u64) -> Result<Reservation, SfError> {
-        let window_ms = self.config.window.as_millis().max(1440) as u64;
-        let bucket_ms = (window_ms / 1440).max(1);
+        let (window_ms, bucket_ms) = self.window_ms();
         let now = chrono::Utc::now().timestamp_millis();
         let mut conn = self.redis.clone();
         let (ok, used, allowed, wait, reason): (i64, i64, i64, i64, String) = self
@@ -207,6 +223,97 @@ impl Fleet {
             .arg(limit)
             .arg(chrono::Utc::now().timestamp_millis())
             .invoke_async(&mut conn)
+            .await
+            .map_err(redis_err)?;
+        Ok(())
+    }
+
+    /// Replaces the org's usage and limit outright (a `/limits` probe's answer, which
+    /// is newer than anything stored, however high).
+    pub async fn set_org_usage(&self, used: u64, limit: u64) -> Result<(), SfError> {
+        metrics::UsageReported { used, limit }.emit();
+        let mut conn = self.redis.clone();
+        let _: () = redis::pipe()
+            .cmd("HSET")
+            .arg(self.key("budget:meta"))
+            .arg("org_used")
+            .arg(used)
+            .arg("org_used_at")
+            .arg(chrono::Utc::now().timestamp_millis())
+            .arg("org_limit")
+            .arg(limit)
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(self.key("budget:meta"))
+            .arg(self.window_ms().0 * 2)
+            .ignore()
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_err)?;
+        Ok(())
+    }
+
+    /// When the org last reported its usage.
+    pub async fn org_reported_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, SfError> {
+        let mut conn = self.redis.clone();
+        let at: Option<i64> = redis::cmd("HGET")
+            .arg(self.key("budget:meta"))
+            .arg("org_used_at")
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_err)?;
+        Ok(at.and_then(chrono::DateTime::from_timestamp_millis))
+    }
+
+    /// The window's live buckets, as the reservation script would see them now.
+    pub async fn window(&self) -> Result<WindowView, SfError> {
+        let (window_ms, bucket_ms) = self.window_ms();
+        let per_window = (window_ms / bucket_ms) as i64;
+        let now_b = chrono::Utc::now().timestamp_millis() / bucket_ms as i64;
+        let mut conn = self.redis.clone();
+        let all: Vec<(i64, u64)> = redis::cmd("HGETALL")
+            .arg(self.key("budget:buckets"))
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_err)?;
+        Ok(WindowView {
+            buckets: all
+                .into_iter()
+                .filter(|(b, _)| *b > now_b - per_window)
+                .collect(),
+            bucket_ms: bucket_ms as i64,
+            per_window,
+        })
+    }
+
+    /// Whether one more request would be refused now, why, and until when.
+    pub async fn pause(&self) -> Result<Option<BudgetPause>, SfError> {
+        let (_, org_used, org_limit) = self.usage().await?;
+        let window = self.window().await?;
+        let share = (org_limit > 0).then(|| (org_limit as f64 * self.config.share).floor() as u64);
+        Ok(window.pause(
+            self.config.allowed(org_limit),
+            share.map(|s| (org_used, s)),
+            self.config.recheck.as_secs(),
+        ))
+    }
+
+    /// Takes the right to probe the org's `/limits` for `hold`; false when another
+    /// process probed within it.
+    pub async fn take_budget_probe(&self, hold: Duration) -> Result<bool, SfError> {
+        self.take_lock("budget:probe", hold).await
+    }
+
+    /// Deletes the stored budget state (the window, the org's usage and limit, the
+    /// probe lock): `orgpool budget clear`, when the stored figures are known wrong.
+    /// The next response reports the org's usage again.
+    pub async fn clear_budget(&self) -> Result<(), SfError> {
+        let mut conn = self.redis.clone();
+        let _: i64 = redis::cmd("DEL")
+            .arg(self.key("budget:buckets"))
+            .arg(self.key("budget:meta"))
+            .arg(self.key("budget:probe"))
+            .query_async(&mut conn)
             .await
             .map_err(redis_err)?;
         Ok(())
@@ -303,6 +410,7 @@ impl Fleet {
             .arg(self.key("budget:meta"))
             .arg(self.key("outage"))
             .arg(self.key("outage:probe"))
+            .arg(self.key("budget:probe"))
             .query_async(&mut conn)
             .await
             .map_err(redis_err)?;
@@ -311,9 +419,14 @@ impl Fleet {
 
     /// Takes the right to probe for `hold`; false when another process holds it.
     pub async fn take_probe(&self, hold: Duration) -> Result<bool, SfError> {
+        self.take_lock("outage:probe", hold).await
+    }
+
+    /// `SET NX PX` on `{prefix}:sf:{name}`.
+    async fn take_lock(&self, name: &str, hold: Duration) -> Result<bool, SfError> {
         let mut conn = self.redis.clone();
         let set: Option<String> = redis::cmd("SET")
-            .arg(self.key("outage:probe"))
+            .arg(self.key(name))
             .arg(std::process::id())
             .arg("NX")
             .arg("PX")

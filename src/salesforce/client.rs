@@ -381,11 +381,16 @@ impl Client {
         }
     }
 
-    /// Waits for a slot in the fleet budget, up to `limit_wait`.
+    /// Waits for a slot in the fleet budget, up to `limit_wait`. While the budget is
+    /// spent, the fleet probes the org's `/limits` once per re-check period (whoever
+    /// takes the probe lock), so a raised allowance or a reset usage is seen although
+    /// no other request goes out; the wait handed back is at most that period.
     async fn reserve_budget(&self) -> Result<(), SfError> {
         let since = Instant::now();
         let limit_wait = self.inner.cfg.limit_wait;
+        let recheck = self.inner.cfg.budget.recheck;
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+        let mut probed = false;
         loop {
             match self.inner.fleet.reserve(1).await? {
                 Reservation::Granted { .. } => return Ok(()),
@@ -395,6 +400,12 @@ impl Client {
                     allowed,
                     wait,
                 } => {
+                    if !probed && self.inner.fleet.take_budget_probe(recheck).await? {
+                        probed = true;
+                        if self.probe_limits().await {
+                            continue;
+                        }
+                    }
                     let left = limit_wait.saturating_sub(since.elapsed());
                     let hint = (!wait.is_zero()).then_some(wait);
                     if left.is_zero() {
@@ -406,9 +417,11 @@ impl Client {
                                 "the fleet has made {used} requests in its rolling window and may make {allowed} (the lower of ORGPOOL_API_BUDGET_CAP and ORGPOOL_API_BUDGET_SHARE of the org's daily allowance)"
                             ),
                         };
+                        // Never the whole window: the allowance may be raised or the
+                        // usage reset meanwhile, so waiters look again within a period.
                         return Err(SfError::Limit {
                             detail,
-                            retry_after: hint.or(Some(Duration::from_secs(60))),
+                            retry_after: Some(hint.unwrap_or(recheck).min(recheck)),
                         });
                     }
                     let d = match hint {
@@ -416,9 +429,76 @@ impl Client {
                         Some(w) => w + backoff.next_delay(None).mul_f64(0.1),
                         None => backoff.next_delay(None),
                     };
-                    tokio::time::sleep(d.min(left)).await;
+                    // Look again every few seconds: a `budget clear` or another
+                    // process's probe may have made room.
+                    tokio::time::sleep(d.min(left).min(Duration::from_secs(5))).await;
+                    if since.elapsed() >= recheck {
+                        probed = false;
+                    }
                 }
             }
+        }
+    }
+
+    /// Asks the org's `/limits` for its current usage, outside the budget (it is sent
+    /// because the budget is spent, once per period for the whole fleet), and stores
+    /// the answer in place of the old figures. A refusal with `REQUEST_LIMIT_EXCEEDED`
+    /// still carries `Sforce-Limit-Info`. True when the figures were replaced.
+    async fn probe_limits(&self) -> bool {
+        let req = Request::new(Api::Rest, Method::GET, "/limits");
+        let mut refreshed = false;
+        loop {
+            let Ok(session) = self.session().await else {
+                return false;
+            };
+            let started = Instant::now();
+            let Ok(resp) = self.build(&session, &req).send().await else {
+                metrics::RequestFinished {
+                    api: "rest",
+                    outcome: "outage",
+                    took: started.elapsed(),
+                }
+                .emit();
+                return false;
+            };
+            let status = resp.status();
+            if status == StatusCode::UNAUTHORIZED && !refreshed {
+                refreshed = true;
+                let cfg = &self.inner.cfg;
+                if self
+                    .inner
+                    .tokens
+                    .refresh(&self.inner.http, cfg, Some(session.generation))
+                    .await
+                    .is_err()
+                {
+                    return false;
+                }
+                continue;
+            }
+            let header = resp
+                .headers()
+                .get("Sforce-Limit-Info")
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_limit_info);
+            let body: Option<serde_json::Value> = if status.is_success() {
+                resp.json().await.ok()
+            } else {
+                None
+            };
+            metrics::RequestFinished {
+                api: "rest",
+                outcome: if status.is_success() { "ok" } else { "limit" },
+                took: started.elapsed(),
+            }
+            .emit();
+            // The body's DailyApiRequests is the org's own count; the header says the same.
+            let figures = body.as_ref().and_then(daily_requests).or(header);
+            let Some((used, limit)) = figures else {
+                return false;
+            };
+            tracing::info!(used, limit, "API budget spent: re-checked the org's usage");
+            return self.inner.fleet.set_org_usage(used, limit).await.is_ok();
         }
     }
 
@@ -507,6 +587,13 @@ impl Client {
         .emit();
         ok
     }
+}
+
+/// `/limits`' `DailyApiRequests` → `(used, max)`.
+fn daily_requests(limits: &serde_json::Value) -> Option<(u64, u64)> {
+    let d = &limits["DailyApiRequests"];
+    let max = d["Max"].as_u64()?;
+    Some((max.saturating_sub(d["Remaining"].as_u64()?), max))
 }
 
 /// `api-usage=16/100000[; ...]` → `(16, 100000)`.

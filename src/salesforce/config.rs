@@ -72,6 +72,10 @@ pub struct BudgetConfig {
     /// The rolling window (`ORGPOOL_API_BUDGET_WINDOW_SECS`, default 86,400: Salesforce
     /// counts requests over a rolling 24 hours).
     pub window: Duration,
+    /// While the budget is spent: how often the fleet re-checks the org's `/limits`
+    /// (one probe for the whole fleet per period) and the longest a waiting chunk is
+    /// put back for (`ORGPOOL_API_BUDGET_RECHECK_SECS`, default 60).
+    pub recheck: Duration,
 }
 
 impl BudgetConfig {
@@ -92,6 +96,7 @@ impl Default for BudgetConfig {
             share: 0.8,
             cap: None,
             window: Duration::from_secs(86_400),
+            recheck: Duration::from_secs(60),
         }
     }
 }
@@ -205,6 +210,9 @@ impl BudgetConfig {
             window: v
                 .seconds("ORGPOOL_API_BUDGET_WINDOW_SECS")?
                 .unwrap_or(d.window),
+            recheck: v
+                .whole("ORGPOOL_API_BUDGET_RECHECK_SECS", 1..=3_600)?
+                .map_or(d.recheck, Duration::from_secs),
         })
     }
 }

@@ -5,6 +5,7 @@ mod auth;
 mod auth_flow;
 mod backoff;
 mod budget;
+mod budget_pause;
 mod bulk_ingest;
 mod bulk_query;
 mod client;
@@ -17,6 +18,7 @@ mod secret;
 
 pub use backoff::Backoff;
 pub use budget::{Fleet, Reservation};
+pub use budget_pause::{BudgetPause, WindowView};
 pub use bulk_ingest::{
     CsvParts, FailedRecord, IngestOutcome, Operation, SavedRecord, parse_error_cell,
 };

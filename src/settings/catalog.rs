@@ -215,6 +215,8 @@ pub const SETTINGS: &[Setting] = &[
         "a lower absolute cap of requests per window for this deployment"),
     s("ORGPOOL_API_BUDGET_WINDOW_SECS", Value("86400"), ApiBudget,
         "the rolling window the budget counts over (Salesforce counts 24 hours)"),
+    s("ORGPOOL_API_BUDGET_RECHECK_SECS", Value("60"), ApiBudget,
+        "while the budget is spent: seconds between re-checks of the org's `/limits` (one probe for the fleet) and the longest a waiting chunk is put back for (1 to 3600)"),
     s("ORGPOOL_ROOT", Note("the checkout"), Development,
         "set by `scripts/` to the repository's root"),
     s("ORGPOOL_WAIT_STEPS", Value("60"), Development,

@@ -38,7 +38,14 @@ impl SchedulerArgs {
         let path = s.settings.mappings_path.clone();
         let client = s.client.clone().expect("connected with Salesforce");
         let mut file = catalog::read(&path)?;
-        catalog::validate(&client, &file).await?;
+        let mut shutdown = shutdown_signal();
+        // A spent budget or an outage at start is waited out, not a reason to exit.
+        if catalog::validate_waiting(&client, &file, &mut shutdown)
+            .await?
+            .is_none()
+        {
+            return Ok(());
+        }
         catalog::record(&s.pool, &file.mapping).await?;
         let mut seen = modified(&path);
         tracing::info!(mappings = file.mapping.len(), %path, "mappings checked against the org");
@@ -53,7 +60,6 @@ impl SchedulerArgs {
             identity,
             Duration::from_secs(self.tick_seconds * 3 + 5),
         );
-        let mut shutdown = shutdown_signal();
         let mut every = tokio::time::interval(Duration::from_secs(self.tick_seconds.max(1)));
         loop {
             tokio::select! {

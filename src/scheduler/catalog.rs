@@ -1,13 +1,15 @@
 //! The mappings file as the scheduler and `enqueue` see it: read, checked, recorded in
 //! the ledger (so workers use the same entry for a whole run), and optionally checked
-//! against the org's describe, every problem collected and named.
+//! against the org's describe, every problem collected and named. A check that meets a
+//! spent API budget or an outage waits for the org instead of failing the start.
 
 use sqlx::PgPool;
+use tokio::sync::watch;
 
 use super::SchedulerError;
 use crate::ledger;
 use crate::mirror::{Mapping, MappingsFile, Resolved};
-use crate::salesforce::Client;
+use crate::salesforce::{Client, ErrorClass};
 
 /// Reads the mappings file at `path`; a missing file is an error with the fix.
 pub fn read(path: &str) -> Result<MappingsFile, SchedulerError> {
@@ -72,4 +74,29 @@ pub async fn validate(
         return Err(SchedulerError::Mismatch(problems));
     }
     Ok(ok)
+}
+
+/// [`validate`], waiting while the API budget is spent or the org is down (each try
+/// itself waits up to `SALESFORCE_LIMIT_WAIT_SECS`, probing the org's `/limits`), so a
+/// scheduler started then keeps running; `None` when asked to stop meanwhile.
+pub async fn validate_waiting(
+    client: &Client,
+    file: &MappingsFile,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<Option<Vec<Resolved>>, SchedulerError> {
+    loop {
+        let err = tokio::select! {
+            r = validate(client, file) => match r {
+                Err(SchedulerError::Salesforce(e))
+                    if matches!(e.class(), ErrorClass::Limit | ErrorClass::Outage) => e,
+                r => return r.map(Some),
+            },
+            _ = shutdown.wait_for(|s| *s) => return Ok(None),
+        };
+        tracing::warn!(error = %err, "cannot check the mappings against the org yet; the scheduler waits for it");
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = shutdown.wait_for(|s| *s) => return Ok(None),
+        }
+    }
 }

@@ -11,7 +11,7 @@ use crate::ledger;
 use crate::ledger::LedgerError;
 use crate::mirror::quote_ident;
 use crate::queue::{Depth, QueueError};
-use crate::salesforce::{BudgetConfig, Fleet, SalesforceConfig, SfError};
+use crate::salesforce::{BudgetConfig, BudgetPause, Fleet, SalesforceConfig, SfError};
 
 /// The fleet state could not be read (each source says which).
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +115,10 @@ pub struct ApiStatus {
     pub allowed: Option<u64>,
     /// Whether the fleet's outage flag is up.
     pub outage: bool,
+    /// When the org last reported `org_used` (a response header or a `/limits` probe).
+    pub org_reported_at: Option<DateTime<Utc>>,
+    /// Set while the budget is spent: why, and until about when.
+    pub paused: Option<BudgetPause>,
 }
 
 /// The whole document.
@@ -192,6 +196,8 @@ pub async fn read(s: &Services) -> Result<Status, StatusError> {
         org_limit,
         allowed: budget_config().allowed(org_limit),
         outage: fleet.outage().await?.is_some(),
+        org_reported_at: fleet.org_reported_at().await?,
+        paused: fleet.pause().await?,
     };
     Ok(Status {
         mappings,

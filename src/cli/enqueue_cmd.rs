@@ -88,8 +88,14 @@ pub async fn wait(s: &Services, id: i64) -> anyhow::Result<Option<String>> {
             .progress_chars("=> "),
     );
     let started = Instant::now();
+    let (fleet, mut paused) = (super::budget_cmd::fleet(s), None);
     loop {
         let run = ledger::runs::get(&s.pool, id).await?;
+        if !run.is_finished()
+            && let Some(note) = super::budget_cmd::pause_note(&fleet, &mut paused).await
+        {
+            bar.suspend(|| println!("run {id}: {note}"));
+        }
         let p = ledger::runs::progress(&s.pool, id).await?;
         bar.set_prefix(format!("run {id} {} {}", run.kind, run.object));
         bar.set_length(p.total.max(0) as u64);

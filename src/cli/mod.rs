@@ -3,6 +3,7 @@
 
 #[cfg(feature = "fake-org")]
 mod bench;
+mod budget_cmd;
 mod demo;
 mod dev_cmd;
 mod enqueue_cmd;
@@ -20,6 +21,7 @@ mod worker_cmd;
 
 #[cfg(feature = "fake-org")]
 pub use bench::BenchArgs;
+pub use budget_cmd::BudgetArgs;
 pub use demo::DemoArgs;
 pub use dev_cmd::DevArgs;
 pub use enqueue_cmd::{EnqueueArgs, wait};
@@ -74,6 +76,8 @@ pub enum Command {
     Mappings(MappingsArgs),
     /// Serve the status page, fleet-level /metrics, /healthz and the enqueue API on PORT.
     Web(WebArgs),
+    /// Reset the fleet's stored API budget state and wake the work waiting on it.
+    Budget(BudgetArgs),
 }
 
 impl Cli {
@@ -92,6 +96,7 @@ impl Cli {
             Command::Jobs(a) => a.run().await,
             Command::Mappings(a) => a.run().await,
             Command::Web(a) => a.run().await,
+            Command::Budget(a) => a.run().await,
         }
     }
 }

@@ -101,6 +101,15 @@ impl StatusArgs {
             limit,
             if a.outage { "; OUTAGE flag up" } else { "" }
         );
+        if let Some(at) = a.org_reported_at {
+            println!(
+                "     org usage as reported at {}",
+                at.format("%H:%M:%S UTC")
+            );
+        }
+        if let Some(p) = &a.paused {
+            println!("     {}", p.describe(chrono::Utc::now()));
+        }
         Ok(())
     }
 }

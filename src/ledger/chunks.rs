@@ -222,6 +222,22 @@ pub async fn due(pool: &PgPool, limit: i64) -> Result<Vec<Chunk>, LedgerError> {
     .await?)
 }
 
+/// Makes the pending chunks put back for `class` (`limit`: `orgpool budget clear`)
+/// due now; returns their (id, kind, task id) to push again.
+pub async fn wake_waiting(
+    pool: &PgPool,
+    class: &str,
+) -> Result<Vec<(i64, String, Option<String>)>, LedgerError> {
+    Ok(sqlx::query_as(
+        "UPDATE orgpool.chunks SET not_before = now(), updated_at = now()
+         WHERE state IN ('pending', 'queued') AND error_class = $1 AND not_before > now()
+         RETURNING id, kind, task_id",
+    )
+    .bind(class)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// Takes a stale running chunk back to `pending` so it can be pushed again.
 pub async fn reclaim_stale(pool: &PgPool, id: i64) -> Result<bool, LedgerError> {
     let r = sqlx::query(

@@ -32,6 +32,7 @@ pub fn render(snap: &Snapshot, refresh_secs: u64) -> Markup {
                     " · " (snap.workers) " worker process(es) live · Salesforce: "
                     @if api.outage { span.bad { "OUTAGE (workers wait, no attempts spent)" } }
                     @else { span.ok { "no outage flagged" } }
+                    @if let Some(p) = &api.paused { " · " span.bad { "paused by the API budget" @if let Some(t) = p.until { " until ~" (t.format("%H:%M UTC")) } } }
                     " · " a href="metrics" { "metrics" }
                 }
                 h2 { "Mappings" }
@@ -126,8 +127,10 @@ pub fn render(snap: &Snapshot, refresh_secs: u64) -> Markup {
                     @if let Some(a) = api.allowed { " of " (a) " allowed" }
                     ". The org reports " (api.org_used) " used"
                     @if api.org_limit > 0 { " of " (api.org_limit) }
+                    @if let Some(at) = api.org_reported_at { " (reported " (at.format("%H:%M:%S UTC")) ")" }
                     "."
                 }
+                @if let Some(p) = &api.paused { p.bad { "Work is " (p.describe(snap.at)) "." } }
             }
         }
     }

@@ -232,7 +232,12 @@ async fn the_fleet_stops_at_its_share_of_the_org_allowance() {
     }
     let (used, limit) = org.api_usage();
     assert_eq!(limit, 40);
-    assert!(used <= 20, "the org saw {used} requests; the share is 20");
+    // The share is 20; while it is spent the fleet re-checks the org's /limits once per
+    // ORGPOOL_API_BUDGET_RECHECK_SECS (one call in a test this short).
+    assert!(
+        used <= 21,
+        "the org saw {used} requests; the share is 20, plus one re-check"
+    );
     assert!((15..30).contains(&ok), "{ok} calls went through");
     a.fleet().clear().await.unwrap();
 }

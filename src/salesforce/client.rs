@@ -13,7 +13,7 @@ use reqwest::{Method, StatusCode};
 use super::auth::{Session, TokenCache};
 use super::backoff::Backoff;
 use super::budget::{Fleet, Reservation};
-use super::config::SalesforceConfig;
+use super::config::{BudgetConfig, SalesforceConfig};
 use super::error::{Classified, SfError, classify, parse_retry_after};
 use super::rest::DescribeCache;
 use crate::telemetry::salesforce as metrics;
@@ -400,7 +400,10 @@ impl Client {
                     allowed,
                     wait,
                 } => {
-                    if !probed && self.inner.fleet.take_budget_probe(recheck).await? {
+                    if !probed
+                        && worth_probing(reason, allowed, wait, &self.inner.cfg.budget)
+                        && self.inner.fleet.take_budget_probe(recheck).await?
+                    {
                         probed = true;
                         if self.probe_limits().await {
                             continue;
@@ -589,6 +592,17 @@ impl Client {
     }
 }
 
+/// Whether the org's answer could end a denial sooner than waiting does: the org's usage
+/// may have been reset, or its allowance raised (which lifts the fleet's ceiling unless
+/// the deployment's own cap is what binds). A window that frees a slot within the
+/// re-check period needs no probe; each probe is one more call on a spent allowance.
+fn worth_probing(reason: &str, allowed: u64, wait: Duration, budget: &BudgetConfig) -> bool {
+    match reason {
+        "org" => true,
+        _ => budget.cap != Some(allowed) && (wait.is_zero() || wait > budget.recheck),
+    }
+}
+
 /// `/limits`' `DailyApiRequests` → `(used, max)`.
 fn daily_requests(limits: &serde_json::Value) -> Option<(u64, u64)> {
     let d = &limits["DailyApiRequests"];
@@ -609,6 +623,22 @@ pub fn parse_limit_info(v: &str) -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probes_only_when_the_org_could_end_the_wait_sooner() {
+        let budget = BudgetConfig {
+            cap: Some(15),
+            ..Default::default()
+        };
+        let day = Duration::from_secs(86_333);
+        assert!(worth_probing("org", 15, Duration::ZERO, &budget));
+        // The deployment's cap binds: no org figure can lift it.
+        assert!(!worth_probing("fleet", 15, day, &budget));
+        // The share binds and the window frees nothing for a day: the limit may rise.
+        assert!(worth_probing("fleet", 8, day, &budget));
+        // A slot frees within the re-check period anyway.
+        assert!(!worth_probing("fleet", 8, Duration::from_secs(2), &budget));
+    }
 
     #[test]
     fn parses_limit_info() {

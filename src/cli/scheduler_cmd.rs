@@ -38,6 +38,7 @@ impl SchedulerArgs {
         let path = s.settings.mappings_path.clone();
         let client = s.client.clone().expect("connected with Salesforce");
         let mut file = catalog::read(&path)?;
+        warn_if_empty(&file, &path);
         catalog::validate(&client, &file).await?;
         catalog::record(&s.pool, &file.mapping).await?;
         let mut seen = modified(&path);
@@ -67,6 +68,7 @@ impl SchedulerArgs {
                 match reload(&s, &client, &path).await {
                     Ok(f) => {
                         tracing::info!(mappings = f.mapping.len(), %path, "mappings file changed; new mappings in force");
+                        warn_if_empty(&f, &path);
                         file = f;
                     }
                     Err(e) => {
@@ -97,6 +99,13 @@ impl SchedulerArgs {
         }
         let _ = leader.release().await;
         Ok(())
+    }
+}
+
+/// A file that maps nothing leaves the scheduler with no mirror work: say so, naming it.
+fn warn_if_empty(file: &crate::mirror::MappingsFile, path: &str) {
+    if file.mapping.is_empty() {
+        tracing::warn!(%path, "the mappings file maps no objects, so nothing will be synced; add a [[mapping]] entry (see jobs/README.md) or point ORGPOOL_MAPPINGS at the right file");
     }
 }
 

@@ -5,16 +5,15 @@
 
 use std::sync::Arc;
 
-use sqlx::ConnectOptions;
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
 use tokio::sync::watch;
 
 use crate::jobs::{JobContext, JobSettings};
 use crate::ledger::LedgerError;
+use crate::pg_conn::PgConnectError;
 use crate::queue::{QueueConfig, Queues};
 use crate::redis_conn::RedisConnError;
-use crate::salesforce::{Client, ConfigError, SalesforceConfig, SfError};
+use crate::salesforce::{Client, ConfigError, ErrorClass, SalesforceConfig, SfError};
 
 /// The default database URL (as the scripts set up).
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/postgres";
@@ -26,26 +25,9 @@ pub enum AppError {
     /// `--concurrency` is out of range.
     #[error("--concurrency {0} is outside 1 to 64; give a small number such as 2")]
     Concurrency(usize),
-    /// `DATABASE_URL` is not a Postgres URL.
-    #[error(
-        "DATABASE_URL {url} is not a Postgres URL ({source}); set it to postgres://USER:PASSWORD@HOST:PORT/DB"
-    )]
-    DatabaseUrl {
-        /// The URL, redacted.
-        url: String,
-        /// Why.
-        source: sqlx::Error,
-    },
-    /// Postgres does not answer.
-    #[error(
-        "cannot connect to Postgres at {url}: {source}; check DATABASE_URL and that the server runs"
-    )]
-    Database {
-        /// The URL, redacted.
-        url: String,
-        /// Why.
-        source: sqlx::Error,
-    },
+    /// Postgres cannot be used (the message names the cause and the fix).
+    #[error(transparent)]
+    Postgres(#[from] PgConnectError),
     /// The ledger could not be checked.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -65,6 +47,16 @@ pub enum AppError {
     /// The first login failed.
     #[error("Salesforce login failed at start: {0}")]
     Login(SfError),
+    /// The login endpoint does not answer (the outage text names what was seen).
+    #[error(
+        "cannot reach Salesforce at SALESFORCE_LOGIN_URL={url} ({detail}); check the address or wait for the outage to end"
+    )]
+    LoginUnreachable {
+        /// `SALESFORCE_LOGIN_URL`.
+        url: String,
+        /// What was seen.
+        detail: String,
+    },
     /// A worker needs Salesforce but the process was connected without it.
     #[error("this process was started without Salesforce; connect it with SalesforceUse::Jobs")]
     NoSalesforce,
@@ -129,23 +121,7 @@ impl Services {
             }
             qcfg.concurrency = n;
         }
-        let url = database_url();
-        let shown = crate::migrate::redact(&url);
-        // A chunk's COPY merge can take seconds by design; only much slower statements
-        // are worth a warning in a batch system.
-        let options = url
-            .parse::<sqlx::postgres::PgConnectOptions>()
-            .map_err(|source| AppError::DatabaseUrl {
-                url: shown.clone(),
-                source,
-            })?
-            .log_slow_statements(log::LevelFilter::Warn, std::time::Duration::from_secs(30));
-        let pool = PgPoolOptions::new()
-            .max_connections(pool_size)
-            .acquire_timeout(std::time::Duration::from_secs(10))
-            .connect_with(options)
-            .await
-            .map_err(|source| AppError::Database { url: shown, source })?;
+        let pool = crate::pg_conn::connect(&database_url(), pool_size).await?;
         if !crate::ledger::stats::is_migrated(&pool).await? {
             return Err(AppError::NotMigrated);
         }
@@ -159,7 +135,22 @@ impl Services {
             }
             let client =
                 Client::new(cfg, redis, &queues.config().prefix).map_err(AppError::Client)?;
-            client.login().await.map_err(AppError::Login)?;
+            match client.login().await {
+                Ok(_) => {}
+                // A worker starts during an outage and waits it out as it would any
+                // other; a one-off command says what it could not reach.
+                Err(e) if e.class() == ErrorClass::Outage => {
+                    let unreachable = AppError::LoginUnreachable {
+                        url: client.config().login_url.clone(),
+                        detail: outage_detail(&e),
+                    };
+                    if salesforce != SalesforceUse::Jobs {
+                        return Err(unreachable);
+                    }
+                    tracing::warn!(error = %unreachable, "starting anyway: chunks wait until Salesforce answers");
+                }
+                Err(e) => return Err(AppError::Login(e)),
+            }
             Some(Arc::new(client))
         } else {
             None
@@ -172,6 +163,16 @@ impl Services {
         })
     }
 
+    /// Gives a process connected without Salesforce a client from the `SALESFORCE_*`
+    /// settings that logs in on its first call (one-off calls wait through an outage).
+    pub fn attach_salesforce(&mut self) -> Result<(), AppError> {
+        let cfg = SalesforceConfig::from_env()?;
+        let client = Client::new(cfg, self.queues.conn(), &self.queues.config().prefix)
+            .map_err(AppError::Client)?;
+        self.client = Some(Arc::new(client));
+        Ok(())
+    }
+
     /// The job context for a worker.
     pub fn job_context(&self, shutdown: watch::Receiver<bool>) -> Result<JobContext, AppError> {
         let client = self.client.clone().ok_or(AppError::NoSalesforce)?;
@@ -182,6 +183,22 @@ impl Services {
             settings: self.settings.clone(),
             shutdown,
         })
+    }
+}
+
+/// What an outage error saw, without the error's own preamble.
+fn outage_detail(e: &SfError) -> String {
+    let detail = match e {
+        SfError::Outage { detail, .. } => detail.clone(),
+        other => other.to_string(),
+    };
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("connection refused") {
+        "connection refused".into()
+    } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        "host not found".into()
+    } else {
+        detail
     }
 }
 

@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod migrate;
 pub mod mirror;
 pub mod org_session;
+pub mod pg_conn;
 pub mod queue;
 pub mod quotes;
 pub mod redis_conn;

@@ -142,6 +142,13 @@ pub async fn read(s: &Services) -> Result<Status, StatusError> {
     for m in ledger::mappings::all(&s.pool).await? {
         let rows = mirror_rows(&s.pool, &m.schema_name, &m.table_name).await?;
         let failed = ledger::stats::failed_chunks_of(&s.pool, &m.object).await?;
+        // A table that was loaded and is gone now is a state to show, not an error.
+        let gone = (rows.is_none() && m.watermark.is_some()).then(|| {
+            (
+                format!("mirror table {}.{} is missing", m.schema_name, m.table_name),
+                format!("run `orgpool enqueue reload {}`", m.object),
+            )
+        });
         mappings.push(MappingStatus {
             table: format!("{}.{}", m.schema_name, m.table_name),
             lag_seconds: m
@@ -152,8 +159,8 @@ pub async fn read(s: &Services) -> Result<Status, StatusError> {
             rows,
             last_sync_at: m.last_sync_at,
             failed_chunks: failed,
-            error: m.error,
-            fix: m.fix,
+            error: m.error.or_else(|| gone.clone().map(|g| g.0)),
+            fix: m.fix.or_else(|| gone.map(|g| g.1)),
             missing_columns: m.missing,
         });
     }

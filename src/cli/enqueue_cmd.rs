@@ -8,7 +8,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::app::{SalesforceUse, Services};
-use crate::jobs::enqueue;
+use crate::jobs::enqueue::{self, Outcome};
 use crate::jobs::registry::{self, Kind};
 use crate::ledger;
 
@@ -45,13 +45,15 @@ pub struct EnqueueArgs {
 impl EnqueueArgs {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<()> {
-        let s = Services::connect(SalesforceUse::None, 2, None).await?;
+        let mut s = Services::connect(SalesforceUse::None, 2, None).await?;
         // Quote generation is the one kind that does not run per mapped object.
-        let started = if !self.kind.per_object {
+        let outcomes = if !self.kind.per_object {
             if self.object.is_some() || self.all {
                 anyhow::bail!("a quote run takes no object or --all; narrow it with --where");
             }
-            vec![enqueue::quotes(&s, self.condition.as_deref(), "cli").await?]
+            vec![Outcome::Started(
+                enqueue::quotes(&s, self.condition.as_deref(), "cli").await?,
+            )]
         } else {
             if self.condition.is_some() {
                 anyhow::bail!("--where applies to quote runs only");
@@ -59,19 +61,40 @@ impl EnqueueArgs {
             if self.object.is_none() && !self.all {
                 anyhow::bail!("name an object (as mapped in jobs/mappings.toml) or pass --all");
             }
+            // The mappings are checked against the org's describe before any run starts;
+            // the client logs in on that first call.
+            s.attach_salesforce()?;
             enqueue::mirror(&s, self.kind, self.object.as_deref(), self.all, "cli").await?
         };
-        for r in &started {
-            println!("run {}: {}", r.run_id, r.note);
-        }
-        if !self.wait {
-            return Ok(());
+        let mut started = Vec::new();
+        let mut refused = Vec::new();
+        for o in outcomes {
+            match o {
+                Outcome::Started(r) => {
+                    println!("run {}: {}", r.run_id, r.note);
+                    started.push(r);
+                }
+                Outcome::Refused(r) => {
+                    println!("{}: not started: {}", r.object, r.error);
+                    refused.push(format!("{}: {}", r.object, r.error));
+                }
+            }
         }
         let mut failed = Vec::new();
-        for r in &started {
-            if let Some(err) = wait(&s, r.run_id).await? {
-                failed.push(err);
+        if self.wait {
+            for r in &started {
+                if let Some(err) = wait(&s, r.run_id).await? {
+                    failed.push(err);
+                }
             }
+        }
+        if !refused.is_empty() {
+            failed.push(format!(
+                "{} of {} run(s) not started: {}",
+                refused.len(),
+                refused.len() + started.len(),
+                refused.join("; ")
+            ));
         }
         if !failed.is_empty() {
             anyhow::bail!("{}", failed.join("\n"));
@@ -80,15 +103,24 @@ impl EnqueueArgs {
     }
 }
 
-/// Follows run `id` until it ends; returns its failure, if any.
+/// How long a worker may stay silent and still count as alive.
+const ALIVE_WITHIN: Duration = Duration::from_secs(30);
+
+/// Follows run `id` until it ends; returns its failure, if any. While the run plans the
+/// bar says so (its chunk count is not known yet); while no worker is alive it says
+/// that, once, instead of waiting silently.
 pub async fn wait(s: &Services, id: i64) -> anyhow::Result<Option<String>> {
     let bar = ProgressBar::new(0);
-    bar.set_style(
+    let working =
         ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} chunks, {msg} ETA {eta}")?
-            .progress_chars("=> "),
-    );
+            .progress_chars("=> ");
+    let planning = ProgressStyle::with_template("{prefix} {spinner} planning ({elapsed})")?;
+    bar.set_style(planning.clone());
     let started = Instant::now();
     let (fleet, mut paused) = (super::budget_cmd::fleet(s), None);
+    let mut planned = false;
+    let mut warned_no_worker = false;
+    let mut last_liveness: Option<Instant> = None;
     loop {
         let run = ledger::runs::get(&s.pool, id).await?;
         if !run.is_finished()
@@ -98,10 +130,18 @@ pub async fn wait(s: &Services, id: i64) -> anyhow::Result<Option<String>> {
         }
         let p = ledger::runs::progress(&s.pool, id).await?;
         bar.set_prefix(format!("run {id} {} {}", run.kind, run.object));
-        bar.set_length(p.total.max(0) as u64);
-        bar.set_position((p.done + p.failed).max(0) as u64);
-        let rate = p.rows as f64 / started.elapsed().as_secs_f64().max(0.001);
-        bar.set_message(format!("{} rows, {:.0} rows/s,", p.rows, rate));
+        if run.state != "planning" && !planned {
+            planned = true;
+            bar.set_style(working.clone());
+        }
+        if planned {
+            bar.set_length(p.total.max(0) as u64);
+            bar.set_position((p.done + p.failed).max(0) as u64);
+            let rate = p.rows as f64 / started.elapsed().as_secs_f64().max(0.001);
+            bar.set_message(format!("{} rows, {:.0} rows/s,", p.rows, rate));
+        } else {
+            bar.tick();
+        }
         if run.is_finished() {
             bar.finish_and_clear();
             println!(
@@ -124,6 +164,26 @@ pub async fn wait(s: &Services, id: i64) -> anyhow::Result<Option<String>> {
                 "run {id} ({} of {}) {}: {detail}",
                 run.kind, run.object, run.state
             )));
+        }
+        if last_liveness.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+            last_liveness = Some(Instant::now());
+            let alive = s
+                .queues
+                .live_workers(&registry::queues(), ALIVE_WITHIN)
+                .await?
+                .len();
+            if alive == 0 && !warned_no_worker {
+                warned_no_worker = true;
+                bar.suspend(|| {
+                    eprintln!(
+                        "orgpool: no worker is alive (none reported in the last {} s); run {id} waits in the queue until one starts: run `orgpool worker`",
+                        ALIVE_WITHIN.as_secs()
+                    )
+                });
+            } else if alive > 0 && warned_no_worker {
+                warned_no_worker = false;
+                bar.suspend(|| eprintln!("orgpool: {alive} worker(s) alive; run {id} goes on"));
+            }
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }

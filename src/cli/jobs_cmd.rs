@@ -85,7 +85,7 @@ impl JobsArgs {
                         })).collect::<Vec<_>>(),
                         "poison": poison.iter().map(|(k, id, r)| serde_json::json!({
                             "queue": k, "task_id": id,
-                            "report": serde_json::from_str::<serde_json::Value>(r).unwrap_or_default(),
+                            "report": shortened(r),
                         })).collect::<Vec<_>>(),
                     });
                     println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -107,7 +107,7 @@ impl JobsArgs {
                     );
                 }
                 for (kind, id, report) in &poison {
-                    println!("poison payload {id} in queue {kind}: {report}");
+                    println!("poison payload {id} in queue {kind}: {}", shortened(report));
                 }
                 if !chunks.is_empty() {
                     println!("retry them with `orgpool jobs retry` (or --chunk ID)");
@@ -157,4 +157,25 @@ impl JobsArgs {
         }
         Ok(())
     }
+}
+
+/// How much of a poison payload `jobs dead` shows.
+const PAYLOAD_PREFIX: usize = 200;
+
+/// A poison report with its payload cut to a prefix and its size stated: a payload can
+/// be megabytes, and its first bytes are enough to recognise it.
+fn shortened(report: &str) -> serde_json::Value {
+    let mut doc = serde_json::from_str::<serde_json::Value>(report)
+        .unwrap_or_else(|_| serde_json::json!({ "payload": report }));
+    if let Some(serde_json::Value::String(p)) = doc.get("payload").cloned()
+        && p.len() > PAYLOAD_PREFIX
+    {
+        let mut end = PAYLOAD_PREFIX;
+        while !p.is_char_boundary(end) {
+            end -= 1;
+        }
+        doc["payload"] = serde_json::json!(format!("{}… ({} bytes in all)", &p[..end], p.len()));
+        doc["payload_bytes"] = serde_json::json!(p.len());
+    }
+    doc
 }

@@ -38,6 +38,7 @@ impl SchedulerArgs {
         let path = s.settings.mappings_path.clone();
         let client = s.client.clone().expect("connected with Salesforce");
         let mut file = catalog::read(&path)?;
+        warn_if_empty(&file, &path);
         let mut shutdown = shutdown_signal();
         // A spent budget or an outage at start is waited out, not a reason to exit.
         if catalog::validate_waiting(&client, &file, &mut shutdown)
@@ -73,6 +74,7 @@ impl SchedulerArgs {
                 match reload(&s, &client, &path).await {
                     Ok(f) => {
                         tracing::info!(mappings = f.mapping.len(), %path, "mappings file changed; new mappings in force");
+                        warn_if_empty(&f, &path);
                         file = f;
                     }
                     Err(e) => {
@@ -103,6 +105,13 @@ impl SchedulerArgs {
         }
         let _ = leader.release().await;
         Ok(())
+    }
+}
+
+/// A file that maps nothing leaves the scheduler with no mirror work: say so, naming it.
+fn warn_if_empty(file: &crate::mirror::MappingsFile, path: &str) {
+    if file.mapping.is_empty() {
+        tracing::warn!(%path, "the mappings file maps no objects, so nothing will be synced; add a [[mapping]] entry (see jobs/README.md) or point ORGPOOL_MAPPINGS at the right file");
     }
 }
 

@@ -23,7 +23,12 @@ impl WebArgs {
         if let Some(p) = self.port {
             config.port = p;
         }
-        let services = Services::connect(SalesforceUse::None, 4, None).await?;
+        let mut services = Services::connect(SalesforceUse::None, 4, None).await?;
+        // The enqueue API checks mappings against the org's describe, logging in on its
+        // first call; without Salesforce settings that check is skipped (pages work).
+        if let Err(e) = services.attach_salesforce() {
+            tracing::warn!(error = %e, "no Salesforce client: the enqueue API cannot check mappings against the org");
+        }
         let state = Arc::new(WebState::new(services, config));
         Ok(crate::web::serve(state, shutdown_signal()).await?)
     }

@@ -10,9 +10,9 @@ use crate::jobs::JobError;
 use crate::jobs::dispatch::{start_run, start_run_with};
 use crate::jobs::quote_generation::QuoteArgs;
 use crate::jobs::registry::{self, Kind};
-use crate::ledger::Created;
+use crate::ledger::{Created, LedgerError};
 use crate::quotes::TableError;
-use crate::scheduler::catalog;
+use crate::scheduler::{SchedulerError, catalog};
 
 /// What to start: a mirror run of some objects, or a quote run.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -46,15 +46,59 @@ pub struct Started {
     pub note: String,
 }
 
+/// An object of a request for several whose run could not be started (the others
+/// were).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refused {
+    /// Stable kind name.
+    pub kind: String,
+    /// Object.
+    pub object: String,
+    /// Why, with the fix.
+    pub error: String,
+    /// Whether another run of the object is in progress (409 in the web API), rather
+    /// than Postgres or Redis failing.
+    #[serde(skip)]
+    pub conflict: bool,
+}
+
+/// What became of one object of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Outcome {
+    /// Its run started (or was already running).
+    Started(Started),
+    /// Its run could not be started.
+    Refused(Refused),
+}
+
 /// Starting failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EnqueueError {
     /// The request or the files it depends on are wrong; nothing was queued.
     #[error("{0}")]
     Invalid(String),
-    /// Postgres or Redis failed.
+    /// Another run of the object is in progress (the message names it).
+    #[error("{0}")]
+    Conflict(String),
+    /// Some objects' runs started and others' did not; every outcome listed.
+    #[error("{}", summary(.0))]
+    Partly(Vec<Outcome>),
+    /// Postgres, Redis or Salesforce failed.
     #[error(transparent)]
     Job(#[from] JobError),
+}
+
+/// One line per object: its run, or why it has none.
+fn summary(outcomes: &[Outcome]) -> String {
+    let lines: Vec<String> = outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::Started(s) => format!("{}: run {} ({})", s.object, s.run_id, s.note),
+            Outcome::Refused(r) => format!("{}: not started: {}", r.object, r.error),
+        })
+        .collect();
+    format!("not every run started:\n  {}", lines.join("\n  "))
 }
 
 fn invalid(e: impl std::fmt::Display) -> EnqueueError {
@@ -72,12 +116,34 @@ pub fn parse_kind(kind: &str) -> Result<&'static Kind, EnqueueError> {
     })
 }
 
-/// Starts what `req` asks for.
+/// Starts what `req` asks for; fails unless every object's run started (the error
+/// then lists each object's outcome).
 pub async fn start(
     s: &Services,
     req: &Request,
     requested_by: &str,
 ) -> Result<Vec<Started>, EnqueueError> {
+    let outcomes = start_each(s, req, requested_by).await?;
+    let mut started = Vec::new();
+    for o in &outcomes {
+        match o {
+            Outcome::Started(r) => started.push(r.clone()),
+            Outcome::Refused(r) if outcomes.len() == 1 && r.conflict => {
+                return Err(EnqueueError::Conflict(r.error.clone()));
+            }
+            Outcome::Refused(_) => return Err(EnqueueError::Partly(outcomes)),
+        }
+    }
+    Ok(started)
+}
+
+/// Starts what `req` asks for. A bad request fails whole, before anything starts; once
+/// it is checked, each object's run is started on its own and its outcome reported.
+pub async fn start_each(
+    s: &Services,
+    req: &Request,
+    requested_by: &str,
+) -> Result<Vec<Outcome>, EnqueueError> {
     let kind = parse_kind(&req.kind)?;
     // Quote generation is the one kind that does not run per mapped object.
     if kind.per_object {
@@ -91,19 +157,21 @@ pub async fn start(
             "a quote run takes no object or all; narrow it with where",
         ));
     }
-    Ok(vec![
+    Ok(vec![Outcome::Started(
         quotes(s, req.condition.as_deref(), requested_by).await?,
-    ])
+    )])
 }
 
-/// Starts `kind` for one mapped object, or for all of them.
+/// Starts `kind` for one mapped object, or for all of them. The chosen mappings are
+/// checked against the org's describe first (the scheduler's check), so a misspelt
+/// field or object is refused here, before it is recorded or any run starts.
 pub async fn mirror(
     s: &Services,
     kind: &'static Kind,
     object: Option<&str>,
     all: bool,
     requested_by: &str,
-) -> Result<Vec<Started>, EnqueueError> {
+) -> Result<Vec<Outcome>, EnqueueError> {
     let path = s.settings.mappings_path.clone();
     let file = catalog::read(&path).map_err(invalid)?;
     let chosen: Vec<_> = match (object, all) {
@@ -121,15 +189,49 @@ pub async fn mirror(
             "{path} maps no objects; add a [[mapping]] entry"
         )));
     }
+    check_against_org(s, &path, &chosen).await?;
     catalog::record(&s.pool, &chosen)
         .await
         .map_err(|e| EnqueueError::Invalid(format!("{e:#}")))?;
     let mut out = Vec::new();
     for m in &chosen {
-        let created = start_run(&s.pool, &s.queues, kind, &m.object, requested_by).await?;
-        out.push(started(created, kind, &m.object, String::new()));
+        out.push(
+            match start_run(&s.pool, &s.queues, kind, &m.object, requested_by).await {
+                Ok(created) => Outcome::Started(started(created, kind, &m.object, String::new())),
+                Err(e) => Outcome::Refused(Refused {
+                    kind: kind.name.to_string(),
+                    object: m.object.clone(),
+                    conflict: matches!(e, JobError::Ledger(LedgerError::LaneBusy { .. })),
+                    error: e.to_string(),
+                }),
+            },
+        );
     }
     Ok(out)
+}
+
+/// The scheduler's describe check of `chosen`; skipped only by a process that has no
+/// Salesforce client at all (the demo's direct path).
+async fn check_against_org(
+    s: &Services,
+    path: &str,
+    chosen: &[crate::mirror::Mapping],
+) -> Result<(), EnqueueError> {
+    let Some(client) = &s.client else {
+        return Ok(());
+    };
+    let file = crate::mirror::MappingsFile {
+        mapping: chosen.to_vec(),
+    };
+    match catalog::validate(client, &file).await {
+        Ok(_) => Ok(()),
+        Err(SchedulerError::Mismatch(problems)) => Err(EnqueueError::Invalid(format!(
+            "{path} does not match the org, so nothing was started:\n  {}",
+            problems.join("\n  ")
+        ))),
+        Err(SchedulerError::Salesforce(e)) => Err(EnqueueError::Job(JobError::Salesforce(e))),
+        Err(e) => Err(invalid(e)),
+    }
 }
 
 /// Checks jobs/quotes.toml (and `condition`) against the mirror, records the rules, and
@@ -156,6 +258,7 @@ pub async fn quotes(
             }
             other => EnqueueError::Job(other),
         })?;
+    check_literal_types(s, &cond).await?;
     let version = rules.version();
     crate::ledger::quotes::record_rules(&s.pool, &version, &text)
         .await
@@ -174,12 +277,46 @@ pub async fn quotes(
         crate::ledger::encode(&args),
         requested_by,
     )
-    .await?;
+    .await
+    .map_err(|e| match e {
+        JobError::Ledger(busy @ LedgerError::LaneBusy { .. }) => {
+            EnqueueError::Conflict(busy.to_string())
+        }
+        other => EnqueueError::Job(other),
+    })?;
     let note = format!(
         "{} Opportunities under rules {version}; {skipped} without line items skipped",
         ids.len()
     );
     Ok(started(created, kind, "Opportunity", note))
+}
+
+/// Refuses a selection literal of the wrong type for its mirror column (`Amount >
+/// 'abc'` would compare as text and select nothing).
+async fn check_literal_types(s: &Services, condition: &str) -> Result<(), EnqueueError> {
+    let tables = crate::quotes::QuoteTables::load(&s.pool)
+        .await
+        .map_err(JobError::from)?;
+    let opportunity = column_types(&s.pool, &tables.opportunity).await?;
+    let account = column_types(&s.pool, &tables.account).await?;
+    crate::quotes::check_literals(condition, &opportunity, &account).map_err(invalid)
+}
+
+/// A mirror table's lowercase column names and their Postgres types.
+async fn column_types(
+    pool: &sqlx::PgPool,
+    table: &crate::quotes::Table,
+) -> Result<std::collections::HashMap<String, String>, EnqueueError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT column_name::text, data_type::text FROM information_schema.columns
+         WHERE table_schema = $1 AND table_name = $2",
+    )
+    .bind(&table.schema)
+    .bind(&table.name)
+    .fetch_all(pool)
+    .await
+    .map_err(JobError::from)?;
+    Ok(rows.into_iter().collect())
 }
 
 fn started(created: Created, kind: &Kind, object: &str, detail: String) -> Started {

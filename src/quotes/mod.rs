@@ -13,5 +13,5 @@ pub mod tables;
 
 pub use pricing::{LineInput, PricedLine, PricingError, price_line};
 pub use rules::{QuotesFile, RulesError};
-pub use selection::{Bind, Selection, SelectionError, translate};
+pub use selection::{Bind, Selection, SelectionError, check_literals, translate};
 pub use tables::{QuoteTables, Table, TableError};

@@ -5,7 +5,7 @@
 //! parameter; field names are checked against the mirror's columns and quoted. String
 //! comparisons and LIKE ignore case, as in SOQL.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -58,6 +58,23 @@ pub enum SelectionError {
     /// Something the translation does not support.
     #[error("selection: {0}")]
     Unsupported(String),
+    /// A literal that cannot be compared with its field (SOQL refuses it too; in SQL it
+    /// would compare as text and match nothing).
+    #[error(
+        "selection compares {field} (a {kind} field, column type {column_type}) with {literal}, which is not a {kind}; write {example}"
+    )]
+    WrongType {
+        /// As written.
+        field: String,
+        /// `number`, `boolean`, `date`, `datetime` or `text`.
+        kind: &'static str,
+        /// The mirror column's type.
+        column_type: String,
+        /// The literal as written.
+        literal: String,
+        /// A literal of the right type, such as `Amount > 1000`.
+        example: String,
+    },
 }
 
 struct Out<'a> {
@@ -255,6 +272,110 @@ pub fn translate(
     })
 }
 
+/// What kind of literal a mirror column type compares with; None for types that are
+/// not checked (they are compared as text).
+fn kind_of(column_type: &str) -> Option<&'static str> {
+    Some(match column_type {
+        "numeric" | "double precision" | "real" | "integer" | "bigint" | "smallint" => "number",
+        "boolean" => "boolean",
+        "date" => "date",
+        t if t.starts_with("timestamp") => "datetime",
+        "text" | "character varying" | "character" => "text",
+        _ => return None,
+    })
+}
+
+fn literal_text(lit: &Literal) -> String {
+    match lit {
+        Literal::String(s) => format!("'{}'", s.replace('\'', "\\'")),
+        Literal::Number(n) => n.clone(),
+        Literal::Bool(b) => b.to_string(),
+        Literal::Date(d) => d.to_string(),
+        Literal::DateTime(t) => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Literal::Null => "null".into(),
+        Literal::DateLiteral { name, n } => match n {
+            Some(n) => format!("{name}:{n}"),
+            None => name.clone(),
+        },
+    }
+}
+
+/// Whether `lit` can be compared with a field of `kind`: numbers with numbers, text
+/// with text, booleans with booleans, dates and datetimes with either.
+fn fits(kind: &str, lit: &Literal) -> bool {
+    match lit {
+        Literal::Null | Literal::DateLiteral { .. } => true,
+        Literal::String(_) => kind == "text",
+        Literal::Number(_) => kind == "number",
+        Literal::Bool(_) => kind == "boolean",
+        Literal::Date(_) | Literal::DateTime(_) => kind == "date" || kind == "datetime",
+    }
+}
+
+fn example(field: &str, kind: &str) -> String {
+    match kind {
+        "number" => format!("a number, such as {field} > 1000"),
+        "boolean" => format!("true or false, such as {field} = true"),
+        "date" => format!("a date without quotes, such as {field} > 2026-01-31"),
+        "datetime" => format!("a datetime without quotes, such as {field} > 2026-01-31T00:00:00Z"),
+        _ => format!("a quoted string, such as {field} = 'text'"),
+    }
+}
+
+/// Refuses a comparison whose literal does not fit its field's mirror column type
+/// (`Amount > 'abc'`), naming the field, its type and the literal. `opportunity` and
+/// `account` map lowercase column names to their Postgres types; fields they do not
+/// list are left to [`translate`]'s checks.
+pub fn check_literals(
+    condition: &str,
+    opportunity: &HashMap<String, String>,
+    account: &HashMap<String, String>,
+) -> Result<(), SelectionError> {
+    let q = soql::parse(&format!("SELECT Id FROM Opportunity WHERE {condition}"))
+        .map_err(|e| SelectionError::Syntax(e.to_string()))?;
+    let Some(filter) = q.filter else {
+        return Ok(());
+    };
+    let check = |field: &FieldPath, lit: &Literal| -> Result<(), SelectionError> {
+        let (name, types) = match field.parts.as_slice() {
+            [name] => (name, opportunity),
+            [rel, name] if rel.eq_ignore_ascii_case("Account") => (name, account),
+            _ => return Ok(()),
+        };
+        let col = if name.eq_ignore_ascii_case("Id") {
+            "sfid".to_string()
+        } else {
+            name.to_ascii_lowercase()
+        };
+        let Some(column_type) = types.get(&col) else {
+            return Ok(());
+        };
+        match kind_of(column_type) {
+            Some(kind) if !fits(kind, lit) => Err(SelectionError::WrongType {
+                field: field.dotted(),
+                kind,
+                column_type: column_type.clone(),
+                literal: literal_text(lit),
+                example: example(&field.dotted(), kind),
+            }),
+            _ => Ok(()),
+        }
+    };
+    fn walk(
+        e: &Expr,
+        check: &dyn Fn(&FieldPath, &Literal) -> Result<(), SelectionError>,
+    ) -> Result<(), SelectionError> {
+        match e {
+            Expr::And(xs) | Expr::Or(xs) => xs.iter().try_for_each(|x| walk(x, check)),
+            Expr::Not(x) => walk(x, check),
+            Expr::Compare { field, value, .. } => check(field, value),
+            Expr::In { field, values, .. } => values.iter().try_for_each(|v| check(field, v)),
+            Expr::Like { .. } | Expr::Includes { .. } => Ok(()),
+        }
+    }
+    walk(&filter, &check)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,5 +445,33 @@ mod tests {
             translate("Owner.Name = 'x'", &o, &o, 1),
             Err(SelectionError::Unsupported(_))
         ));
+    }
+
+    #[test]
+    fn a_literal_of_the_wrong_type_names_the_field_its_type_and_the_literal() {
+        let types: HashMap<String, String> = [
+            ("amount", "numeric"),
+            ("stagename", "character varying"),
+            ("isclosed", "boolean"),
+            ("closedate", "date"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let none = HashMap::new();
+        let e = check_literals("Amount > 'abc'", &types, &none).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "selection compares Amount (a number field, column type numeric) with 'abc', which is not a number; write a number, such as Amount > 1000"
+        );
+        assert!(check_literals("StageName = 5", &types, &none).is_err());
+        assert!(check_literals("IsClosed = 'no'", &types, &none).is_err());
+        assert!(check_literals("StageName IN ('a', 3)", &types, &none).is_err());
+        check_literals(
+            "Amount > 1000 AND StageName IN ('a') AND IsClosed = false AND CloseDate < 2026-01-01 AND Amount != null",
+            &types,
+            &none,
+        )
+        .unwrap();
     }
 }

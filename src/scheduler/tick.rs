@@ -40,7 +40,19 @@ pub async fn tick(
         let due = |last: Option<chrono::DateTime<Utc>>, every: Duration| {
             last.is_none_or(|t| now - t >= chrono::Duration::from_std(every).unwrap_or_default())
         };
-        let kind = match row.state.as_str() {
+        // A failed run of another configuration (an enqueue with its own mappings file)
+        // leaves the mapping in `error` under that configuration. The scheduler's own,
+        // checked against the org at start, takes over again, so its schedule goes on.
+        let mut state = row.state.as_str();
+        if state == "error" && row.config != serde_json::to_value(m).unwrap_or_default() {
+            ledger::mappings::upsert_config(&s.pool, m).await?;
+            state = if row.watermark.is_some() {
+                "ready"
+            } else {
+                "new"
+            };
+        }
+        let kind = match state {
             "new" => Some(&INITIAL_LOAD),
             "ready"
                 if row.watermark.is_some()
@@ -54,7 +66,7 @@ pub async fn tick(
             }
             _ => None,
         };
-        if row.state == "ready" && row.last_reconcile_at.is_none() {
+        if state == "ready" && row.last_reconcile_at.is_none() {
             // The first reconcile comes one period after the first load, not at once.
             ledger::mappings::touch_schedule(&s.pool, &m.object, "reconcile").await?;
         }

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::error::unavailable;
 use super::server::WebState;
-use crate::jobs::enqueue::{self, EnqueueError, Request};
+use crate::jobs::enqueue::{self, EnqueueError, Outcome, Refused, Request};
 
 fn error(code: StatusCode, message: impl std::fmt::Display) -> Response {
     (code, axum::Json(json!({ "error": message.to_string() }))).into_response()
@@ -48,16 +48,49 @@ pub async fn create_runs(
             );
         }
     };
-    match enqueue::start(&st.services, &req, "api").await {
+    // Every object's outcome is reported: a run started (or already running), or why
+    // not. All started: 201 (200 if none was new). Any object busy with another run:
+    // 409; a store failing: 503; in both cases with the runs that did start listed.
+    match enqueue::start_each(&st.services, &req, "api").await {
         Ok(runs) => {
-            let code = if runs.iter().any(|r| r.created) {
-                StatusCode::CREATED
+            let refused: Vec<&Refused> = runs
+                .iter()
+                .filter_map(|o| match o {
+                    Outcome::Refused(r) => Some(r),
+                    Outcome::Started(_) => None,
+                })
+                .collect();
+            let code = if refused.is_empty() {
+                if runs
+                    .iter()
+                    .any(|o| matches!(o, Outcome::Started(r) if r.created))
+                {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                }
+            } else if refused.iter().all(|r| r.conflict) {
+                StatusCode::CONFLICT
             } else {
-                StatusCode::OK
+                StatusCode::SERVICE_UNAVAILABLE
             };
-            (code, axum::Json(json!({ "runs": runs }))).into_response()
+            let mut body = json!({ "runs": runs });
+            if !refused.is_empty() {
+                let lines: Vec<String> = refused
+                    .iter()
+                    .map(|r| format!("{}: {}", r.object, r.error))
+                    .collect();
+                body["error"] = json!(format!(
+                    "{} of {} run(s) not started: {}",
+                    refused.len(),
+                    runs.len(),
+                    lines.join("; ")
+                ));
+            }
+            (code, axum::Json(body)).into_response()
         }
         Err(e @ EnqueueError::Invalid(_)) => error(StatusCode::UNPROCESSABLE_ENTITY, e),
+        Err(e @ EnqueueError::Conflict(_)) => error(StatusCode::CONFLICT, e),
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e),
     }
 }

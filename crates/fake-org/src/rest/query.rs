@@ -1,5 +1,7 @@
 //! `query` / `queryAll` with `nextRecordsUrl` paging (`<queryId>-<offset>` locators) and
-//! the `Sforce-Query-Options: batchSize=N` hint (200..2000, default 2000).
+//! the `Sforce-Query-Options: batchSize=N` hint (200..2000, default 2000). A cursor stays
+//! readable, last page included (clients retry it), until it has been idle for its
+//! lifetime or too many newer ones push it out.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,7 +18,16 @@ use super::super::middleware::ApiVersion;
 use super::super::query::{compile, count, execute, record_json};
 use super::super::state::{Cursor, OrgState};
 
+/// "QueryLocator objects expire automatically after 15 minutes of inactivity" (SOAP API
+/// Developer Guide, QueryLocator; the same cursors serve REST `nextRecordsUrl`).
+/// Since v56.0 the limits cheatsheet gives "available for 2 days" instead; 15 idle
+/// minutes is the stricter of the two.
 const CURSOR_IDLE: Duration = Duration::from_secs(15 * 60);
+
+/// Open cursors kept at most; beyond it the least recently read goes. Salesforce
+/// dropped its 10-per-user cap in v56.0; this bound only keeps memory in check (a
+/// cursor holds its matching row numbers).
+const MAX_CURSORS: usize = 500;
 
 fn batch_size(headers: &HeaderMap) -> usize {
     headers
@@ -85,12 +96,26 @@ fn run(org: &OrgState, text: &str, all: bool, batch: usize, v: &str) -> Result<R
     if cursor.seqs.len() > batch {
         let id = org.new_id(b"01g");
         let body = page(&store, &cursor, 0, Some(&id), v);
-        let mut cursors = org.cursors.lock();
-        cursors.retain(|_, c| c.touched.elapsed() < CURSOR_IDLE);
-        cursors.insert(id, cursor);
+        keep(&mut org.cursors.lock(), id, cursor);
         return Ok(json_response(StatusCode::OK, &body));
     }
     Ok(json_response(StatusCode::OK, &body))
+}
+
+/// Adds a cursor, dropping expired ones and then the least recently read over the cap.
+fn keep(cursors: &mut HashMap<String, Cursor>, id: String, cursor: Cursor) {
+    cursors.retain(|_, c| c.touched.elapsed() < CURSOR_IDLE);
+    while cursors.len() >= MAX_CURSORS {
+        let Some(oldest) = cursors
+            .iter()
+            .min_by_key(|(_, c)| c.touched)
+            .map(|(k, _)| k.clone())
+        else {
+            break;
+        };
+        cursors.remove(&oldest);
+    }
+    cursors.insert(id, cursor);
 }
 
 fn page(
@@ -133,13 +158,15 @@ pub async fn more(
     let store = org.store.read();
     let mut cursors = org.cursors.lock();
     let c = cursors.get_mut(id).ok_or_else(invalid)?;
+    if c.touched.elapsed() >= CURSOR_IDLE {
+        cursors.remove(id);
+        return Err(invalid());
+    }
     if offset > c.seqs.len() {
         return Err(invalid());
     }
     c.touched = Instant::now();
+    // Kept after its last page too, so a retried read of that page still works.
     let body = page(&store, c, offset, Some(id), &v);
-    if body["done"] == json!(true) {
-        cursors.remove(id);
-    }
     Ok(json_response(StatusCode::OK, &body))
 }

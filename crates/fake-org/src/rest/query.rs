@@ -170,3 +170,46 @@ pub async fn more(
     let body = page(&store, c, offset, Some(id), &v);
     Ok(json_response(StatusCode::OK, &body))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cursor(touched: Instant) -> Cursor {
+        Cursor {
+            obj: 0,
+            columns: Vec::new(),
+            seqs: Arc::new(Vec::new()),
+            batch: 200,
+            touched,
+        }
+    }
+
+    #[test]
+    fn keep_drops_expired_then_least_recently_read() {
+        let now = Instant::now();
+        let mut cursors = HashMap::new();
+        for i in 0..MAX_CURSORS {
+            let touched = now - Duration::from_secs(1 + i as u64);
+            cursors.insert(format!("c{i}"), cursor(touched));
+        }
+        // Full: the least recently read one goes.
+        let oldest = format!("c{}", MAX_CURSORS - 1);
+        keep(&mut cursors, "new".into(), cursor(now));
+        assert_eq!(cursors.len(), MAX_CURSORS);
+        assert!(!cursors.contains_key(&oldest));
+        assert!(cursors.contains_key("c0") && cursors.contains_key("new"));
+        // An expired one goes whatever the count (if the clock reaches back that far:
+        // a monotonic clock starts at boot).
+        let Some(expired) = now.checked_sub(CURSOR_IDLE + Duration::from_secs(1)) else {
+            return;
+        };
+        if let Some(c) = cursors.get_mut("c0") {
+            c.touched = expired;
+        }
+        cursors.remove("c1");
+        keep(&mut cursors, "newer".into(), cursor(now));
+        assert!(!cursors.contains_key("c0"));
+        assert_eq!(cursors.len(), MAX_CURSORS - 1);
+    }
+}

@@ -165,6 +165,9 @@ impl FakeOrgArgs {
                 "  {:<15}{}/__admin/state, POST {}/__admin/faults",
                 "admin", org.base_url, org.base_url
             )?;
+            if let Some(admin) = &org.admin_url {
+                writeln!(out, "  {:<15}{admin}/__admin/... (open during outages)", "")?;
+            }
         }
         out.flush()?;
         drop(out);

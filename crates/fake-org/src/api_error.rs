@@ -73,6 +73,24 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The fallback for paths no route serves: 404 `NOT_FOUND`, as Salesforce answers.
+pub async fn not_found_fallback() -> Response {
+    ApiError::not_found().into_response()
+}
+
+/// 405 `METHOD_NOT_ALLOWED` naming the method and the allowed ones, in Salesforce's
+/// wording (`HTTP Method 'PATCH' not allowed. Allowed are HEAD,GET,POST`).
+pub fn method_not_allowed(method: &str, allowed: &[&str]) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!(
+            "HTTP Method '{method}' not allowed. Allowed are {}",
+            allowed.join(",")
+        ),
+    )
+}
+
 /// A JSON response with Salesforce's content type.
 pub fn json_response(status: StatusCode, body: &Json) -> Response {
     let mut resp = (status, body.to_string()).into_response();

@@ -175,15 +175,19 @@ fn check_jwt(org: &OrgState, assertion: &str) -> Result<(), (&'static str, Strin
         ));
     }
     let mut v = Validation::new(Algorithm::RS256);
-    v.leeway = 180; // Salesforce allows three minutes of clock skew.
     v.validate_aud = false;
-    v.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    // `exp` is checked below: Salesforce takes it as a number or a string of digits, and
+    // the library only takes a number.
+    v.validate_exp = false;
+    v.set_required_spec_claims(&["iss", "sub", "aud"]);
     #[derive(Deserialize)]
     struct Claims {
         iss: String,
         sub: String,
         aud: serde_json::Value,
+        exp: Option<serde_json::Value>,
     }
+    let invalid = |_| ("invalid_grant", "invalid assertion".to_string());
     let claims: Claims = match &cfg.jwt_public_key {
         Some(pem) => {
             let key = DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| {
@@ -193,26 +197,23 @@ fn check_jwt(org: &OrgState, assertion: &str) -> Result<(), (&'static str, Strin
                 )
             })?;
             decode::<Claims>(assertion, &key, &v)
-                .map_err(|e| match e.kind() {
-                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                        ("invalid_grant", "expired authorization code".to_string())
-                    }
-                    _ => ("invalid_grant", "invalid assertion".to_string()),
-                })?
+                .map_err(invalid)?
                 .claims
         }
         None => {
             v.insecure_disable_signature_validation();
             decode::<Claims>(assertion, &DecodingKey::from_secret(&[]), &v)
-                .map_err(|e| match e.kind() {
-                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                        ("invalid_grant", "expired authorization code".to_string())
-                    }
-                    _ => ("invalid_grant", "invalid assertion".to_string()),
-                })?
+                .map_err(invalid)?
                 .claims
         }
     };
+    let Some(exp) = claims.exp.as_ref().and_then(epoch_seconds) else {
+        return Err(("invalid_grant", "invalid assertion".into()));
+    };
+    // Salesforce allows three minutes of clock skew.
+    if exp.saturating_add(JWT_SKEW_SECS) < chrono::Utc::now().timestamp() {
+        return Err(("invalid_grant", "expired authorization code".into()));
+    }
     if claims.iss != cfg.client_id {
         return Err(("invalid_client_id", "client identifier invalid".into()));
     }
@@ -233,6 +234,20 @@ fn check_jwt(org: &OrgState, assertion: &str) -> Result<(), (&'static str, Strin
         return Err(("invalid_grant", "audience is invalid".into()));
     }
     Ok(())
+}
+
+/// Clock skew allowed on a JWT's `exp`, in seconds.
+const JWT_SKEW_SECS: i64 = 180;
+
+/// A JWT `exp` as epoch seconds: a JSON number, or a string of digits.
+fn epoch_seconds(exp: &serde_json::Value) -> Option<i64> {
+    match exp {
+        serde_json::Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        serde_json::Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().ok()
+        }
+        _ => None,
+    }
 }
 
 /// Issues a new access token.

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 pub enum OutageMode {
     /// Every request gets 503 `SERVER_UNAVAILABLE`.
     Unavailable,
-    /// The listening socket is closed: connections are refused.
+    /// The listening socket is closed and every open connection is cut: connections
+    /// are refused (the admin listener stays up, so the outage can be ended early).
     Refuse,
 }
 
@@ -37,8 +38,9 @@ pub struct FaultState {
 #[derive(Debug)]
 pub struct Faults {
     state: Mutex<FaultState>,
-    /// Wakes the accept loop when a refusing outage starts.
-    pub changed: tokio::sync::Notify,
+    /// Bumped on every change, so the accept loop sees an outage start or end even if it
+    /// was busy when it happened (a `Notify` would lose that wake-up).
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl Faults {
@@ -58,7 +60,7 @@ impl Faults {
                 api_limit,
                 api_used: 0,
             }),
-            changed: tokio::sync::Notify::new(),
+            changes: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -70,7 +72,12 @@ impl Faults {
     /// Changes settings.
     pub fn update(&self, f: impl FnOnce(&mut FaultState)) {
         f(&mut self.state.lock());
-        self.changed.notify_waiters();
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that wakes on every change.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// The outage in force now, if any.

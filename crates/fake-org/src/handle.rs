@@ -34,6 +34,9 @@ pub struct FakeOrg {
     pub addr: SocketAddr,
     /// `http://127.0.0.1:PORT` (or https).
     pub base_url: String,
+    /// With `admin`: the admin-only listener's base URL (`/__admin/...`), which stays up
+    /// during a `refuse` outage.
+    pub admin_url: Option<String>,
     /// The self-signed certificate (PEM) when serving TLS.
     pub cert_pem: Option<String>,
     pub(super) org: Arc<OrgState>,

@@ -9,6 +9,7 @@
 // Describe bodies are large `json!` literals.
 #![recursion_limit = "256"]
 
+mod accept;
 mod admin;
 mod api_error;
 mod auth;
@@ -18,6 +19,7 @@ mod config;
 mod faults;
 mod field_builder;
 mod handle;
+mod header_case;
 pub mod ids;
 mod input;
 mod middleware;

@@ -1,15 +1,16 @@
 //! Request gates applied before the handlers: injected latency and outages on every
 //! route; on the versioned API also the version check, the bearer token, the API
-//! allowance (`REQUEST_LIMIT_EXCEEDED`) and the `Sforce-Limit-Info` header.
+//! allowance (`REQUEST_LIMIT_EXCEEDED`) and the `Sforce-Limit-Info` header; after them,
+//! a JSON body for the router's bare 405s.
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::api_error::ApiError;
+use super::api_error::{self, ApiError};
 use super::auth;
 use super::faults::OutageMode;
 use super::state::OrgState;
@@ -91,4 +92,36 @@ fn set_limit_header(resp: &mut Response, used: u64, limit: u64) {
     if let Ok(v) = HeaderValue::from_str(&format!("api-usage={used}/{limit}")) {
         resp.headers_mut().insert("Sforce-Limit-Info", v);
     }
+}
+
+/// Gives the router's empty 405 (a known path, another method) Salesforce's body, with
+/// the methods listed as Salesforce lists them (`HEAD` first) and the `Allow` header kept.
+pub async fn method_not_allowed(req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let resp = next.run(req).await;
+    if resp.status() != StatusCode::METHOD_NOT_ALLOWED
+        || resp.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return resp;
+    }
+    let allow = resp
+        .headers()
+        .get(header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let mut allowed: Vec<&str> = allow
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .collect();
+    if let Some(i) = allowed.iter().position(|m| *m == "HEAD") {
+        let head = allowed.remove(i);
+        allowed.insert(0, head);
+    }
+    let mut out = api_error::method_not_allowed(&method, &allowed).into_response();
+    if let Some(v) = resp.headers().get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, v.clone());
+    }
+    out
 }

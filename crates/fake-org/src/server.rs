@@ -1,29 +1,24 @@
-//! Starting a fake org: schema, seeded store, routes, and the accept loop (plain or
-//! TLS). The accept loop closes the listening socket during a `refuse` outage so clients
-//! see connection refused, and binds again when it ends.
+//! Starting a fake org: schema, seeded store, routes, and the listeners (served by
+//! `accept`: plain or TLS, with `refuse` outages and the admin-only listener).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post, put};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
-use tower::ServiceExt;
 use tower_http::compression::CompressionLayer;
-use tower_http::normalize_path::NormalizePath;
 
-use super::faults::OutageMode;
+use super::accept::{self, Listeners, Serving};
+use super::api_error::not_found_fallback;
 use super::handle::{ChurnHandle, FakeOrg};
 use super::schema::Schema;
 use super::seed::{SeedSummary, seed};
 use super::state::OrgState;
 use super::store::Store;
-use super::{FakeOrgConfig, admin, auth, bulk, churn, middleware, rest, tls};
+use super::{FakeOrgConfig, admin, auth, bulk, churn, header_case, middleware, rest, tls};
 
 /// Why a fake org could not start.
 #[derive(Debug, thiserror::Error)]
@@ -87,17 +82,49 @@ pub async fn serve(config: FakeOrgConfig, store: Store) -> Result<FakeOrg, Start
     let base_url = format!("{scheme}://{addr}");
     let churn_specs = config.churn.clone();
     let admin_on = config.admin;
+    // Its own port on the same address, so admin stays reachable in a `refuse` outage.
+    let admin_listener = if admin_on {
+        let at = SocketAddr::new(addr.ip(), 0);
+        let l = TcpListener::bind(at)
+            .await
+            .map_err(|source| StartError::Bind { addr: at, source })?;
+        let admin_addr = l
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr: at, source })?;
+        Some((l, format!("{scheme}://{admin_addr}")))
+    } else {
+        None
+    };
+    let (admin_listener, admin_url) = admin_listener.unzip();
     let org = Arc::new(OrgState::new(config, store));
     let _ = org.base_url.set(base_url.clone());
     let (churn_tx, churn_rx) = watch::channel(churn_specs);
     let churn = ChurnHandle(Arc::new(churn_tx));
     tokio::spawn(churn::run(org.clone(), churn_rx));
     let app = router(org.clone(), churn.clone(), admin_on);
+    let admin_app =
+        with_error_bodies(Router::new().nest("/__admin", admin_routes(org.clone(), churn.clone())));
     let (stop_tx, stop_rx) = oneshot::channel();
-    let task = tokio::spawn(accept_loop(org.clone(), listener, addr, tls, app, stop_rx));
+    let serving = Serving {
+        tls,
+        spellings: Arc::new(header_case::spellings().await),
+    };
+    let listeners = Listeners {
+        api: (listener, addr),
+        admin: admin_listener,
+    };
+    let task = tokio::spawn(accept::run(
+        org.clone(),
+        listeners,
+        serving,
+        app,
+        admin_app,
+        stop_rx,
+    ));
     Ok(FakeOrg {
         addr,
         base_url,
+        admin_url,
         cert_pem,
         org,
         churn,
@@ -183,74 +210,31 @@ fn router(org: Arc<OrgState>, churn: ChurnHandle, admin_on: bool) -> Router {
         .layer(from_fn_with_state(org.clone(), middleware::faults));
     // The admin routes stay outside the fault gate, so an outage can be ended early.
     if admin_on {
-        let admin = Router::new()
-            .route("/state", get(admin::get_state))
-            .route("/faults", post(admin::post_faults))
-            .with_state((org, churn));
-        app = app.nest("/__admin", admin);
+        app = app.nest("/__admin", admin_routes(org, churn));
     }
     // Fastest: on a local link the compression is the bottleneck, not the bytes.
-    app.layer(
+    with_error_bodies(app).layer(
         CompressionLayer::new()
             .gzip(true)
             .quality(tower_http::CompressionLevel::Fastest),
     )
 }
 
+fn admin_routes(org: Arc<OrgState>, churn: ChurnHandle) -> Router {
+    Router::new()
+        .route("/state", get(admin::get_state))
+        .route("/faults", post(admin::post_faults))
+        .with_state((org, churn))
+}
+
+/// Unknown paths get Salesforce's 404 body and unknown methods its 405 body, not
+/// axum's empty ones. The 405 rewrite wraps the whole router (as its fallback service):
+/// a `layer` would run inside each route, before axum adds the `Allow` header.
+fn with_error_bodies(app: Router) -> Router {
+    Router::new()
+        .fallback_service(app.fallback(not_found_fallback))
+        .layer(from_fn(middleware::method_not_allowed))
+}
+
 /// The largest ingest upload Salesforce accepts (150 MB).
 pub const INGEST_UPLOAD_MAX: usize = 150 * 1024 * 1024;
-
-async fn accept_loop(
-    org: Arc<OrgState>,
-    mut listener: TcpListener,
-    addr: SocketAddr,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-    app: Router,
-    mut stop: oneshot::Receiver<()>,
-) {
-    let service = NormalizePath::trim_trailing_slash(app);
-    loop {
-        if let Some((OutageMode::Refuse, until)) = org.faults.outage() {
-            drop(listener);
-            tokio::select! {
-                _ = tokio::time::sleep_until(until.into()) => {}
-                _ = &mut stop => return,
-            }
-            listener = loop {
-                match TcpListener::bind(addr).await {
-                    Ok(l) => break l,
-                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-                }
-            };
-            continue;
-        }
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = org.faults.changed.notified() => continue,
-            _ = &mut stop => return,
-        };
-        let Ok((stream, _)) = accepted else { continue };
-        let _ = stream.set_nodelay(true);
-        let svc = service.clone();
-        let tls = tls.clone();
-        tokio::spawn(async move {
-            let hyper_svc =
-                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    svc.clone().oneshot(req.map(axum::body::Body::new))
-                });
-            let builder = Builder::new(TokioExecutor::new());
-            match tls {
-                Some(acceptor) => {
-                    if let Ok(s) = acceptor.accept(stream).await {
-                        let _ = builder.serve_connection(TokioIo::new(s), hyper_svc).await;
-                    }
-                }
-                None => {
-                    let _ = builder
-                        .serve_connection(TokioIo::new(stream), hyper_svc)
-                        .await;
-                }
-            }
-        });
-    }
-}

@@ -463,7 +463,8 @@ pub async fn delete_ingest(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `GET /jobs/ingest/{id}/{successfulResults|failedResults|unprocessedrecords}`.
+/// `GET /jobs/ingest/{id}/{successfulResults|failedResults|unprocessedrecords}`
+/// (`unprocessedRecords` too: the docs spell it both ways and clients follow either).
 pub async fn ingest_results(
     State(org): State<Arc<OrgState>>,
     Path(p): Path<HashMap<String, String>>,
@@ -510,7 +511,7 @@ pub async fn ingest_results(
                 }
             }
         }
-        "unprocessedrecords" => {
+        "unprocessedrecords" | "unprocessedRecords" => {
             line(&mut out, &[], None);
             if j.state.terminal() {
                 for r in j.rows.iter().skip(j.outcomes.len()) {

@@ -1,5 +1,7 @@
 //! `query` / `queryAll` with `nextRecordsUrl` paging (`<queryId>-<offset>` locators) and
-//! the `Sforce-Query-Options: batchSize=N` hint (200..2000, default 2000).
+//! the `Sforce-Query-Options: batchSize=N` hint (200..2000, default 2000). A cursor stays
+//! readable, last page included (clients retry it), until it has been idle for its
+//! lifetime or too many newer ones push it out.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,7 +18,16 @@ use super::super::middleware::ApiVersion;
 use super::super::query::{compile, count, execute, record_json};
 use super::super::state::{Cursor, OrgState};
 
+/// "QueryLocator objects expire automatically after 15 minutes of inactivity" (SOAP API
+/// Developer Guide, QueryLocator; the same cursors serve REST `nextRecordsUrl`).
+/// Since v56.0 the limits cheatsheet gives "available for 2 days" instead; 15 idle
+/// minutes is the stricter of the two.
 const CURSOR_IDLE: Duration = Duration::from_secs(15 * 60);
+
+/// Open cursors kept at most; beyond it the least recently read goes. Salesforce
+/// dropped its 10-per-user cap in v56.0; this bound only keeps memory in check (a
+/// cursor holds its matching row numbers).
+const MAX_CURSORS: usize = 500;
 
 fn batch_size(headers: &HeaderMap) -> usize {
     headers
@@ -85,12 +96,26 @@ fn run(org: &OrgState, text: &str, all: bool, batch: usize, v: &str) -> Result<R
     if cursor.seqs.len() > batch {
         let id = org.new_id(b"01g");
         let body = page(&store, &cursor, 0, Some(&id), v);
-        let mut cursors = org.cursors.lock();
-        cursors.retain(|_, c| c.touched.elapsed() < CURSOR_IDLE);
-        cursors.insert(id, cursor);
+        keep(&mut org.cursors.lock(), id, cursor);
         return Ok(json_response(StatusCode::OK, &body));
     }
     Ok(json_response(StatusCode::OK, &body))
+}
+
+/// Adds a cursor, dropping expired ones and then the least recently read over the cap.
+fn keep(cursors: &mut HashMap<String, Cursor>, id: String, cursor: Cursor) {
+    cursors.retain(|_, c| c.touched.elapsed() < CURSOR_IDLE);
+    while cursors.len() >= MAX_CURSORS {
+        let Some(oldest) = cursors
+            .iter()
+            .min_by_key(|(_, c)| c.touched)
+            .map(|(k, _)| k.clone())
+        else {
+            break;
+        };
+        cursors.remove(&oldest);
+    }
+    cursors.insert(id, cursor);
 }
 
 fn page(
@@ -133,13 +158,58 @@ pub async fn more(
     let store = org.store.read();
     let mut cursors = org.cursors.lock();
     let c = cursors.get_mut(id).ok_or_else(invalid)?;
+    if c.touched.elapsed() >= CURSOR_IDLE {
+        cursors.remove(id);
+        return Err(invalid());
+    }
     if offset > c.seqs.len() {
         return Err(invalid());
     }
     c.touched = Instant::now();
+    // Kept after its last page too, so a retried read of that page still works.
     let body = page(&store, c, offset, Some(id), &v);
-    if body["done"] == json!(true) {
-        cursors.remove(id);
-    }
     Ok(json_response(StatusCode::OK, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cursor(touched: Instant) -> Cursor {
+        Cursor {
+            obj: 0,
+            columns: Vec::new(),
+            seqs: Arc::new(Vec::new()),
+            batch: 200,
+            touched,
+        }
+    }
+
+    #[test]
+    fn keep_drops_expired_then_least_recently_read() {
+        let now = Instant::now();
+        let mut cursors = HashMap::new();
+        for i in 0..MAX_CURSORS {
+            let touched = now - Duration::from_secs(1 + i as u64);
+            cursors.insert(format!("c{i}"), cursor(touched));
+        }
+        // Full: the least recently read one goes.
+        let oldest = format!("c{}", MAX_CURSORS - 1);
+        keep(&mut cursors, "new".into(), cursor(now));
+        assert_eq!(cursors.len(), MAX_CURSORS);
+        assert!(!cursors.contains_key(&oldest));
+        assert!(cursors.contains_key("c0") && cursors.contains_key("new"));
+        // An expired one goes whatever the count (if the clock reaches back that far:
+        // a monotonic clock starts at boot).
+        let Some(expired) = now.checked_sub(CURSOR_IDLE + Duration::from_secs(1)) else {
+            return;
+        };
+        if let Some(c) = cursors.get_mut("c0") {
+            c.touched = expired;
+        }
+        cursors.remove("c1");
+        keep(&mut cursors, "newer".into(), cursor(now));
+        assert!(!cursors.contains_key("c0"));
+        assert_eq!(cursors.len(), MAX_CURSORS - 1);
+    }
 }

@@ -14,17 +14,21 @@ use super::super::state::OrgState;
 
 /// `GET /services/data/`: every served version.
 pub async fn versions() -> Response {
-    let seasons = ["Winter", "Spring", "Summer"];
     let list: Vec<Json> = (MIN_VERSION as u32..=MAX_VERSION)
         .map(|v| {
-            // v50 was Winter '21; three releases a year.
-            let k = v - 50;
-            let season = seasons[(k % 3) as usize];
-            let year = 21 + k.div_ceil(3);
-            json!({"label": format!("{season} '{year}"), "url": format!("/services/data/v{v}.0"), "version": format!("{v}.0")})
+            json!({"label": release_label(v), "url": format!("/services/data/v{v}.0"), "version": format!("{v}.0")})
         })
         .collect();
     json_response(StatusCode::OK, &Json::Array(list))
+}
+
+/// The release that shipped API version `v` (`51` -> `Spring '21`): v20.0 was Winter '11
+/// and there are three releases a year, Spring, Summer and then Winter, which carries
+/// the next year's name (v53.0, October 2021, is Winter '22).
+pub fn release_label(v: u32) -> String {
+    let k = v.saturating_sub(20);
+    let season = ["Winter", "Spring", "Summer"][(k % 3) as usize];
+    format!("{season} '{:02}", 11 + k / 3)
 }
 
 /// `GET /services/data/vXX.X/`: the resource directory.
@@ -80,4 +84,25 @@ pub async fn identity(State(org): State<Arc<OrgState>>) -> Response {
         },
     });
     json_response(StatusCode::OK, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::release_label;
+
+    #[test]
+    fn known_releases() {
+        for (v, label) in [
+            (20, "Winter '11"),
+            (50, "Winter '21"),
+            (51, "Spring '21"),
+            (52, "Summer '21"),
+            (53, "Winter '22"),
+            (60, "Spring '24"),
+            (62, "Winter '25"),
+            (64, "Summer '25"),
+        ] {
+            assert_eq!(release_label(v), label, "v{v}.0");
+        }
+    }
 }

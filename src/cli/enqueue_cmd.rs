@@ -1,6 +1,7 @@
 //! `orgpool enqueue KIND OBJECT|--all [--wait]`: starts runs and prints their ids; with
 //! `--wait`, shows progress (chunks and rows done, rate, ETA) until they end and exits
-//! non-zero if one failed.
+//! non-zero if one failed (1), or 2 when every run ended but some succeeded with
+//! records Salesforce refused ([`PartialSuccess`]).
 
 use std::time::{Duration, Instant};
 
@@ -67,20 +68,34 @@ impl EnqueueArgs {
         if !self.wait {
             return Ok(());
         }
-        let mut failed = Vec::new();
+        let (mut failed, mut partial) = (Vec::new(), Vec::new());
         for r in &started {
             if let Some(err) = wait(&s, r.run_id).await? {
-                failed.push(err);
+                let state = ledger::runs::get(&s.pool, r.run_id).await?.state;
+                match state.as_str() {
+                    "succeeded_with_failures" => partial.push(err),
+                    _ => failed.push(err),
+                }
             }
         }
         if !failed.is_empty() {
+            failed.extend(partial);
             anyhow::bail!("{}", failed.join("\n"));
+        }
+        if !partial.is_empty() {
+            return Err(PartialSuccess(partial.join("\n")).into());
         }
         Ok(())
     }
 }
 
-/// Follows run `id` until it ends; returns its failure, if any.
+/// Every run ended, and some succeeded with records Salesforce refused: the work that
+/// could be done is done (exit status 2, not 1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PartialSuccess(pub String);
+
+/// Follows run `id` until it ends; returns its failure (or its refused records), if any.
 pub async fn wait(s: &Services, id: i64) -> anyhow::Result<Option<String>> {
     let bar = ProgressBar::new(0);
     bar.set_style(

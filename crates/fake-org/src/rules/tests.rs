@@ -71,6 +71,6 @@ proptest! {
         let sub_cents = odd_cents * 2 + 1;
         let unit = Decimal::new(sub_cents as i64, 2);
         let (_, total) = line_total(Decimal::ONE, unit, d("50")).unwrap();
-        prop_assert_eq!(total, Decimal::new(((sub_cents + 1) / 2) as i64, 2));
+        prop_assert_eq!(total, Decimal::new(sub_cents.div_ceil(2) as i64, 2));
     }
 }

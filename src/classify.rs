@@ -93,6 +93,7 @@ impl Classify for LedgerError {
             LedgerError::LaneBusy { .. } => Disposition::Retry,
             LedgerError::Decode { .. }
             | LedgerError::RunEnded { .. }
+            | LedgerError::NotReopenable { .. }
             | LedgerError::NoSuchRun(_)
             | LedgerError::NoSuchMapping(_) => Disposition::Fail,
         }

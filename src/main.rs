@@ -17,6 +17,11 @@ async fn main() -> std::process::ExitCode {
         .init();
     match orgpool::cli::Cli::parse().run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // Runs that ended with records refused: done what could be done, not failed.
+        Err(e) if e.downcast_ref::<orgpool::cli::PartialSuccess>().is_some() => {
+            eprintln!("orgpool: {e:#}");
+            std::process::ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("orgpool: error: {e:#}");
             std::process::ExitCode::FAILURE

@@ -68,7 +68,7 @@ pub struct MappingStatus {
     pub missing_columns: serde_json::Value,
 }
 
-/// One active run.
+/// One active run, or one that ended with refused records still open.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunStatus {
     /// Run id.
@@ -87,6 +87,9 @@ pub struct RunStatus {
     pub chunks_failed: i64,
     /// Rows so far.
     pub rows: i64,
+    /// Records Salesforce refused that are still open (a run that ended
+    /// `succeeded_with_failures` is listed while it has some).
+    pub records_refused: i64,
     /// Started.
     pub created_at: DateTime<Utc>,
 }
@@ -166,7 +169,12 @@ pub async fn read(s: &Services) -> Result<Status, StatusError> {
     }
     let mut runs = Vec::new();
     for r in ledger::runs::recent(&s.pool, 200).await? {
-        if r.is_finished() {
+        let refused = if r.state == "succeeded_with_failures" {
+            ledger::pushes::open_failures_of(&s.pool, r.id).await?
+        } else {
+            0
+        };
+        if r.is_finished() && refused == 0 {
             continue;
         }
         let p = ledger::runs::progress(&s.pool, r.id).await?;
@@ -179,6 +187,7 @@ pub async fn read(s: &Services) -> Result<Status, StatusError> {
             chunks_done: p.done,
             chunks_failed: p.failed,
             rows: p.rows,
+            records_refused: refused,
             created_at: r.created_at,
         });
     }

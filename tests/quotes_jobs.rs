@@ -131,12 +131,8 @@ async fn assert_quotes_in(env: &Env, schema: &str) {
         );
         let org_total = l["TotalPrice"].as_f64().unwrap();
         let our_total = ours[key];
-        // orgpool rounds ties half-even, as the rules say; Salesforce computes its own
-        // TotalPrice rounding ties up, so the two may differ by one cent on a tie.
-        assert!(
-            (org_total - our_total).abs() < 0.0101,
-            "line {key}: org {org_total}, orgpool {our_total}"
-        );
+        // Both round ties up, in decimal: the same figure to the cent.
+        assert_eq!(org_total, our_total, "line {key}");
     }
     let (pushed,): (i64,) = sqlx::query_as(
         "SELECT count(*) FROM orgpool.quotes WHERE state = 'pushed' AND sf_id IS NOT NULL",

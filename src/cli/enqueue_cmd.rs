@@ -1,6 +1,7 @@
 //! `orgpool enqueue KIND OBJECT|--all [--wait]`: starts runs and prints their ids; with
 //! `--wait`, shows progress (chunks and rows done, rate, ETA) until they end and exits
-//! non-zero if one failed.
+//! non-zero if one failed (1), or 2 when every run ended but some succeeded with
+//! records Salesforce refused ([`PartialSuccess`]).
 
 use std::time::{Duration, Instant};
 
@@ -80,11 +81,15 @@ impl EnqueueArgs {
                 }
             }
         }
-        let mut failed = Vec::new();
+        let (mut failed, mut partial) = (Vec::new(), Vec::new());
         if self.wait {
             for r in &started {
                 if let Some(err) = wait(&s, r.run_id).await? {
-                    failed.push(err);
+                    let state = ledger::runs::get(&s.pool, r.run_id).await?.state;
+                    match state.as_str() {
+                        "succeeded_with_failures" => partial.push(err),
+                        _ => failed.push(err),
+                    }
                 }
             }
         }
@@ -97,18 +102,28 @@ impl EnqueueArgs {
             ));
         }
         if !failed.is_empty() {
+            failed.extend(partial);
             anyhow::bail!("{}", failed.join("\n"));
+        }
+        if !partial.is_empty() {
+            return Err(PartialSuccess(partial.join("\n")).into());
         }
         Ok(())
     }
 }
 
+/// Every run ended, and some succeeded with records Salesforce refused: the work that
+/// could be done is done (exit status 2, not 1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PartialSuccess(pub String);
+
 /// How long a worker may stay silent and still count as alive.
 const ALIVE_WITHIN: Duration = Duration::from_secs(30);
 
-/// Follows run `id` until it ends; returns its failure, if any. While the run plans the
-/// bar says so (its chunk count is not known yet); while no worker is alive it says
-/// that, once, instead of waiting silently.
+/// Follows run `id` until it ends; returns its failure (or its refused records), if any.
+/// While the run plans the bar says so (its chunk count is not known yet); while no
+/// worker is alive it says that, once, instead of waiting silently.
 pub async fn wait(s: &Services, id: i64) -> anyhow::Result<Option<String>> {
     let bar = ProgressBar::new(0);
     let working =

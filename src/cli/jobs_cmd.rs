@@ -1,6 +1,6 @@
 //! `orgpool jobs dead|retry|cancel|failures`: failed chunks with their errors (and
 //! poison payloads moved aside), putting failed chunks back on the queue, stopping a
-//! run, and the records Salesforce refused.
+//! run, the records Salesforce refused, and retrying just those (`retry --records`).
 
 use clap::{Args, Subcommand};
 
@@ -38,13 +38,19 @@ pub enum JobsCommand {
         limit: i64,
     },
     /// Put failed chunks back on the queue with fresh attempts; their runs re-open.
+    /// With --records: price again just the Opportunities whose records Salesforce
+    /// refused, in quote runs that succeeded with failures (after fixing the cause).
     Retry {
         /// Only this chunk (default: every failed chunk).
-        #[arg(long, conflicts_with = "run")]
+        #[arg(long, conflicts_with_all = ["run", "records"])]
         chunk: Option<i64>,
-        /// Only the failed chunks of this run.
+        /// Only the failed chunks (or with --records, the refused records) of this run.
         #[arg(long)]
         run: Option<i64>,
+        /// Retry the refused records (`orgpool jobs failures`) instead of failed chunks:
+        /// new chunks of their runs for those records only; the runs re-open.
+        #[arg(long)]
+        records: bool,
     },
     /// Stop a planning or running run: its open chunks are cancelled (a chunk in
     /// progress is rolled back when it tries to commit) and it never finalizes.
@@ -134,7 +140,23 @@ impl JobsArgs {
                 let n = ledger::lifecycle::cancel(&s.pool, run, &reason).await?;
                 println!("run {run} cancelled; {n} open chunk(s) cancelled");
             }
-            JobsCommand::Retry { chunk, run } => {
+            JobsCommand::Retry {
+                run, records: true, ..
+            } => {
+                let reopened = crate::jobs::quote_generation::retry_records(&s.pool, run).await?;
+                if reopened.is_empty() {
+                    println!("no refused records to retry (`orgpool jobs failures` lists them)");
+                    return Ok(());
+                }
+                for (run, chunks) in reopened {
+                    push_run(&s.pool, &s.queues, run).await?;
+                    println!(
+                        "run {run} re-opened: {} chunk(s) for its refused records: {chunks:?}",
+                        chunks.len()
+                    );
+                }
+            }
+            JobsCommand::Retry { chunk, run, .. } => {
                 let ids = ledger::lifecycle::retry(&s.pool, chunk, run).await?;
                 if ids.is_empty() {
                     println!("no failed chunks to retry");

@@ -24,7 +24,7 @@ pub use bench::BenchArgs;
 pub use budget_cmd::BudgetArgs;
 pub use demo::DemoArgs;
 pub use dev_cmd::DevArgs;
-pub use enqueue_cmd::{EnqueueArgs, wait};
+pub use enqueue_cmd::{EnqueueArgs, PartialSuccess, wait};
 #[cfg(feature = "fake-org")]
 pub use fake_org_cmd::FakeOrgArgs;
 pub use jobs_cmd::JobsArgs;

@@ -58,7 +58,7 @@ impl StatusArgs {
                 );
             }
         }
-        println!("RUNS IN PROGRESS");
+        println!("RUNS IN PROGRESS (and ended with refused records)");
         if st.runs.is_empty() {
             println!("  none");
         }
@@ -74,6 +74,12 @@ impl StatusArgs {
                 r.chunks_failed,
                 r.rows
             );
+            if r.records_refused > 0 {
+                println!(
+                    "             {} record(s) refused: `orgpool jobs failures`, then `orgpool jobs retry --records --run {}`",
+                    r.records_refused, r.id
+                );
+            }
         }
         println!("QUEUES");
         for q in &st.queues {

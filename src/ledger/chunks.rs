@@ -126,6 +126,12 @@ pub(super) async fn insert_work(
     kind: &str,
     chunks: &[NewChunk],
 ) -> Result<Vec<i64>, LedgerError> {
+    // After the run's last chunk: a re-opened run adds chunks to those it has.
+    let (last,): (i32,) =
+        sqlx::query_as("SELECT coalesce(max(seq), 0) FROM orgpool.chunks WHERE run_id = $1")
+            .bind(run_id)
+            .fetch_one(&mut *conn)
+            .await?;
     let mut ids = Vec::with_capacity(chunks.len());
     for (i, c) in chunks.iter().enumerate() {
         let (id,): (i64,) = sqlx::query_as(
@@ -134,7 +140,7 @@ pub(super) async fn insert_work(
         )
         .bind(run_id)
         .bind(kind)
-        .bind(i as i32 + 1)
+        .bind(last + i as i32 + 1)
         .bind(&c.spec)
         .bind(c.expected_rows)
         .fetch_one(&mut *conn)

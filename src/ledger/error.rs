@@ -45,6 +45,16 @@ pub enum LedgerError {
         /// Its state.
         state: String,
     },
+    /// `jobs retry --records` on a run that did not end with refused records.
+    #[error(
+        "run {run} is {state}; only a run that succeeded with failures can retry its refused records (`orgpool jobs retry` re-runs failed chunks)"
+    )]
+    NotReopenable {
+        /// The run.
+        run: i64,
+        /// Its state.
+        state: String,
+    },
     /// A mapping the ledger does not know.
     #[error("no mapping for {0} has been enqueued yet; add it to jobs/mappings.toml")]
     NoSuchMapping(String),

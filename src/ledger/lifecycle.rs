@@ -1,5 +1,7 @@
-//! A run's life, owned here and nowhere else: planned → running → succeeded / failed /
-//! cancelled, and re-opened by `jobs retry`. Every way a chunk ends (done, failed for
+//! A run's life, owned here and nowhere else: planned → running → succeeded /
+//! succeeded_with_failures / failed / cancelled, and re-opened by `jobs retry` (failed
+//! chunks again) or `jobs retry --records` (new chunks for the records Salesforce
+//! refused). Every way a chunk ends (done, failed for
 //! good, cancelled) comes through this module, and a run is closed by one function
 //! ([`close`]) after one count of its chunks. A run succeeds only when every chunk is
 //! done, and only after its kind's finalize ran in the transaction of the last chunk:
@@ -21,6 +23,9 @@ pub enum RunState {
     Running,
     /// Every chunk is done and finalize ran.
     Succeeded,
+    /// Every chunk is done and finalize ran, but records Salesforce refused for good are
+    /// still open (`orgpool jobs failures`; `jobs retry --records` re-opens the run).
+    SucceededWithFailures,
     /// A chunk failed for good (`jobs retry` re-opens it).
     Failed,
     /// Stopped by `jobs cancel`; its open chunks were cancelled.
@@ -34,6 +39,7 @@ impl RunState {
             RunState::Planning => "planning",
             RunState::Running => "running",
             RunState::Succeeded => "succeeded",
+            RunState::SucceededWithFailures => "succeeded_with_failures",
             RunState::Failed => "failed",
             RunState::Cancelled => "cancelled",
         }
@@ -68,9 +74,24 @@ impl Closing {
         &self.run
     }
 
-    /// Marks the run succeeded (after its finalize ran in `conn`'s transaction).
+    /// Marks the run succeeded (after its finalize ran in `conn`'s transaction), or
+    /// succeeded with failures while records of it Salesforce refused are still open.
     pub async fn succeed(self, conn: &mut PgConnection) -> Result<(), LedgerError> {
-        close(conn, self.run.id, RunState::Succeeded, None).await
+        let open = super::pushes::open_failures_of(&mut *conn, self.run.id).await?;
+        if open == 0 {
+            return close(conn, self.run.id, RunState::Succeeded, None).await;
+        }
+        let note = format!(
+            "{open} record(s) refused by Salesforce; see `orgpool jobs failures`, fix them, then `orgpool jobs retry --records --run {}`",
+            self.run.id
+        );
+        close(
+            conn,
+            self.run.id,
+            RunState::SucceededWithFailures,
+            Some(&note),
+        )
+        .await
     }
 }
 
@@ -248,6 +269,46 @@ pub async fn retry(
     }
     tx.commit().await?;
     Ok(ids.into_iter().map(|(id, _)| id).collect())
+}
+
+/// Re-opens a run that succeeded with failures with new work `chunks` (the records it
+/// left refused, `orgpool jobs retry --records`): they are added after its chunks, its
+/// chunk count grows, and it runs (and ends) again. Returns the new chunk ids. A run in
+/// another state, or whose lane has another run active, is an error naming it.
+pub async fn reopen_with(
+    pool: &PgPool,
+    run_id: i64,
+    queue: &str,
+    chunks: &[NewChunk],
+) -> Result<Vec<i64>, LedgerError> {
+    let mut tx = pool.begin().await?;
+    let run = super::runs::lock(&mut tx, run_id).await?;
+    if run.state != RunState::SucceededWithFailures.as_str() {
+        return Err(LedgerError::NotReopenable {
+            run: run_id,
+            state: run.state,
+        });
+    }
+    let ids = super::chunks::insert_work(&mut tx, run_id, queue, chunks).await?;
+    let reopened = sqlx::query(
+        "UPDATE orgpool.runs r SET state = 'running', chunks_total = chunks_total + $2,
+                finished_at = NULL, error = NULL
+         WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM orgpool.runs o WHERE o.lane = r.lane
+                                       AND o.id <> r.id AND o.state IN ('planning', 'running'))",
+    )
+    .bind(run_id)
+    .bind(ids.len() as i32)
+    .execute(&mut *tx)
+    .await?;
+    if reopened.rows_affected() == 0 {
+        return Err(LedgerError::LaneBusy {
+            object: run.object,
+            run: run_id,
+            kind: "another run of the same object".into(),
+        });
+    }
+    tx.commit().await?;
+    Ok(ids)
 }
 
 /// Counts the run's chunks (holding the run's lock, which serialises its last chunks)

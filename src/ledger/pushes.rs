@@ -160,21 +160,30 @@ pub async fn take_stale_lines(
     .await?)
 }
 
-/// Drops the stale lines Salesforce deleted, by their Salesforce Ids.
+/// Drops the stale lines Salesforce deleted, by their Salesforce Ids (an earlier refusal
+/// to delete one is resolved with it).
 pub async fn drop_deleted_lines(pool: &PgPool, sf_ids: &[String]) -> Result<(), LedgerError> {
-    sqlx::query("DELETE FROM orgpool.quote_lines WHERE sf_id = ANY($1) AND state = 'stale'")
-        .bind(sf_ids)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "WITH gone AS (DELETE FROM orgpool.quote_lines WHERE sf_id = ANY($1) AND state = 'stale' RETURNING key)
+         UPDATE orgpool.record_failures SET resolved = true
+         WHERE object = 'QuoteLineItem' AND key IN (SELECT key FROM gone) AND NOT resolved",
+    )
+    .bind(sf_ids)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
-/// Drops lines by key (Salesforce had deleted them already).
+/// Drops lines by key (Salesforce had deleted them already), resolving any refusal.
 pub async fn drop_lines(pool: &PgPool, keys: &[String]) -> Result<(), LedgerError> {
-    sqlx::query("DELETE FROM orgpool.quote_lines WHERE key = ANY($1)")
-        .bind(keys)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "WITH gone AS (DELETE FROM orgpool.quote_lines WHERE key = ANY($1) RETURNING key)
+         UPDATE orgpool.record_failures SET resolved = true
+         WHERE object = 'QuoteLineItem' AND key IN (SELECT key FROM gone) AND NOT resolved",
+    )
+    .bind(keys)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -204,6 +213,39 @@ pub async fn open_failures(pool: &PgPool, limit: i64) -> Result<Vec<Failure>, Le
          FROM orgpool.record_failures WHERE NOT resolved ORDER BY at DESC LIMIT $1",
     )
     .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Open per-record failures last seen in run `run_id` (whether it ends succeeded or
+/// succeeded with failures).
+pub async fn open_failures_of<'e>(
+    conn: impl sqlx::PgExecutor<'e>,
+    run_id: i64,
+) -> Result<i64, LedgerError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM orgpool.record_failures WHERE run_id = $1 AND NOT resolved",
+    )
+    .bind(run_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(n)
+}
+
+/// The Opportunities with open refused records, per run that succeeded with failures
+/// (`run`: only that one), runs in id order: what `jobs retry --records` prices again.
+pub async fn refused_opportunities(
+    pool: &PgPool,
+    run: Option<i64>,
+) -> Result<Vec<(i64, Vec<String>)>, LedgerError> {
+    Ok(sqlx::query_as(
+        "SELECT f.run_id, array_agg(DISTINCT f.opportunity_sfid::text ORDER BY f.opportunity_sfid::text)
+         FROM orgpool.record_failures f JOIN orgpool.runs r ON r.id = f.run_id
+         WHERE NOT f.resolved AND f.opportunity_sfid IS NOT NULL
+           AND r.state = 'succeeded_with_failures' AND ($1::bigint IS NULL OR r.id = $1)
+         GROUP BY f.run_id ORDER BY f.run_id",
+    )
+    .bind(run)
     .fetch_all(pool)
     .await?)
 }

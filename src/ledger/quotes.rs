@@ -236,6 +236,8 @@ pub struct LineToPush {
     pub key: String,
     /// Its Quote's key.
     pub quote_key: String,
+    /// The Opportunity line item it was priced from (`OpportunityLineItemId`).
+    pub opportunity_line_sfid: String,
     /// PricebookEntry Id.
     pub pricebookentryid: Option<String>,
     /// Quantity.
@@ -250,7 +252,7 @@ pub struct LineToPush {
 /// pushed: a line whose Quote is not in Salesforce is not sent.
 pub async fn lines_to_push(pool: &PgPool, keys: &[String]) -> Result<Vec<LineToPush>, LedgerError> {
     Ok(sqlx::query_as(
-        "SELECT l.key, l.quote_key, l.pricebookentryid, l.quantity, l.unit_price, l.discount
+        "SELECT l.key, l.quote_key, l.opportunity_line_sfid, l.pricebookentryid, l.quantity, l.unit_price, l.discount
          FROM orgpool.quote_lines l JOIN orgpool.quotes q ON q.key = l.quote_key
          WHERE l.quote_key = ANY($1) AND q.state = 'pushed' AND l.state IN ('computed', 'failed') ORDER BY l.key",
     )
@@ -270,4 +272,110 @@ pub async fn mark_all_computed(pool: &PgPool) -> Result<Vec<String>, LedgerError
             .fetch_all(pool)
             .await?;
     Ok(keys.into_iter().map(|k| k.0).collect())
+}
+
+/// Of the Quotes in Salesforce, the keys of those whose Opportunity is not in `quoted`
+/// (the Opportunities the selection matched with line items): left the selection, or
+/// lost all their lines. A Quote already retired (`stale`) is not picked again.
+pub async fn stale_quotes(pool: &PgPool, quoted: &[String]) -> Result<Vec<String>, LedgerError> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT key FROM orgpool.quotes WHERE state = 'pushed' AND NOT (opportunity_sfid = ANY($1))
+         ORDER BY key",
+    )
+    .bind(quoted)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// A Quote to retire.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Retiring {
+    /// `Orgpool_Key__c`.
+    pub key: String,
+    /// The Opportunity.
+    pub opportunity_sfid: String,
+    /// Its Salesforce Id.
+    pub sf_id: Option<String>,
+}
+
+/// The Quotes `keys` still in Salesforce (state `pushed`).
+pub async fn retiring(pool: &PgPool, keys: &[String]) -> Result<Vec<Retiring>, LedgerError> {
+    Ok(sqlx::query_as(
+        "SELECT key, opportunity_sfid, sf_id FROM orgpool.quotes
+         WHERE key = ANY($1) AND state = 'pushed' ORDER BY key",
+    )
+    .bind(keys)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The (line key, Opportunity line item) of every line of the Quotes `keys`.
+pub async fn lines_of(
+    pool: &PgPool,
+    keys: &[String],
+) -> Result<Vec<(String, String)>, LedgerError> {
+    Ok(sqlx::query_as(
+        "SELECT key, opportunity_line_sfid::text FROM orgpool.quote_lines WHERE quote_key = ANY($1)",
+    )
+    .bind(keys)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Marks lines `stale` (their Opportunity line item is gone): the next push of their
+/// Quote deletes them from Salesforce.
+pub async fn mark_lines_stale(pool: &PgPool, keys: &[String]) -> Result<(), LedgerError> {
+    sqlx::query("UPDATE orgpool.quote_lines SET state = 'stale' WHERE key = ANY($1)")
+        .bind(keys)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Records Quotes as retired (`stale`), with the `status` they were marked with when
+/// marked; a refusal kept for them is resolved.
+pub async fn set_stale(
+    pool: &PgPool,
+    keys: &[String],
+    status: Option<&str>,
+) -> Result<(), LedgerError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "UPDATE orgpool.quotes SET state = 'stale', status = coalesce($2, status), error = NULL
+         WHERE key = ANY($1)",
+    )
+    .bind(keys)
+    .bind(status)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE orgpool.record_failures SET resolved = true
+         WHERE object = 'Quote' AND key = ANY($1) AND NOT resolved",
+    )
+    .bind(keys)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Forgets Quotes (and their lines) that are gone from Salesforce, resolving their
+/// refusals.
+pub async fn drop_quotes(pool: &PgPool, keys: &[String]) -> Result<(), LedgerError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "UPDATE orgpool.record_failures SET resolved = true
+         WHERE NOT resolved AND (key = ANY($1)
+                                 OR key LIKE ANY (SELECT k || ':%' FROM unnest($1::text[]) AS k))",
+    )
+    .bind(keys)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM orgpool.quotes WHERE key = ANY($1)")
+        .bind(keys)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }

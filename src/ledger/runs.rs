@@ -16,7 +16,8 @@ pub struct Run {
     pub kind: String,
     /// The object.
     pub object: String,
-    /// `planning`, `running`, `succeeded`, `failed` or `cancelled`.
+    /// `planning`, `running`, `succeeded`, `succeeded_with_failures`, `failed` or
+    /// `cancelled`.
     pub state: String,
     /// Resync window start.
     pub window_from: Option<DateTime<Utc>>,
@@ -46,7 +47,10 @@ impl Run {
 
     /// Whether it has ended.
     pub fn is_finished(&self) -> bool {
-        matches!(self.state.as_str(), "succeeded" | "failed" | "cancelled")
+        matches!(
+            self.state.as_str(),
+            "succeeded" | "succeeded_with_failures" | "failed" | "cancelled"
+        )
     }
 }
 

@@ -70,3 +70,14 @@ pub async fn families(pool: &PgPool, tables: &QuoteTables) -> Result<HashSet<Str
         .map(|f| f.to_lowercase())
         .collect())
 }
+
+/// The names of the live price books in the mirror, sorted (the rules name theirs).
+pub async fn price_books(pool: &PgPool, tables: &QuoteTables) -> Result<Vec<String>, sqlx::Error> {
+    let rows: Vec<(Option<String>,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT DISTINCT name FROM {} WHERE isdeleted IS NOT TRUE ORDER BY 1",
+        tables.price_book.sql()
+    )))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().filter_map(|r| r.0).collect())
+}

@@ -4,8 +4,9 @@
 //! `add` gives `a + b + ...`. The combined discount is rounded half-even to 0.01
 //! percentage points (what Salesforce's `Discount` field holds) and capped at
 //! `max_discount`. The line total follows Salesforce's own computation: the subtotal
-//! `quantity x list price` rounded half-even to cents, times `1 - discount`, rounded
-//! half-even to cents again.
+//! `quantity x list price` rounded to cents, times `1 - discount`, rounded to cents
+//! again, ties rounding up as Salesforce's currency fields do (so orgpool's figure is
+//! the org's `TotalPrice` to the cent).
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -46,8 +47,14 @@ pub enum PricingError {
     BadQuantity(Decimal),
 }
 
-fn cents(d: Decimal) -> Decimal {
+/// Half-even to 0.01, for the discount percentage.
+fn hundredths(d: Decimal) -> Decimal {
     d.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
+}
+
+/// Money to cents, ties up (away from zero), as Salesforce rounds `TotalPrice`.
+fn cents(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
 
 /// The combined discount (percent, two decimals, capped) for a line.
@@ -92,7 +99,9 @@ pub fn discount(
             (Decimal::ONE - kept) * hundred
         }
     };
-    cents(combined).min(rules.max_discount.0).max(Decimal::ZERO)
+    hundredths(combined)
+        .min(rules.max_discount.0)
+        .max(Decimal::ZERO)
 }
 
 /// Prices one line for an account billed in `country`.

@@ -21,6 +21,24 @@ pub struct Pushed {
     pub lines: usize,
     /// Records refused (Quotes and lines).
     pub failed: usize,
+    /// Of those, refusals another try may save (a locked row, a record the job never
+    /// reached); the rest are permanent (a deleted Opportunity, a validation rule) and
+    /// wait for a fix and `orgpool jobs retry --records`.
+    pub retryable: usize,
+}
+
+/// Whether Salesforce's per-record code is worth another try as it is: contention and
+/// records the job never processed. Anything else needs the data or the org fixed.
+pub fn retryable(code: &str) -> bool {
+    matches!(
+        code,
+        "UNABLE_TO_LOCK_ROW"
+            | "UNPROCESSED"
+            | "SERVER_UNAVAILABLE"
+            | "REQUEST_RUNNING_TOO_LONG"
+            | "QUERY_TIMEOUT"
+            | "API_TEMPORARILY_UNAVAILABLE"
+    )
 }
 
 /// A push failed as a whole.
@@ -76,15 +94,18 @@ pub async fn push(
         let outcome = client
             .bulk_ingest("Quote", &upsert(), &header, rows)
             .await?;
-        let (ok, bad) = record(pool, run_id, chunk_id, Records::Quotes, &outcome).await?;
+        let (ok, bad, again) = record(pool, run_id, chunk_id, Records::Quotes, &outcome).await?;
         out.quotes += ok;
         out.failed += bad;
+        out.retryable += again;
     }
     let lines = quotes::lines_to_push(pool, keys).await?;
     if !lines.is_empty() {
         let header: Vec<String> = [
             KEY,
             "Quote.Orgpool_Key__c",
+            // Names the line it was priced from, so the org links the two.
+            "OpportunityLineItemId",
             "PricebookEntryId",
             "Quantity",
             "UnitPrice",
@@ -96,6 +117,7 @@ pub async fn push(
             vec![
                 l.key.clone(),
                 l.quote_key.clone(),
+                l.opportunity_line_sfid.clone(),
                 l.pricebookentryid.clone().unwrap_or_default(),
                 l.quantity.to_string(),
                 l.unit_price.to_string(),
@@ -105,22 +127,26 @@ pub async fn push(
         let outcome = client
             .bulk_ingest("QuoteLineItem", &upsert(), &header, rows)
             .await?;
-        let (ok, bad) = record(pool, run_id, chunk_id, Records::Lines, &outcome).await?;
+        let (ok, bad, again) = record(pool, run_id, chunk_id, Records::Lines, &outcome).await?;
         out.lines += ok;
         out.failed += bad;
+        out.retryable += again;
     }
-    out.failed += delete_stale(pool, client, run_id, chunk_id, keys).await?;
+    let (bad, again) = delete_stale(pool, client, run_id, chunk_id, keys).await?;
+    out.failed += bad;
+    out.retryable += again;
     Ok(out)
 }
 
-/// Deletes the lines whose Opportunity line item is gone; returns how many failed.
-async fn delete_stale(
+/// Deletes the lines whose Opportunity line item is gone; returns how many failed and,
+/// of those, how many may pass on another try.
+pub async fn delete_stale(
     pool: &PgPool,
     client: &Client,
     run_id: i64,
     chunk_id: i64,
     keys: &[String],
-) -> Result<usize, PushError> {
+) -> Result<(usize, usize), PushError> {
     let stale = pushes::take_stale_lines(pool, keys).await?;
     let ids: Vec<Vec<String>> = stale
         .iter()
@@ -128,7 +154,7 @@ async fn delete_stale(
         .map(|id| vec![id])
         .collect();
     if ids.is_empty() {
-        return Ok(0);
+        return Ok((0, 0));
     }
     let outcome = client
         .bulk_ingest(
@@ -163,17 +189,19 @@ async fn delete_stale(
         let mut conn = pool.acquire().await.map_err(LedgerError::from)?;
         pushes::record_failures(&mut conn, run_id, chunk_id, Records::Lines, &refused).await?;
     }
-    Ok(outcome.failed.len() + outcome.unprocessed.len())
+    let again = outcome.failed.iter().filter(|f| retryable(&f.code)).count();
+    let again = again + outcome.unprocessed.len();
+    Ok((outcome.failed.len() + outcome.unprocessed.len(), again))
 }
 
-/// Writes an ingest's per-record results back; returns (saved, refused).
+/// Writes an ingest's per-record results back; returns (saved, refused, retryable).
 async fn record(
     pool: &PgPool,
     run_id: i64,
     chunk_id: i64,
     records: Records,
     outcome: &IngestOutcome,
-) -> Result<(usize, usize), PushError> {
+) -> Result<(usize, usize, usize), PushError> {
     let col = outcome.column(KEY).unwrap_or(0);
     let key_of = |values: &Vec<String>| values.get(col).cloned().unwrap_or_default();
     let saved_keys: Vec<String> = outcome.saved.iter().map(|s| key_of(&s.values)).collect();
@@ -202,5 +230,6 @@ async fn record(
         &refused,
     )
     .await?;
-    Ok((outcome.saved.len(), refused.keys.len()))
+    let again = refused.codes.iter().filter(|c| retryable(c)).count();
+    Ok((outcome.saved.len(), refused.keys.len(), again))
 }

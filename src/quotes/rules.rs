@@ -226,6 +226,46 @@ pub struct Schedule {
     pub every: String,
 }
 
+/// What happens to a Quote whose Opportunity left the selection (or has no line items
+/// left). Its lines whose Opportunity line item is gone are deleted whatever the action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaleAction {
+    /// Set the Quote's `Status` to `stale.status` (default).
+    #[default]
+    Mark,
+    /// Delete the Quote (and its lines) from Salesforce.
+    Delete,
+    /// Leave the Quote as it is.
+    Keep,
+}
+
+/// `[stale]`: Quotes that no longer match the org.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaleRules {
+    /// `mark` (default), `delete` or `keep`.
+    #[serde(default)]
+    pub action: StaleAction,
+    /// The `Status` a marked Quote gets (default `Stale`; it must be a value of the
+    /// org's Quote Status picklist).
+    #[serde(default = "default_stale_status")]
+    pub status: String,
+}
+
+fn default_stale_status() -> String {
+    "Stale".into()
+}
+
+impl Default for StaleRules {
+    fn default() -> Self {
+        StaleRules {
+            action: StaleAction::Mark,
+            status: default_stale_status(),
+        }
+    }
+}
+
 /// The whole file.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -242,6 +282,10 @@ pub struct QuotesFile {
     /// Optional schedule (default: none, quote on demand only).
     #[serde(default)]
     pub schedule: Option<Schedule>,
+    /// Quotes whose Opportunity left the selection (default: marked `Stale`). Not part
+    /// of the rules version: it changes no price.
+    #[serde(default)]
+    pub stale: StaleRules,
 }
 
 impl Default for PricingRules {
@@ -338,6 +382,12 @@ impl QuotesFile {
                     ),
                 ));
             }
+        }
+        if f.stale.action == StaleAction::Mark && f.stale.status.trim().is_empty() {
+            return Err(bad(
+                "stale.status",
+                "is empty; name the Quote Status a stale Quote gets, such as \"Stale\"".into(),
+            ));
         }
         if f.selection.chunk_size == 0 || f.selection.chunk_size > 100_000 {
             return Err(bad(

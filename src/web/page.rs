@@ -64,7 +64,10 @@ pub fn render(snap: &Snapshot, refresh_secs: u64) -> Markup {
                                 td { (r.id) }
                                 td { (r.kind) }
                                 td { (r.object) }
-                                td { (r.state) }
+                                td class=(if r.records_refused > 0 { "bad" } else { "" }) {
+                                    (r.state)
+                                    @if r.records_refused > 0 { " (" (r.records_refused) " records refused)" }
+                                }
                                 td { progress max=(r.chunks_total.max(1)) value=(r.chunks_done) {} }
                                 td.num { (r.chunks_done) "/" (r.chunks_total) }
                                 td class=(num_class(r.chunks_failed > 0)) { (r.chunks_failed) }

@@ -1,9 +1,13 @@
 //! Object-specific behaviour Salesforce applies on save: derived names, Opportunity stage
 //! flags, price-book lookups and line pricing for OpportunityLineItem and QuoteLineItem,
 //! and the roll-ups to Opportunity (Amount) and Quote (Subtotal, TotalPrice, Discount,
-//! GrandTotal, LineItemCount).
+//! GrandTotal, LineItemCount). Money is computed in decimal, never binary floating
+//! point, and rounded to cents with ties up, as Salesforce does (4640.275 -> 4640.28).
+
+use std::str::FromStr;
 
 use chrono::Datelike;
+use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::ids::RecordId;
 use super::record_error::RecordError;
@@ -58,14 +62,11 @@ pub fn derive(
                 set(values, slot("ForecastCategory"), Value::text(category));
             }
             if let (Some(a), Some(p)) = (
-                get(values, "Amount").as_f64(),
-                get(values, "Probability").as_f64(),
+                get(values, "Amount").as_f64().and_then(dec),
+                get(values, "Probability").as_f64().and_then(dec),
             ) {
-                set(
-                    values,
-                    slot("ExpectedRevenue"),
-                    Value::Num(round_scale(a * p / 100.0, 2)),
-                );
+                let expected = cents(a * p / Decimal::ONE_HUNDRED);
+                set(values, slot("ExpectedRevenue"), money(expected));
             } else {
                 set(values, slot("ExpectedRevenue"), Value::Null);
             }
@@ -157,14 +158,9 @@ pub fn derive(
                     );
                 }
             }
-            let total = get(values, "TotalPrice").as_f64().unwrap_or(0.0);
-            let tax = get(values, "Tax").as_f64().unwrap_or(0.0);
-            let ship = get(values, "ShippingHandling").as_f64().unwrap_or(0.0);
-            set(
-                values,
-                slot("GrandTotal"),
-                Value::Num(round_scale(total + tax + ship, 2)),
-            );
+            let amount = |n: &str| get(values, n).as_f64().and_then(dec).unwrap_or_default();
+            let sum = amount("TotalPrice") + amount("Tax") + amount("ShippingHandling");
+            set(values, slot("GrandTotal"), money(cents(sum)));
         }
         "QuoteLineItem" => {
             if let (Some(pbe), Some(quote)) = (
@@ -206,18 +202,48 @@ pub fn derive(
 
 /// `Subtotal = Quantity x UnitPrice`, `TotalPrice = Subtotal x (1 - Discount%)`, to cents.
 fn price_line(values: &mut [Value], slot: &dyn Fn(&str) -> Option<usize>) {
-    let get = |values: &[Value], n: &str| slot(n).and_then(|s| values[s].as_f64());
+    let get = |values: &[Value], n: &str| slot(n).and_then(|s| values[s].as_f64()).and_then(dec);
     let (Some(qty), Some(unit)) = (get(values, "Quantity"), get(values, "UnitPrice")) else {
         return;
     };
-    let subtotal = round_scale(qty * unit, 2);
-    let discount = get(values, "Discount").unwrap_or(0.0);
-    set(values, slot("Subtotal"), Value::Num(subtotal));
-    set(
-        values,
-        slot("TotalPrice"),
-        Value::Num(round_scale(subtotal * (1.0 - discount / 100.0), 2)),
+    let discount = get(values, "Discount").unwrap_or(Decimal::ZERO);
+    let Some((subtotal, total)) = line_total(qty, unit, discount) else {
+        return;
+    };
+    set(values, slot("Subtotal"), money(subtotal));
+    set(values, slot("TotalPrice"), money(total));
+}
+
+/// A line's `(Subtotal, TotalPrice)`: `quantity x unit price` to cents, then less the
+/// discount (percent), to cents; ties round up (away from zero). None on overflow.
+pub fn line_total(qty: Decimal, unit: Decimal, discount: Decimal) -> Option<(Decimal, Decimal)> {
+    let subtotal = cents(qty.checked_mul(unit)?);
+    let kept = Decimal::ONE_HUNDRED.checked_sub(discount)?;
+    let total = cents(
+        subtotal
+            .checked_mul(kept)?
+            .checked_div(Decimal::ONE_HUNDRED)?,
     );
+    Some((subtotal, total))
+}
+
+/// To cents, ties away from zero (Salesforce's rounding of currency).
+pub fn cents(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// A stored number as the decimal it was written as: values are kept rounded to their
+/// field's scale, and the shortest text that reads back as the same double is that
+/// decimal (4884.5, not 4884.4999999999998).
+fn dec(n: f64) -> Option<Decimal> {
+    if !n.is_finite() {
+        return None;
+    }
+    Decimal::from_str(&n.to_string()).ok()
+}
+
+fn money(d: Decimal) -> Value {
+    Value::Num(rust_decimal::prelude::ToPrimitive::to_f64(&d).unwrap_or(0.0))
 }
 
 fn set(values: &mut [Value], slot: Option<usize>, v: Value) {
@@ -263,41 +289,34 @@ fn rollup_parent(store: &mut Store, obj: usize, values: &[Value]) {
     };
     let pdef = &schema.objects[pobj];
     let t = store.table(obj);
-    let mut subtotal = 0.0;
-    let mut total = 0.0;
+    let mut subtotal = Decimal::ZERO;
+    let mut total = Decimal::ZERO;
     let mut qty = 0.0;
     let mut count = 0i64;
     for c in t.children_of(link, parent.seq()) {
         if let Some(row) = t.get(*c).filter(|r| !r.deleted) {
-            let g = |n: &str| {
-                def.try_slot(n)
-                    .and_then(|s| row.values[s].as_f64())
-                    .unwrap_or(0.0)
-            };
-            subtotal += g("Subtotal");
-            total += g("TotalPrice");
-            qty += g("Quantity");
+            let g = |n: &str| def.try_slot(n).and_then(|s| row.values[s].as_f64());
+            subtotal += g("Subtotal").and_then(dec).unwrap_or_default();
+            total += g("TotalPrice").and_then(dec).unwrap_or_default();
+            qty += g("Quantity").unwrap_or(0.0);
             count += 1;
         }
     }
-    let (subtotal, total) = (round_scale(subtotal, 2), round_scale(total, 2));
+    let (subtotal, total) = (cents(subtotal), cents(total));
     let ps = |n: &str| pdef.try_slot(n);
     let mut pairs: Vec<(usize, Value)> = Vec::new();
     if parent_name == "Opportunity" {
         if count > 0 {
-            push(&mut pairs, ps("Amount"), Value::Num(total));
+            push(&mut pairs, ps("Amount"), money(total));
             push(
                 &mut pairs,
                 ps("TotalOpportunityQuantity"),
                 Value::Num(round_scale(qty, 2)),
             );
             let prob = store.value_of(pobj, parent.seq(), "Probability").as_f64();
-            if let Some(p) = prob {
-                push(
-                    &mut pairs,
-                    ps("ExpectedRevenue"),
-                    Value::Num(round_scale(total * p / 100.0, 2)),
-                );
+            if let Some(p) = prob.and_then(dec) {
+                let expected = total * p / Decimal::ONE_HUNDRED;
+                push(&mut pairs, ps("ExpectedRevenue"), money(cents(expected)));
             }
         } else {
             push(&mut pairs, ps("TotalOpportunityQuantity"), Value::Null);
@@ -316,26 +335,26 @@ fn rollup_parent(store: &mut Store, obj: usize, values: &[Value]) {
             push(&mut pairs, ps("Pricebook2Id"), book);
         }
     } else {
-        let tax = store
-            .value_of(pobj, parent.seq(), "Tax")
-            .as_f64()
-            .unwrap_or(0.0);
-        let ship = store
-            .value_of(pobj, parent.seq(), "ShippingHandling")
-            .as_f64()
-            .unwrap_or(0.0);
-        let discount = if subtotal == 0.0 {
-            0.0
-        } else {
-            round_scale((subtotal - total) / subtotal * 100.0, 2)
+        let amount = |n: &str| {
+            store
+                .value_of(pobj, parent.seq(), n)
+                .as_f64()
+                .and_then(dec)
+                .unwrap_or_default()
         };
-        push(&mut pairs, ps("Subtotal"), Value::Num(subtotal));
-        push(&mut pairs, ps("TotalPrice"), Value::Num(total));
-        push(&mut pairs, ps("Discount"), Value::Num(discount));
+        let (tax, ship) = (amount("Tax"), amount("ShippingHandling"));
+        let discount = if subtotal.is_zero() {
+            Decimal::ZERO
+        } else {
+            cents((subtotal - total) / subtotal * Decimal::ONE_HUNDRED)
+        };
+        push(&mut pairs, ps("Subtotal"), money(subtotal));
+        push(&mut pairs, ps("TotalPrice"), money(total));
+        push(&mut pairs, ps("Discount"), money(discount));
         push(
             &mut pairs,
             ps("GrandTotal"),
-            Value::Num(round_scale(total + tax + ship, 2)),
+            money(cents(total + tax + ship)),
         );
         push(&mut pairs, ps("LineItemCount"), Value::Int(count));
     }
@@ -347,3 +366,6 @@ fn push(pairs: &mut Vec<(usize, Value)>, slot: Option<usize>, v: Value) {
         pairs.push((s, v));
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -75,10 +75,12 @@ fn hand_computed_table() {
         // family 3 and tier 10: 1 - .97 x .98 = 4.94 %; 10 x .125 x .9506 = 1.18825 -> 1.19
         (Some("USA"), Some("Hardware"), "10", "0.125", "4.94", "1.19"),
         // countries match case-insensitively; 9.99 is below the first tier; 94.905 is
-        // a tie and rounds to the even cent
-        (Some("france"), None, "9.99", "10", "5", "94.90"),
-        // half-even to cents: 0.125 -> 0.12, 0.135 -> 0.14
-        (None, None, "1", "0.125", "0", "0.12"),
+        // a tie and rounds up, as Salesforce does
+        (Some("france"), None, "9.99", "10", "5", "94.91"),
+        // the tie Salesforce rounds up: 4884.50 x .95 = 4640.275 -> 4640.28
+        (Some("Germany"), None, "1", "4884.50", "5", "4640.28"),
+        // ties up to cents: 0.125 -> 0.13, 0.135 -> 0.14
+        (None, None, "1", "0.125", "0", "0.13"),
         (None, None, "1", "0.135", "0", "0.14"),
         // three discounts: 1 - .95 x .875 x .98 = 18.5375 % -> cap 15
         (

@@ -620,3 +620,35 @@ async fn bad_session_is_invalid_session_id() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(element(&body, "exceptionCode"), "InvalidSessionId");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aborting_a_job_leaves_queued_batches_not_processed() {
+    // A long processing delay keeps the batches queued until the abort.
+    let c = Ctx::with(orgpool::fake_org::FakeOrgConfig {
+        bulk_delay: Duration::from_secs(20),
+        ..config()
+    })
+    .await;
+    let job = create_xml_job(&c, "insert", "Account", &[]).await;
+    for name in ["Abort One", "Abort Two"] {
+        let (status, body) = post(
+            &c,
+            &format!("/job/{job}/batch"),
+            "text/csv",
+            &format!("Name\n{name}\n"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let abort = CLOSE_XML.replace("Closed", "Aborted");
+    let (status, body) = post(&c, &format!("/job/{job}"), XML, &abort).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(element(&body, "state"), "Aborted");
+    let (_, list) = get(&c, &format!("/job/{job}/batch"), XML).await;
+    assert_eq!(elements(&list, "state"), ["NotProcessed", "NotProcessed"]);
+    assert_eq!(c.org.count("Account"), 50, "nothing was written");
+    // An aborted job cannot be closed.
+    let (status, body) = post(&c, &format!("/job/{job}"), XML, CLOSE_XML).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(element(&body, "exceptionCode"), "InvalidJobState");
+}

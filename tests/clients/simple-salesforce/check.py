@@ -1,9 +1,9 @@
 """Drives the fake org with simple-salesforce, unchanged.
 
 SOAP login (username, password, security token), a REST SOQL query, a Bulk API 1.0
-query and a Bulk API 1.0 insert. simple-salesforce always logs in at
-https://{domain}.salesforce.com; it takes a requests session, so the session below
-sends that one login URL to the fake org. Everything after the login uses the
+query and a Bulk API 1.0 insert. simple-salesforce always logs in at a fixed host
+built from its `domain` argument under Salesforce's own domain; it takes a requests
+session, so the session below sends that one SOAP login call to the fake org. Everything after the login uses the
 serverUrl the fake org returned, as the client does with a real org. The fake org
 runs with --tls; REQUESTS_CA_BUNDLE trusts its certificate.
 
@@ -14,6 +14,8 @@ Exits non-zero on the first failed check.
 import os
 import sys
 
+from urllib.parse import urlsplit
+
 import requests
 from simple_salesforce import Salesforce, SalesforceAuthenticationFailed
 
@@ -21,15 +23,15 @@ BASE = os.environ["FAKE_ORG_URL"].rstrip("/")
 USER = os.environ["FAKE_ORG_USERNAME"]
 PASSWORD = os.environ["FAKE_ORG_PASSWORD"]
 TOKEN = os.environ["FAKE_ORG_TOKEN"]
-LOGIN_HOST = "https://login.salesforce.com"
 
 
 class FakeOrgSession(requests.Session):
-    """Sends the client's fixed login host to the fake org."""
+    """Sends the client's SOAP login, made to its fixed login host, to the fake org."""
 
     def request(self, method, url, *args, **kwargs):
-        if url.startswith(LOGIN_HOST):
-            url = BASE + url[len(LOGIN_HOST):]
+        parts = urlsplit(url)
+        if parts.path.startswith("/services/Soap/u/") and not url.startswith(BASE):
+            url = BASE + parts.path
         return super().request(method, url, *args, **kwargs)
 
 

@@ -321,3 +321,33 @@ ensure_jsforce_client() {
   fi
   printf '%s\n' "$want" >"$stamp"
 }
+
+# ------------------------------------------------- simple-salesforce client
+
+SIMPLE_SF_DIR="$ORGPOOL_ROOT/tests/clients/simple-salesforce"
+
+# Python 3 with venv and pip (for the simple-salesforce client test).
+ensure_python() {
+  have python3 && python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && return 0
+  header "Installing Python 3 (for the simple-salesforce client test)"
+  apt_install python3 python3-venv python3-pip
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 \
+    || die "python3 with venv/ensurepip still missing after installing python3-venv"
+}
+
+# Installs the pinned simple-salesforce into tests/clients/simple-salesforce/.venv,
+# unless the venv already matches requirements.txt.
+ensure_simple_salesforce() {
+  ensure_python
+  local venv="$SIMPLE_SF_DIR/.venv" stamp want
+  stamp="$venv/.orgpool-installed"
+  want=$(cksum <"$SIMPLE_SF_DIR/requirements.txt")
+  if [[ -f $stamp && $(cat "$stamp") == "$want" && -x $venv/bin/python ]]; then
+    return 0
+  fi
+  header "Installing the simple-salesforce test client (tests/clients/simple-salesforce)"
+  python3 -m venv "$venv" || die "python3 -m venv $venv failed"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$SIMPLE_SF_DIR/requirements.txt" \
+    || die "pip install in tests/clients/simple-salesforce failed"
+  printf '%s\n' "$want" >"$stamp"
+}

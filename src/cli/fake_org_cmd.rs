@@ -146,6 +146,7 @@ impl FakeOrgArgs {
         writeln!(out, "  {:<15}{}", "client secret", config.client_secret)?;
         writeln!(out, "  {:<15}{}", "username", config.username)?;
         writeln!(out, "  {:<15}{}", "password", config.password)?;
+        writeln!(out, "  {:<15}{}", "security token", config.security_token)?;
         writeln!(out, "  {:<15}{}", "refresh token", config.refresh_token)?;
         writeln!(out, "  {:<15}v50.0 to v64.0", "api versions")?;
         writeln!(

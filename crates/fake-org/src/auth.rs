@@ -63,12 +63,9 @@ pub async fn token(
             if let Err(r) = check_client(true) {
                 return *r;
             }
-            let user_ok = form
-                .get("username")
-                .is_some_and(|u| u.eq_ignore_ascii_case(&cfg.username));
+            let user = form.get("username").map(String::as_str).unwrap_or("");
             let pw = form.get("password").map(String::as_str).unwrap_or("");
-            let with_token = format!("{}{}", cfg.password, cfg.security_token);
-            if !user_ok || !(constant_eq(pw, &cfg.password) || constant_eq(pw, &with_token)) {
+            if !credentials_ok(cfg, user, pw) {
                 return oauth_error(
                     StatusCode::BAD_REQUEST,
                     "invalid_grant",
@@ -270,6 +267,14 @@ pub fn issue(org: &OrgState) -> String {
     token
 }
 
+/// Username and password check shared by the password grant and the SOAP `login`:
+/// the password alone, or followed by the security token, as Salesforce accepts them.
+pub fn credentials_ok(cfg: &super::config::FakeOrgConfig, username: &str, password: &str) -> bool {
+    let with_token = format!("{}{}", cfg.password, cfg.security_token);
+    username.eq_ignore_ascii_case(&cfg.username)
+        && (constant_eq(password, &cfg.password) || constant_eq(password, &with_token))
+}
+
 /// Whether the request carries a live token (`Bearer` or the older `OAuth` scheme).
 pub fn authorized(org: &OrgState, headers: &HeaderMap) -> bool {
     let Some(token) = headers
@@ -282,6 +287,11 @@ pub fn authorized(org: &OrgState, headers: &HeaderMap) -> bool {
     else {
         return false;
     };
+    session_live(org, token)
+}
+
+/// Whether `token` (an access token or SOAP session id) is issued and not expired.
+pub fn session_live(org: &OrgState, token: &str) -> bool {
     let mut tokens = org.tokens.lock();
     match tokens.get(token.trim()) {
         Some(exp) if *exp > Instant::now() => true,
@@ -291,6 +301,13 @@ pub fn authorized(org: &OrgState, headers: &HeaderMap) -> bool {
         }
         None => false,
     }
+}
+
+/// Ends a session (SOAP `logout`); false when it was not live.
+pub fn revoke(org: &OrgState, token: &str) -> bool {
+    let live = session_live(org, token);
+    org.tokens.lock().remove(token.trim());
+    live
 }
 
 /// Expires every issued token now (forced expiry fault).

@@ -18,7 +18,9 @@ use super::schema::Schema;
 use super::seed::{SeedSummary, seed};
 use super::state::OrgState;
 use super::store::Store;
-use super::{FakeOrgConfig, admin, auth, bulk, churn, header_case, middleware, rest, tls};
+use super::{
+    FakeOrgConfig, admin, auth, bulk, bulk1, churn, header_case, middleware, rest, soap, tls,
+};
 
 /// Why a fake org could not start.
 #[derive(Debug, thiserror::Error)]
@@ -207,6 +209,8 @@ fn router(org: Arc<OrgState>, churn: ChurnHandle, admin_on: bool) -> Router {
         .route("/id/{org}/{user}", get(versions::identity))
         .with_state(org.clone())
         .nest("/services/data/{version}", api)
+        .merge(soap::routes(org.clone()))
+        .merge(bulk1::routes(org.clone()))
         .layer(from_fn_with_state(org.clone(), middleware::faults));
     // The admin routes stay outside the fault gate, so an outage can be ended early.
     if admin_on {

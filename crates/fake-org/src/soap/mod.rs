@@ -1,0 +1,9 @@
+//! The SOAP partner API's `login` and `logout` calls (`/services/Soap/u/{version}`),
+//! the username + password + security token login many clients default to. Session ids
+//! are ordinary access tokens, so they work as a REST Bearer token and as Bulk 1.0's
+//! `X-SFDC-Session`.
+
+mod call;
+mod envelope;
+
+pub use call::routes;

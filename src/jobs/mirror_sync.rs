@@ -153,7 +153,9 @@ pub async fn sync_chunk(
                 lo: lo.clone(),
                 hi: hi.clone(),
             };
-            (soql, Scope::Live, mode)
+            // With `deleted = "keep"` the range is what the org has including its
+            // recycle bin, so replacing it removes only records gone for good.
+            (soql, deleted.scope(), mode)
         }
         MirrorChunk::Window { since, until } => {
             let soql = format!(

@@ -108,13 +108,12 @@ async fn reconcile_keeps_soft_deleted_rows_and_removes_only_records_gone_for_goo
     // re-reads nothing and changes nothing.
     let run = h.start(&RECONCILE, "Contact").await;
     assert_eq!(h.drive(run).await, "succeeded");
-    let (chunks,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM orgpool.chunks WHERE run_id = $1 AND spec ? 'range'",
-    )
-    .bind(run)
-    .fetch_one(&h.pool)
-    .await
-    .unwrap();
+    let (chunks,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM orgpool.chunks WHERE run_id = $1 AND spec ? 'range'")
+            .bind(run)
+            .fetch_one(&h.pool)
+            .await
+            .unwrap();
     assert_eq!(chunks, 0, "no range differs");
     assert_eq!(rows(&h).await, (28, 4));
     h.close().await;

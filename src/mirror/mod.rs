@@ -1,6 +1,7 @@
 //! The Postgres mirror: mappings and their check against describe, Salesforce-to-Postgres
-//! column types (two modes), the tables and their indexes in the Heroku Connect layout, the one write seam ([`apply`] of a [`ChangeSet`]), the
-//! streaming COPY loader that produces change sets, and the chunk planner.
+//! column types (two modes), the tables and their indexes in the Heroku Connect layout,
+//! the one write seam ([`apply`] of a [`ChangeSet`]), the streaming COPY loader that
+//! produces change sets, and the chunk planner.
 
 pub mod change_set;
 pub mod check;

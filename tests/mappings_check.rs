@@ -71,6 +71,13 @@ async fn check_exits_0_for_a_good_file_and_1_listing_every_problem() {
     let (code, stdout, stderr) = check(&env, "good.toml", GOOD);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("2 mapping(s) match the org"), "{stdout}");
+    // Without --file it checks ORGPOOL_MAPPINGS (the same good file here).
+    let out = env.run(&["mappings", "check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Nothing was started: no run, no mapping recorded.
     assert_eq!(env.count("SELECT count(*) FROM orgpool.runs").await, 0);
     assert_eq!(env.count("SELECT count(*) FROM orgpool.mappings").await, 0);

@@ -1,11 +1,15 @@
 //! `orgpool mappings import` through the real binary: a Heroku Connect export becomes a
 //! mappings file that orgpool accepts, with every object and its fields; an existing file
-//! is only replaced with --force.
+//! is only replaced with --force. A full export (tests/fixtures/heroku_connect_export.json,
+//! in the shape `heroku connect:export` writes) keeps its indexes, upsert field and
+//! accelerated polling, gets Heroku Connect's column types, and every setting that does
+//! not carry over (read-write, the per-mapping API cap, a unique index, a base64 field)
+//! is one warning line on stderr naming the object and the setting.
 
 use std::path::Path;
 use std::process::Command;
 
-use orgpool::mirror::{Access, Fields, MappingsFile};
+use orgpool::mirror::{Access, ColumnTypes, Fields, MappingsFile};
 
 const EXPORT: &str = r#"{"mappings":[
   {"object_name":"Contact","config":{"access":"read_write","sf_polling_seconds":300,
@@ -99,5 +103,76 @@ fn imports_a_heroku_connect_export() {
             ("Account", &["AnnualRevenue", "Industry", "Name"]),
         ])
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn carries_over_what_orgpool_supports_and_warns_about_the_rest() {
+    let dir = std::env::temp_dir().join(format!("orgpool-import-full-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("mappings.toml");
+    let run = Command::new(env!("CARGO_BIN_EXE_orgpool"))
+        .args(["mappings", "import"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/heroku_connect_export.json"
+        ))
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr).to_string();
+    assert!(run.status.success(), "{stderr}");
+
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    let expect = [
+        ("Invoice__c:", "read_write"),
+        ("Invoice__c:", "sf_max_daily_api_calls"),
+        ("Invoice__c:", "index on Number__c was unique"),
+        ("Attachment:", "field Body dropped"),
+        ("Attachment:", "sf_max_daily_api_calls"),
+    ];
+    for (object, setting) in expect {
+        assert_eq!(
+            warnings
+                .iter()
+                .filter(|w| w.contains(object) && w.contains(setting))
+                .count(),
+            1,
+            "one line for {object} {setting}: {stderr}"
+        );
+    }
+    assert_eq!(warnings.len(), expect.len(), "{stderr}");
+
+    let file = MappingsFile::load(&out).unwrap();
+    assert_eq!(file.column_types, Some(ColumnTypes::HerokuConnect));
+    let [invoice, attachment, account] = &file.mapping[..] else {
+        panic!("three mappings: {file:?}");
+    };
+    assert!(
+        file.mapping
+            .iter()
+            .all(|m| m.column_types() == ColumnTypes::HerokuConnect)
+    );
+    let mut idx = invoice.indexes.clone();
+    idx.sort();
+    assert_eq!(idx, ["Account__c", "Number__c"]);
+    assert_eq!(invoice.upsert_field.as_deref(), Some("Number__c"));
+    assert!(invoice.events, "sf_notify_enabled becomes events");
+    assert_eq!(
+        (invoice.poll_interval.as_str(), invoice.access),
+        ("2m", Access::ReadOnly)
+    );
+    assert_eq!(
+        attachment.fields,
+        Fields::List(vec!["Name".into(), "ParentId".into()]),
+        "the base64 Body is dropped"
+    );
+    assert!(!attachment.events && attachment.indexes.is_empty());
+    assert_eq!(account.indexes, ["Name"]);
+    assert_eq!(account.upsert_field, None);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,6 +11,7 @@ fn column(field: &str, name: &str, pg_type: &str) -> Column {
         name: name.into(),
         pg_type: pg_type.into(),
         indexed: false,
+        hc_index: false,
     }
 }
 

@@ -1,9 +1,12 @@
 //! `orgpool mappings import FILE.json`: writes jobs/mappings.toml from a Heroku Connect
-//! mapping export.
+//! mapping export. `orgpool mappings check [--file F]`: the scheduler's checks of the
+//! file against the org's describe, as a command that starts nothing (exit 0 when
+//! good, 1 with every problem listed when not).
 
 use clap::{Args, Subcommand};
 
 use crate::mirror::hc_import;
+use crate::scheduler::{SchedulerError, catalog};
 
 /// Work with the mappings file.
 #[derive(Debug, Args)]
@@ -27,30 +30,81 @@ pub enum MappingsCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Check a mappings file against the org (objects, fields, indexes, upsert_field)
+    /// without starting anything; exits 1 listing every problem.
+    Check {
+        /// The file (default: `ORGPOOL_MAPPINGS`, else jobs/mappings.toml).
+        #[arg(long)]
+        file: Option<String>,
+    },
 }
 
 impl MappingsArgs {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<()> {
-        let MappingsCommand::Import {
-            file,
-            output,
-            force,
-        } = self.command;
-        let text = std::fs::read_to_string(&file)
-            .map_err(|e| anyhow::anyhow!("cannot read {file}: {e}"))?;
-        let got = hc_import::import(&text)?;
-        if std::path::Path::new(&output).exists() && !force {
+        match self.command {
+            MappingsCommand::Import {
+                file,
+                output,
+                force,
+            } => import(&file, &output, force),
+            MappingsCommand::Check { file } => check(file).await,
+        }
+    }
+}
+
+fn import(file: &str, output: &str, force: bool) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {file}: {e}"))?;
+    let got = hc_import::import(&text)?;
+    if std::path::Path::new(output).exists() && !force {
+        anyhow::bail!(
+            "{output} exists; pass --force to overwrite it, or --output to write elsewhere"
+        );
+    }
+    std::fs::write(output, &got.toml).map_err(|e| anyhow::anyhow!("cannot write {output}: {e}"))?;
+    for w in &got.warnings {
+        eprintln!("warning: {w}");
+    }
+    println!("wrote {} mapping(s) to {output}", got.count);
+    Ok(())
+}
+
+async fn check(file: Option<String>) -> anyhow::Result<()> {
+    let path = match file {
+        Some(f) => f,
+        None => crate::jobs::JobSettings::from_env()?.mappings_path,
+    };
+    let mappings = catalog::read(&path)?;
+    // Only Salesforce (and Redis, where the client counts its calls): no database, no
+    // queue, no run.
+    let cfg = crate::salesforce::SalesforceConfig::from_env()?;
+    let prefix = crate::queue::QueueConfig::from_env()?.prefix;
+    let redis = crate::redis_conn::connect(&crate::redis_conn::url_from_env()).await?;
+    let client = crate::salesforce::Client::new(cfg, redis, &prefix)?;
+    client.login().await?;
+    match catalog::validate(&client, &mappings).await {
+        Ok(resolved) => {
+            for r in &resolved {
+                println!(
+                    "ok: {} ({} columns, {:?} column types)",
+                    r.mapping.object,
+                    r.columns.len(),
+                    r.mapping.column_types()
+                );
+            }
+            println!("{path}: {} mapping(s) match the org", resolved.len());
+            Ok(())
+        }
+        Err(SchedulerError::Mismatch(problems)) => {
+            for p in &problems {
+                eprintln!("problem: {p}");
+            }
             anyhow::bail!(
-                "{output} exists; pass --force to overwrite it, or --output to write elsewhere"
-            );
+                "{path}: {} problem(s); fix them and check again",
+                problems.len()
+            )
         }
-        std::fs::write(&output, &got.toml)
-            .map_err(|e| anyhow::anyhow!("cannot write {output}: {e}"))?;
-        for w in &got.warnings {
-            eprintln!("warning: {w}");
-        }
-        println!("wrote {} mapping(s) to {output}", got.count);
-        Ok(())
+        Err(e) => Err(e.into()),
     }
 }

@@ -72,7 +72,7 @@ pub enum Command {
     Status(StatusArgs),
     /// List failed chunks and poison payloads; retry failed chunks.
     Jobs(JobsArgs),
-    /// Import a Heroku Connect mapping export into jobs/mappings.toml.
+    /// Import a Heroku Connect mapping export; check the mappings file against the org.
     Mappings(MappingsArgs),
     /// Serve the status page, fleet-level /metrics, /healthz and the enqueue API on PORT.
     Web(WebArgs),

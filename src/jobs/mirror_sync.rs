@@ -76,10 +76,16 @@ pub async fn resolve(ctx: &JobContext, object: &str) -> Result<(MappingRow, Reso
             mapping.fields = crate::mirror::Fields::List(kept);
         }
     }
-    let resolved = Resolved::new(&mapping, &describe).map_err(|e| JobError::Mapping {
-        problem: e.to_string(),
-        fix: "edit the mapping in jobs/mappings.toml and enqueue again".into(),
-    })?;
+    // Every problem at once, so one edit fixes the mapping.
+    let resolved =
+        crate::mirror::check_against(&mapping, &describe).map_err(|all| JobError::Mapping {
+            problem: all
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+            fix: "edit the mapping in jobs/mappings.toml (`orgpool mappings check` lists every problem) and enqueue again".into(),
+        })?;
     Ok((row, resolved))
 }
 
@@ -153,7 +159,9 @@ pub async fn sync_chunk(
                 lo: lo.clone(),
                 hi: hi.clone(),
             };
-            (soql, Scope::Live, mode)
+            // With `deleted = "keep"` the range is what the org has including its
+            // recycle bin, so replacing it removes only records gone for good.
+            (soql, deleted.scope(), mode)
         }
         MirrorChunk::Window { since, until } => {
             let soql = format!(

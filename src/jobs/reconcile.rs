@@ -1,8 +1,10 @@
 //! `reconcile`: proves the copy is complete. The plan step counts records per Id range
 //! in the org and rows in the mirror; each range whose counts differ becomes a chunk
 //! that re-reads the range and replaces it, which also removes rows whose records are
-//! gone from the org (hard deletes, an emptied recycle bin). Runs daily by default
-//! (the scheduler) and on demand (`orgpool enqueue reconcile`).
+//! gone from the org (hard deletes, an emptied recycle bin). With `deleted = "keep"`
+//! both counts and the re-read include deleted records (queryAll, and the rows kept
+//! with `isdeleted = true`), so kept rows stay until their record is gone for good.
+//! Runs daily by default (the scheduler) and on demand (`orgpool enqueue reconcile`).
 
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
@@ -12,7 +14,7 @@ use super::error::JobError;
 use super::kind::{Job, JobKind, Outcome, Plan};
 use super::mirror_sync::{MirrorChunk, mapped_chunk, row_of, table_of};
 use crate::ledger::Chunk;
-use crate::mirror::{count_range, planner};
+use crate::mirror::{Deleted, count_range, planner};
 
 /// The job kind.
 pub struct Reconcile;
@@ -63,11 +65,15 @@ async fn plan(job: &Job<'_, ReconcileArgs>) -> Result<Plan<MirrorChunk>, JobErro
     }
     let table = table_of(&row)?;
     let mapping = row.mapping()?;
-    let ranges = planner::plan_ranges(&ctx.client, &mapping.object, mapping.chunk_size).await?;
+    let scope = mapping.deleted.scope();
+    let with_deleted = mapping.deleted == Deleted::Keep;
+    let ranges =
+        planner::plan_ranges_in(&ctx.client, &mapping.object, mapping.chunk_size, scope).await?;
     let mut chunks = Vec::new();
     let mut conn = ctx.pool.acquire().await?;
     for r in ranges {
-        let mirror = count_range(&mut conn, &table, r.lo.as_deref(), r.hi.as_deref()).await?;
+        let (lo, hi) = (r.lo.as_deref(), r.hi.as_deref());
+        let mirror = count_range(&mut conn, &table, lo, hi, with_deleted).await?;
         if mirror != r.count {
             tracing::info!(object = %run.object, lo = ?r.lo, hi = ?r.hi, org = r.count, mirror, "range differs; it will be re-loaded");
             chunks.push(MirrorChunk::range(r));

@@ -1,7 +1,10 @@
 //! `orgpool mappings import`: turns a Heroku Connect mapping export (JSON) into
-//! `jobs/mappings.toml`, so a Heroku Connect user switches by importing. What does not
-//! carry over (read-write access, unknown keys) is kept as a warning, never dropped
-//! silently.
+//! `jobs/mappings.toml`, so a Heroku Connect user switches by importing. The file gets
+//! `column_types = "heroku_connect"`, so the tables have the types the user's apps read
+//! now. Settings orgpool supports carry over (`indexes`, `upsert_field`,
+//! `sf_notify_enabled` as `events`); what does not (read-write access, the per-mapping
+//! API cap, binary fields, unknown keys) becomes a warning naming the object and the
+//! setting, never dropped silently.
 
 use serde_json::Value;
 
@@ -50,6 +53,26 @@ fn interval(seconds: u64) -> String {
     }
 }
 
+/// Standard base64 (binary) fields, which the Bulk API cannot read: the import cannot
+/// ask describe, so it knows these; `orgpool mappings check` finds custom ones.
+const BASE64: &[(&str, &str)] = &[
+    ("Attachment", "Body"),
+    ("Document", "Body"),
+    ("ContentVersion", "VersionData"),
+    ("ContentNote", "Content"),
+    ("StaticResource", "Body"),
+    ("MailmergeTemplate", "Body"),
+    ("QuoteDocument", "Document"),
+    ("EventLogFile", "LogFile"),
+    ("EmailCapture", "RawMessage"),
+];
+
+fn is_base64(object: &str, field: &str) -> bool {
+    BASE64
+        .iter()
+        .any(|(o, f)| o.eq_ignore_ascii_case(object) && f.eq_ignore_ascii_case(field))
+}
+
 const KNOWN_CONFIG: &[&str] = &[
     "access",
     "sf_polling_seconds",
@@ -83,7 +106,7 @@ pub fn import(json: &str) -> Result<Imported, ImportError> {
         .and_then(Value::as_str)
         .unwrap_or("salesforce");
     let mut out = String::from(
-        "# Imported from a Heroku Connect mapping export by `orgpool mappings import`.\n# Every key and its default is documented in docs/mirror.md.\n",
+        "# Imported from a Heroku Connect mapping export by `orgpool mappings import`.\n# Every key and its default is documented in docs/mirror.md.\n\n# Heroku Connect's column types (double precision, timestamp in UTC), so apps\n# written for it read what they expect; \"exact\" keeps numbers exact instead.\ncolumn_types = \"heroku_connect\"\n",
     );
     let mut warnings = Vec::new();
     for (i, m) in mappings.iter().enumerate() {
@@ -112,11 +135,20 @@ pub fn import(json: &str) -> Result<Imported, ImportError> {
                     "missing or not an object of field names",
                 )
             })?;
-        let names: Vec<String> = fields
-            .keys()
-            .filter(|f| !matches!(f.as_str(), "Id" | "IsDeleted" | "SystemModstamp"))
-            .map(|f| quoted(f))
-            .collect();
+        let mut kept: Vec<&str> = Vec::new();
+        for f in fields.keys() {
+            if matches!(f.as_str(), "Id" | "IsDeleted" | "SystemModstamp") {
+                continue;
+            }
+            if is_base64(object, f) {
+                warnings.push(format!(
+                    "{object}: field {f} dropped: it is binary (base64), which the Bulk API cannot read"
+                ));
+                continue;
+            }
+            kept.push(f);
+        }
+        let names: Vec<String> = kept.iter().map(|f| quoted(f)).collect();
         out.push_str(&format!("fields = [{}]\n", names.join(", ")));
         match config.get("access").and_then(Value::as_str) {
             Some("read_write") => {
@@ -153,6 +185,7 @@ pub fn import(json: &str) -> Result<Imported, ImportError> {
                 ));
             }
         }
+        carry_over(object, config, &kept, &mut out, &mut warnings);
         if schema != "salesforce" {
             out.push_str(&format!("schema = {}\n", quoted(schema)));
         }
@@ -176,6 +209,55 @@ pub fn import(json: &str) -> Result<Imported, ImportError> {
         warnings,
         count: mappings.len(),
     })
+}
+
+/// The settings orgpool supports beside fields and polling: `indexes`, `upsert_field`
+/// and `sf_notify_enabled`; `sf_max_daily_api_calls` becomes a warning.
+fn carry_over(
+    object: &str,
+    config: &serde_json::Map<String, Value>,
+    fields: &[&str],
+    out: &mut String,
+    warnings: &mut Vec<String>,
+) {
+    if let Some(indexes) = config.get("indexes").and_then(Value::as_object) {
+        let mut names = Vec::new();
+        for (f, opts) in indexes {
+            // Heroku Connect lists the indexes every table has; orgpool makes them too.
+            if matches!(f.as_str(), "Id" | "SystemModstamp") {
+                continue;
+            }
+            if !fields.contains(&f.as_str()) {
+                warnings.push(format!(
+                    "{object}: index on {f} dropped: the field is not mapped"
+                ));
+                continue;
+            }
+            if opts.get("unique").and_then(Value::as_bool) == Some(true) {
+                warnings.push(format!(
+                    "{object}: index on {f} was unique in Heroku Connect; imported as a plain index"
+                ));
+            }
+            names.push(quoted(f));
+        }
+        if !names.is_empty() {
+            out.push_str(&format!("indexes = [{}]\n", names.join(", ")));
+        }
+    }
+    if let Some(up) = config.get("upsert_field").and_then(Value::as_str) {
+        out.push_str(&format!(
+            "upsert_field = {}  # used by write-back (coming)\n",
+            quoted(up)
+        ));
+    }
+    if config.get("sf_notify_enabled").and_then(Value::as_bool) == Some(true) {
+        out.push_str("events = true  # event-driven sync (coming); polling continues\n");
+    }
+    if let Some(calls) = config.get("sf_max_daily_api_calls") {
+        warnings.push(format!(
+            "{object}: sf_max_daily_api_calls = {calls} not carried over; orgpool keeps one API budget for the whole fleet (ORGPOOL_API_BUDGET_SHARE, ORGPOOL_API_BUDGET_CAP)"
+        ));
+    }
 }
 
 #[cfg(test)]

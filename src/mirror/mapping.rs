@@ -1,19 +1,24 @@
 //! `jobs/mappings.toml`: which Salesforce objects are mirrored and how. Parsed into typed
-//! structs (unknown keys are refused with the key named), then resolved against the
-//! org's describe into the exact columns to load; every problem names the mapping and
-//! the fix.
+//! structs (unknown keys are refused with the key named); checking against the org's
+//! describe is in [`super::check`]. Every problem names the mapping and the fix.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::types::{self, TypeError};
-use crate::salesforce::{Describe, FieldDescribe};
+use super::types::{self, ColumnTypes};
+use crate::salesforce::Scope;
+
+pub use super::check::Resolved;
 
 /// The file.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct MappingsFile {
+    /// The column types of every mapping that does not set its own (default `exact`;
+    /// `orgpool mappings import` writes `heroku_connect`).
+    #[serde(default)]
+    pub column_types: Option<ColumnTypes>,
     /// One `[[mapping]]` table per object (default: none).
     #[serde(default)]
     pub mapping: Vec<Mapping>,
@@ -57,6 +62,18 @@ pub enum Deleted {
     Keep,
 }
 
+impl Deleted {
+    /// Which records a range load and reconcile read and count: with `keep` the
+    /// recycle bin too (queryAll), so kept rows are compared with it; only records
+    /// gone for good then leave the mirror.
+    pub fn scope(self) -> Scope {
+        match self {
+            Deleted::Remove => Scope::Live,
+            Deleted::Keep => Scope::All,
+        }
+    }
+}
+
 /// One mapped object.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -85,6 +102,23 @@ pub struct Mapping {
     /// `remove` (default) or `keep` rows of deleted records.
     #[serde(default)]
     pub deleted: Deleted,
+    /// `exact` or `heroku_connect` column types (default: the file's `column_types`,
+    /// else `exact`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column_types: Option<ColumnTypes>,
+    /// Fields that get a single-column index named as Heroku Connect names it
+    /// (`hc_idx_<table>_<column>`) (default none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<String>,
+    /// The External ID field write-back will upsert by (write-back is coming; the field
+    /// is checked against describe now) (default none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upsert_field: Option<String>,
+    /// Event-driven sync (Change Data Capture) for this object, Heroku Connect's
+    /// `sf_notify_enabled` (event-driven sync is coming; accepted and stored now)
+    /// (default false).
+    #[serde(default)]
+    pub events: bool,
 }
 
 fn default_interval() -> String {
@@ -118,7 +152,7 @@ pub enum MappingError {
     },
 }
 
-fn invalid(object: &str, problem: impl Into<String>) -> MappingError {
+pub(super) fn invalid(object: &str, problem: impl Into<String>) -> MappingError {
     MappingError::Invalid {
         object: object.to_string(),
         problem: problem.into(),
@@ -128,10 +162,16 @@ fn invalid(object: &str, problem: impl Into<String>) -> MappingError {
 impl MappingsFile {
     /// Parses TOML text (`path` is for messages).
     pub fn parse(path: &str, text: &str) -> Result<MappingsFile, MappingError> {
-        let file: MappingsFile = toml::from_str(text).map_err(|e| MappingError::Syntax {
+        let mut file: MappingsFile = toml::from_str(text).map_err(|e| MappingError::Syntax {
             path: path.to_string(),
             message: e.to_string().trim().to_string(),
         })?;
+        // The file's default is written into each mapping, so the ledger's copy (what
+        // the workers use) says which types its table has.
+        let default = file.column_types.unwrap_or_default();
+        for m in &mut file.mapping {
+            m.column_types.get_or_insert(default);
+        }
         let mut seen = std::collections::HashSet::new();
         for m in &file.mapping {
             m.check()?;
@@ -184,6 +224,11 @@ impl Mapping {
     /// The poll interval (checked by [`MappingsFile::parse`]).
     pub fn interval(&self) -> Duration {
         parse_duration(&self.poll_interval).unwrap_or(Duration::from_secs(600))
+    }
+
+    /// The column types of its table.
+    pub fn column_types(&self) -> ColumnTypes {
+        self.column_types.unwrap_or_default()
     }
 
     /// The Postgres table name (the object lowercased).
@@ -272,6 +317,10 @@ pub struct Column {
     /// `OpportunityId`), which apps and the quote job join on.
     #[serde(default)]
     pub indexed: bool,
+    /// Whether the mapping's `indexes` names it: it gets an index named as Heroku
+    /// Connect names it, `hc_idx_<table>_<column>`.
+    #[serde(default)]
+    pub hc_index: bool,
 }
 
 impl Column {
@@ -286,85 +335,6 @@ impl Column {
             ""
         }
     }
-}
-
-/// A mapping checked against the org: the columns to load, in Bulk query order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Resolved {
-    /// The mapping.
-    pub mapping: Mapping,
-    /// Columns, `sfid` first, then `systemmodstamp` and `isdeleted`, then the rest.
-    pub columns: Vec<Column>,
-}
-
-/// The fields every mirror needs to sync.
-const SYSTEM: [&str; 3] = ["Id", "SystemModstamp", "IsDeleted"];
-
-impl Resolved {
-    /// Checks `mapping` against the object's describe.
-    pub fn new(mapping: &Mapping, describe: &Describe) -> Result<Resolved, MappingError> {
-        let o = &mapping.object;
-        let wanted: Vec<&FieldDescribe> = match &mapping.fields {
-            Fields::All(_) => describe
-                .fields
-                .iter()
-                .filter(|f| types::column_type(f).is_ok())
-                .collect(),
-            Fields::List(names) => {
-                let mut out = Vec::new();
-                for n in names {
-                    let f = describe.field(n).ok_or_else(|| {
-                        invalid(o, format!("field {n} does not exist on {}; check the spelling (custom fields end in __c) or remove it", describe.name))
-                    })?;
-                    types::column_type(f).map_err(|e: TypeError| invalid(o, e.to_string()))?;
-                    out.push(f);
-                }
-                out
-            }
-        };
-        let mut columns: Vec<Column> = Vec::new();
-        for name in SYSTEM {
-            let f = describe.field(name).ok_or_else(|| {
-                invalid(o, format!("{} has no {name} field, so it cannot be mirrored by SystemModstamp polling", describe.name))
-            })?;
-            columns.push(column(f)?);
-        }
-        for f in wanted {
-            if SYSTEM.iter().any(|s| s.eq_ignore_ascii_case(&f.name)) {
-                continue;
-            }
-            let c = column(f)?;
-            if columns.iter().any(|x| x.name == c.name) {
-                return Err(invalid(o, format!("field {} is listed twice", f.name)));
-            }
-            columns.push(c);
-        }
-        Ok(Resolved {
-            mapping: mapping.clone(),
-            columns,
-        })
-    }
-
-    /// The Bulk query that reads the mapped fields.
-    pub fn soql(&self) -> String {
-        let fields: Vec<&str> = self.columns.iter().map(|c| c.field.as_str()).collect();
-        format!("SELECT {} FROM {}", fields.join(", "), self.mapping.object)
-    }
-}
-
-fn column(f: &FieldDescribe) -> Result<Column, MappingError> {
-    let pg_type = types::column_type(f).map_err(|e| invalid("?", e.to_string()))?;
-    let name = if f.name.eq_ignore_ascii_case("Id") {
-        "sfid".to_string()
-    } else {
-        types::pg_name(&f.name)
-    };
-    Ok(Column {
-        indexed: f.field_type == "reference" && name != "sfid",
-        field: f.name.clone(),
-        name,
-        pg_type,
-    })
 }
 
 #[cfg(test)]

@@ -1,10 +1,13 @@
-//! The Postgres mirror: mappings, Salesforce-to-Postgres column types, the tables in the
-//! Heroku Connect layout, the one write seam ([`apply`] of a [`ChangeSet`]), the
-//! streaming COPY loader that produces change sets, and the chunk planner.
+//! The Postgres mirror: mappings and their check against describe, Salesforce-to-Postgres
+//! column types (two modes), the tables and their indexes in the Heroku Connect layout,
+//! the one write seam ([`apply`] of a [`ChangeSet`]), the streaming COPY loader that
+//! produces change sets, and the chunk planner.
 
 pub mod change_set;
+pub mod check;
 pub mod error;
 pub mod hc_import;
+pub mod indexes;
 pub mod loader;
 pub mod mapping;
 pub mod planner;
@@ -12,10 +15,11 @@ pub mod table;
 pub mod types;
 
 pub use change_set::{Applied, ChangeSet, Rows, apply};
+pub use check::check_against;
 pub use error::MirrorError;
 pub use loader::{LoadMode, LoadStats, load};
 pub use mapping::{
     Access, Column, Deleted, Fields, Mapping, MappingError, MappingsFile, Resolved, parse_duration,
 };
 pub use table::{Drift, MirrorTable, count_range, ensure, swap};
-pub use types::{TypeError, column_type, compatible, pg_name, quote_ident};
+pub use types::{ColumnTypes, TypeError, column_type, compatible, pg_name, quote_ident};

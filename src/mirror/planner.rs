@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::salesforce::{Client, Scope, SfError};
+use crate::salesforce::{Client, QueryStart, Scope, SfError};
 
 /// Records with `lo <= Id < hi` (None: unbounded).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,39 +79,63 @@ pub fn range_where(lo: Option<&str>, hi: Option<&str>) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" AND "))
 }
 
-/// Records of `object` in a range.
+/// Records of `object` in a range: live ones, or with [`Scope::All`] the recycle bin's
+/// too (queryAll).
 pub async fn count_range(
     client: &Client,
     object: &str,
     lo: Option<&str>,
     hi: Option<&str>,
+    scope: Scope,
 ) -> Result<u64, SfError> {
     let mut soql = format!("SELECT COUNT() FROM {object}");
     if let Some(w) = range_where(lo, hi) {
         soql = format!("{soql} WHERE {w}");
     }
-    client.count(&soql).await
+    match scope {
+        Scope::Live => client.count(&soql).await,
+        Scope::All => Ok(client
+            .query_page(QueryStart::Soql(&soql, Scope::All))
+            .await?
+            .total_size),
+    }
 }
 
-async fn edge_id(client: &Client, object: &str, order: &str) -> Result<Option<String>, SfError> {
+async fn edge_id(
+    client: &Client,
+    object: &str,
+    order: &str,
+    scope: Scope,
+) -> Result<Option<String>, SfError> {
     use futures::TryStreamExt;
     let soql = format!("SELECT Id FROM {object} ORDER BY Id {order} LIMIT 1");
-    let rows: Vec<serde_json::Value> = client.query(&soql, Scope::Live).try_collect().await?;
+    let rows: Vec<serde_json::Value> = client.query(&soql, scope).try_collect().await?;
     Ok(rows
         .first()
         .and_then(|r| r["Id"].as_str())
         .map(|s| s.chars().take(15).collect()))
 }
 
-/// Id ranges of `object` with about `target` records each (each at most twice that,
-/// unless a single Id step holds more).
+/// Id ranges of `object` with about `target` live records each (each at most twice
+/// that, unless a single Id step holds more).
 pub async fn plan_ranges(
     client: &Client,
     object: &str,
     target: u64,
 ) -> Result<Vec<IdRange>, SfError> {
+    plan_ranges_in(client, object, target, Scope::Live).await
+}
+
+/// [`plan_ranges`] over the records of `scope`: with [`Scope::All`] deleted records in
+/// the recycle bin count too (a mapping with `deleted = "keep"`).
+pub async fn plan_ranges_in(
+    client: &Client,
+    object: &str,
+    target: u64,
+    scope: Scope,
+) -> Result<Vec<IdRange>, SfError> {
     let target = target.max(1);
-    let total = count_range(client, object, None, None).await?;
+    let total = count_range(client, object, None, None, scope).await?;
     let whole = || {
         vec![IdRange {
             lo: None,
@@ -123,8 +147,8 @@ pub async fn plan_ranges(
         return Ok(whole());
     }
     let (Some(min), Some(max)) = (
-        edge_id(client, object, "ASC").await?,
-        edge_id(client, object, "DESC").await?,
+        edge_id(client, object, "ASC", scope).await?,
+        edge_id(client, object, "DESC", scope).await?,
     ) else {
         return Ok(whole());
     };
@@ -144,7 +168,7 @@ pub async fn plan_ranges(
     let mut done: Vec<(u128, u128, u64)> = Vec::new();
     while let Some((lo, hi)) = todo.pop() {
         let (l, h) = (text_bound(lo, a), text_bound(hi, b));
-        let n = count_range(client, object, l.as_deref(), h.as_deref()).await?;
+        let n = count_range(client, object, l.as_deref(), h.as_deref(), scope).await?;
         if n > target * 2 && hi - lo > 1 {
             let mid = lo + (hi - lo) / 2;
             todo.push((mid, hi));

@@ -1,14 +1,16 @@
 //! Mirror tables in the Heroku Connect layout: `id serial` primary key, `sfid` unique,
 //! `systemmodstamp` indexed, `isdeleted`, `_hc_lastop`, `_hc_err`, then one column per
 //! mapped field, every identifier quoted. Creating them, growing them when a mapping
-//! gains fields (never dropping a column), refusing incompatible type changes, counting
-//! an Id range, and swapping a reloaded shadow table in.
+//! gains fields (never dropping a column), converting columns in place when the
+//! mapping's `column_types` changed, refusing incompatible type changes, counting an Id
+//! range, and swapping a reloaded shadow table in. Index names are in [`super::indexes`].
 
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 
 use super::error::MirrorError;
+use super::indexes::{self, PLAIN, UNIQUE};
 use super::mapping::{Column, Resolved};
-use super::types::{compatible, quote_ident};
+use super::types::{compatible, conversion, quote_ident};
 
 /// A mirror table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,11 +69,9 @@ impl MirrorTable {
         }
     }
 
-    fn names(&self) -> [(String, &'static str); 4] {
+    fn names(&self) -> [(String, &'static str); 2] {
         [
             (derived(&self.table, "_pkey"), "INDEX"),
-            (derived(&self.table, "_sfid_key"), "INDEX"),
-            (derived(&self.table, "_systemmodstamp_idx"), "INDEX"),
             (derived(&self.table, "_id_seq"), "SEQUENCE"),
         ]
     }
@@ -82,6 +82,7 @@ fn normalise(t: &str) -> String {
     let t = t
         .replace("character varying", "varchar")
         .replace("timestamp with time zone", "timestamptz")
+        .replace("timestamp without time zone", "timestamp")
         .replace("time without time zone", "time");
     match t.strip_prefix("numeric(") {
         Some(rest) => format!("numeric({}", rest.replace(',', ", ").replace(",  ", ", ")),
@@ -107,7 +108,8 @@ async fn index_lookup(
     Ok(())
 }
 
-/// Creates the table if missing, or brings its columns in line with `t`.
+/// Creates the table if missing, or brings its columns and indexes in line with `t`
+/// (in one transaction, so a type conversion keeps every row or changes nothing).
 pub async fn ensure(conn: &mut PgConnection, t: &MirrorTable) -> Result<Drift, MirrorError> {
     let made = sqlx::query(sqlx::AssertSqlSafe(format!(
         "CREATE SCHEMA IF NOT EXISTS {}",
@@ -129,48 +131,70 @@ pub async fn ensure(conn: &mut PgConnection, t: &MirrorTable) -> Result<Drift, M
     .bind(t.qualified())
     .fetch_all(&mut *conn)
     .await?;
-    let [pkey, sfid_key, stamp_idx, _] = t.names();
-    if existing.is_empty() {
-        let mut cols = vec![format!(
-            "id serial CONSTRAINT {} PRIMARY KEY",
-            quote_ident(&pkey.0)
-        )];
-        for c in &t.columns {
-            let extra = if c.name == "sfid" {
-                format!(
-                    "{} CONSTRAINT {} UNIQUE",
-                    c.collation(),
-                    quote_ident(&sfid_key.0)
-                )
-            } else {
-                c.collation().to_string()
-            };
-            cols.push(format!("{} {}{extra}", quote_ident(&c.name), c.pg_type));
-        }
-        cols.push("_hc_lastop varchar(32)".into());
-        cols.push("_hc_err text".into());
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE TABLE {} ({})",
-            t.qualified(),
-            cols.join(", ")
-        )))
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE INDEX IF NOT EXISTS {} ON {} (systemmodstamp)",
-            quote_ident(&stamp_idx.0),
-            t.qualified()
-        )))
-        .execute(&mut *conn)
-        .await?;
-        for c in t.columns.iter().filter(|c| c.indexed) {
-            index_lookup(conn, t, c).await?;
-        }
-        return Ok(Drift {
-            created: true,
-            ..Default::default()
-        });
+    let [pkey, _] = t.names();
+    let mut tx = conn.begin().await?;
+    let drift = if existing.is_empty() {
+        create(&mut tx, t, &pkey.0).await?
+    } else {
+        update(&mut tx, t, &existing).await?
+    };
+    indexes::ensure_all(&mut tx, t).await?;
+    tx.commit().await?;
+    Ok(drift)
+}
+
+async fn create(
+    conn: &mut PgConnection,
+    t: &MirrorTable,
+    pkey: &str,
+) -> Result<Drift, MirrorError> {
+    let mut cols = vec![format!(
+        "id serial CONSTRAINT {} PRIMARY KEY",
+        quote_ident(pkey)
+    )];
+    for c in &t.columns {
+        let extra = if c.name == "sfid" {
+            format!(
+                "{} CONSTRAINT {} UNIQUE",
+                c.collation(),
+                quote_ident(&indexes::name(UNIQUE, &t.table, "sfid"))
+            )
+        } else {
+            c.collation().to_string()
+        };
+        cols.push(format!("{} {}{extra}", quote_ident(&c.name), c.pg_type));
     }
+    cols.push("_hc_lastop varchar(32)".into());
+    cols.push("_hc_err text".into());
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE TABLE {} ({})",
+        t.qualified(),
+        cols.join(", ")
+    )))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE INDEX IF NOT EXISTS {} ON {} (systemmodstamp)",
+        quote_ident(&indexes::name(PLAIN, &t.table, "systemmodstamp")),
+        t.qualified()
+    )))
+    .execute(&mut *conn)
+    .await?;
+    // A lookup listed in `indexes` gets its named index (ensure_all) instead.
+    for c in t.columns.iter().filter(|c| c.indexed && !c.hc_index) {
+        index_lookup(conn, t, c).await?;
+    }
+    Ok(Drift {
+        created: true,
+        ..Default::default()
+    })
+}
+
+async fn update(
+    conn: &mut PgConnection,
+    t: &MirrorTable,
+    existing: &[(String, String)],
+) -> Result<Drift, MirrorError> {
     let mut drift = Drift::default();
     for c in &t.columns {
         match existing.iter().find(|(n, _)| *n == c.name) {
@@ -184,14 +208,29 @@ pub async fn ensure(conn: &mut PgConnection, t: &MirrorTable) -> Result<Drift, M
                 )))
                 .execute(&mut *conn)
                 .await?;
-                if c.indexed {
+                if c.indexed && !c.hc_index {
                     index_lookup(conn, t, c).await?;
                 }
                 drift.added.push(c.clone());
             }
             Some((_, have)) => {
                 let have = normalise(have);
-                if !compatible(&have, &c.pg_type) {
+                if compatible(&have, &c.pg_type) {
+                    continue;
+                }
+                if let Some(using) = conversion(&have, &c.pg_type) {
+                    let col = quote_ident(&c.name);
+                    let using = using.replace("{c}", &col).replace("{t}", &c.pg_type);
+                    tracing::info!(object = %t.object, column = %c.name, from = %have, to = %c.pg_type, "column_types changed; converting the column in place");
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "ALTER TABLE {} ALTER COLUMN {col} TYPE {}{} USING {using}",
+                        t.qualified(),
+                        c.pg_type,
+                        c.collation()
+                    )))
+                    .execute(&mut *conn)
+                    .await?;
+                } else {
                     return Err(MirrorError::Incompatible {
                         object: t.object.clone(),
                         column: c.name.clone(),
@@ -202,7 +241,7 @@ pub async fn ensure(conn: &mut PgConnection, t: &MirrorTable) -> Result<Drift, M
             }
         }
     }
-    for (name, _) in &existing {
+    for (name, _) in existing {
         let system = matches!(name.as_str(), "id" | "_hc_lastop" | "_hc_err");
         if !system && !t.columns.iter().any(|c| &c.name == name) {
             drift.missing.push(name.clone());
@@ -241,25 +280,29 @@ pub async fn swap(
         .execute(&mut *conn)
         .await?;
     }
+    indexes::rename_swapped(conn, live, shadow).await?;
     Ok(())
 }
 
-/// Live rows (`isdeleted` not true) with `lo <= sfid < hi` in byte order, as
-/// Salesforce orders Ids (a 15-character bound compares as a prefix).
+/// Rows with `lo <= sfid < hi` in byte order, as Salesforce orders Ids (a 15-character
+/// bound compares as a prefix): live rows (`isdeleted` not true), or with
+/// `with_deleted` the kept rows of deleted records too.
 pub async fn count_range(
     conn: &mut PgConnection,
     t: &MirrorTable,
     lo: Option<&str>,
     hi: Option<&str>,
+    with_deleted: bool,
 ) -> Result<u64, MirrorError> {
     let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT count(*) FROM {} WHERE isdeleted IS NOT TRUE
+        "SELECT count(*) FROM {} WHERE ($3 OR isdeleted IS NOT TRUE)
            AND ($1::text IS NULL OR sfid COLLATE \"C\" >= $1)
            AND ($2::text IS NULL OR sfid COLLATE \"C\" < $2)",
         t.qualified()
     )))
     .bind(lo)
     .bind(hi)
+    .bind(with_deleted)
     .fetch_one(conn)
     .await?;
     Ok(n as u64)
@@ -275,13 +318,15 @@ mod tests {
         assert_eq!(normalise("timestamp with time zone"), "timestamptz");
         assert_eq!(normalise("numeric(18,2)"), "numeric(18, 2)");
         assert_eq!(normalise("time without time zone"), "time");
+        assert_eq!(normalise("timestamp without time zone"), "timestamp");
+        assert_eq!(normalise("double precision"), "double precision");
         assert_eq!(normalise("boolean"), "boolean");
     }
 
     #[test]
     fn derived_names_fit_postgres() {
         let long = "x".repeat(80);
-        assert_eq!(derived(&long, "_sfid_key").len(), 63);
+        assert_eq!(derived(&long, "_pkey").len(), 63);
         assert_eq!(derived("order", "__reload"), "order__reload");
     }
 }

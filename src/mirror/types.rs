@@ -1,9 +1,30 @@
 //! How each Salesforce field type becomes a Postgres column, and which fields cannot be
-//! mirrored at all (the Bulk API cannot read them). One table, documented in
-//! `docs/mirror.md`; every choice keeps the value exact (numeric with the field's
-//! precision and scale, never floating point; text bounded by the field's length).
+//! mirrored at all (the Bulk API cannot read them). One table per [`ColumnTypes`] mode,
+//! documented in `docs/mirror.md`: `exact` keeps every value exact (numeric with the
+//! field's precision and scale, `timestamptz`); `heroku_connect` uses Heroku Connect's
+//! own types (`double precision`, `timestamp` in UTC, long text areas as `text`) so an
+//! app written for Heroku Connect reads the values it expects. Also the in-place
+//! conversion between the two modes' types.
+
+use serde::{Deserialize, Serialize};
 
 use crate::salesforce::FieldDescribe;
+
+/// Which Postgres types mirror columns get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnTypes {
+    /// Exact: `numeric(p, s)` for numbers, `timestamptz` for datetimes (default).
+    #[default]
+    Exact,
+    /// Heroku Connect's: `double precision` for numbers, currency and percent,
+    /// `timestamp` (without time zone, UTC) for datetimes, `text` for long text areas.
+    HerokuConnect,
+}
+
+/// Salesforce's plain text area holds at most 255 characters; a longer `textarea` is a
+/// long or rich text area, which Heroku Connect stores as `text`.
+const PLAIN_TEXTAREA: u32 = 255;
 
 /// Postgres's largest `varchar(n)`.
 const MAX_VARCHAR: u32 = 10_485_760;
@@ -36,7 +57,15 @@ pub enum TypeError {
 }
 
 /// The Postgres column type for a field.
-pub fn column_type(f: &FieldDescribe) -> Result<String, TypeError> {
+pub fn column_type(f: &FieldDescribe, mode: ColumnTypes) -> Result<String, TypeError> {
+    if mode == ColumnTypes::HerokuConnect {
+        match f.field_type.as_str() {
+            "double" | "currency" | "percent" => return Ok("double precision".into()),
+            "datetime" => return Ok("timestamp".into()),
+            "textarea" if f.length > PLAIN_TEXTAREA => return Ok("text".into()),
+            _ => {}
+        }
+    }
     let text = |len: u32| {
         if len == 0 || len > MAX_VARCHAR {
             "text".to_string()
@@ -114,6 +143,25 @@ pub fn compatible(existing: &str, wanted: &str) -> bool {
     }
 }
 
+/// The `USING` expression that converts a column of type `existing` into `wanted` in
+/// place when the two are the same field's types in the two [`ColumnTypes`] modes (a
+/// mapping's `column_types` changed); `None` for any other pair. `{c}` stands for the
+/// quoted column.
+pub fn conversion(existing: &str, wanted: &str) -> Option<&'static str> {
+    let number = |t: &str| t == "numeric" || t.starts_with("numeric(");
+    let varchar = |t: &str| t.starts_with("varchar(");
+    match (existing, wanted) {
+        // Both directions read the naive value as UTC, as Salesforce writes it.
+        ("timestamptz", "timestamp") | ("timestamp", "timestamptz") => {
+            Some("{c} AT TIME ZONE 'UTC'")
+        }
+        (e, "double precision") if number(e) => Some("{c}::double precision"),
+        ("double precision", w) if number(w) => Some("{c}::{t}"),
+        (e, "text") if varchar(e) => Some("{c}::text"),
+        _ => None,
+    }
+}
+
 /// Salesforce names as Postgres names: lowercased, as Heroku Connect does.
 pub fn pg_name(salesforce_name: &str) -> String {
     salesforce_name.to_ascii_lowercase()
@@ -138,7 +186,7 @@ mod tests {
 
     #[test]
     fn maps_every_type_faithfully() {
-        let t = |f: FieldDescribe| column_type(&f).unwrap();
+        let t = |f: FieldDescribe| column_type(&f, ColumnTypes::Exact).unwrap();
         assert_eq!(t(field("id", 18, 0, 0, 0)), "varchar(18)");
         assert_eq!(t(field("reference", 18, 0, 0, 0)), "varchar(18)");
         assert_eq!(t(field("string", 80, 0, 0, 0)), "varchar(80)");
@@ -153,13 +201,39 @@ mod tests {
         assert_eq!(t(field("date", 0, 0, 0, 0)), "date");
         assert_eq!(t(field("datetime", 0, 0, 0, 0)), "timestamptz");
         assert_eq!(t(field("time", 0, 0, 0, 0)), "time");
-        let err = column_type(&field("address", 0, 0, 0, 0)).unwrap_err();
+        let err = column_type(&field("address", 0, 0, 0, 0), ColumnTypes::Exact).unwrap_err();
         assert!(err.to_string().contains("BillingStreet"), "{err}");
-        assert!(column_type(&field("base64", 0, 0, 0, 0)).is_err());
+        assert!(column_type(&field("base64", 0, 0, 0, 0), ColumnTypes::Exact).is_err());
         assert!(matches!(
-            column_type(&field("anyType", 0, 0, 0, 0)),
+            column_type(&field("anyType", 0, 0, 0, 0), ColumnTypes::Exact),
             Err(TypeError::Unknown { .. })
         ));
+    }
+
+    #[test]
+    fn heroku_connect_mode_uses_its_types() {
+        let t = |f: FieldDescribe| column_type(&f, ColumnTypes::HerokuConnect).unwrap();
+        assert_eq!(t(field("currency", 0, 18, 2, 0)), "double precision");
+        assert_eq!(t(field("percent", 0, 5, 2, 0)), "double precision");
+        assert_eq!(t(field("double", 0, 0, 0, 0)), "double precision");
+        assert_eq!(t(field("datetime", 0, 0, 0, 0)), "timestamp");
+        assert_eq!(t(field("textarea", 32_768, 0, 0, 0)), "text");
+        assert_eq!(t(field("textarea", 255, 0, 0, 0)), "varchar(255)");
+        assert_eq!(t(field("int", 0, 0, 0, 9)), "integer");
+        assert_eq!(t(field("date", 0, 0, 0, 0)), "date");
+        assert_eq!(t(field("string", 80, 0, 0, 0)), "varchar(80)");
+        assert!(column_type(&field("base64", 0, 0, 0, 0), ColumnTypes::HerokuConnect).is_err());
+    }
+
+    #[test]
+    fn converts_between_the_modes_only() {
+        assert!(conversion("timestamptz", "timestamp").is_some());
+        assert!(conversion("timestamp", "timestamptz").is_some());
+        assert!(conversion("numeric(18, 2)", "double precision").is_some());
+        assert!(conversion("double precision", "numeric(18, 2)").is_some());
+        assert!(conversion("varchar(32768)", "text").is_some());
+        assert_eq!(conversion("varchar(80)", "date"), None);
+        assert_eq!(conversion("boolean", "double precision"), None);
     }
 
     #[test]

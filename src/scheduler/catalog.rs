@@ -59,9 +59,9 @@ pub async fn validate(
     let mut problems = Vec::new();
     for m in &file.mapping {
         match client.describe(&m.object).await {
-            Ok(d) => match Resolved::new(m, &d) {
+            Ok(d) => match crate::mirror::check_against(m, &d) {
                 Ok(r) => ok.push(r),
-                Err(e) => problems.push(e.to_string()),
+                Err(all) => problems.extend(all.iter().map(ToString::to_string)),
             },
             Err(e) if e.class() == crate::salesforce::ErrorClass::Permanent => problems.push(format!(
                 "mapping {}: the org has no object {} that this user can read ({e}); correct the name or grant access",

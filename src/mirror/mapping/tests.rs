@@ -1,4 +1,6 @@
 use super::*;
+use crate::mirror::ColumnTypes;
+use crate::salesforce::Describe;
 
 fn describe() -> Describe {
     serde_json::from_value(serde_json::json!({
@@ -91,4 +93,47 @@ fn parses_durations() {
     assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
     assert_eq!(parse_duration("10"), None);
     assert_eq!(parse_duration("0m"), None);
+}
+
+#[test]
+fn column_types_default_per_file_and_mapping() {
+    let file = MappingsFile::parse(
+        "m.toml",
+        "column_types = \"heroku_connect\"\n[[mapping]]\nobject = \"A\"\n[[mapping]]\nobject = \"B\"\ncolumn_types = \"exact\"\n",
+    )
+    .unwrap();
+    assert_eq!(file.mapping[0].column_types(), ColumnTypes::HerokuConnect);
+    assert_eq!(file.mapping[1].column_types(), ColumnTypes::Exact);
+    // Stored in the ledger with the value it got, so workers see the same types.
+    let stored = serde_json::to_value(&file.mapping[0]).unwrap();
+    assert_eq!(stored["column_types"], "heroku_connect");
+    let m = one("[[mapping]]\nobject = \"Order\"\n").unwrap();
+    assert_eq!(m.column_types(), ColumnTypes::Exact);
+    let err = one("[[mapping]]\nobject = \"Order\"\ncolumn_types = \"hc\"\n").unwrap_err();
+    assert!(err.to_string().contains("column_types"), "{err}");
+}
+
+#[test]
+fn every_problem_is_listed_with_indexes_and_upsert_field() {
+    let m = one(
+        "[[mapping]]\nobject = \"Order\"\nfields = [\"Name\", \"Nope__c\", \"Logo__c\"]\nindexes = [\"Select__c\"]\nupsert_field = \"Name\"\n",
+    )
+    .unwrap();
+    let all = crate::mirror::check_against(&m, &describe()).unwrap_err();
+    let text: Vec<String> = all.iter().map(ToString::to_string).collect();
+    assert_eq!(all.len(), 4, "{text:?}");
+    assert!(text[0].contains("Nope__c"), "{text:?}");
+    assert!(text[1].contains("Logo__c"), "{text:?}");
+    assert!(text[2].contains("indexes names Select__c"), "{text:?}");
+    assert!(text[3].contains("not an External ID"), "{text:?}");
+
+    let m = one("[[mapping]]\nobject = \"Order\"\nindexes = [\"Name\", \"Id\"]\n").unwrap();
+    let r = Resolved::new(&m, &describe()).unwrap();
+    let indexed: Vec<&str> = r
+        .columns
+        .iter()
+        .filter(|c| c.hc_index)
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(indexed, ["name"]);
 }

@@ -1,0 +1,197 @@
+//! A mapping checked against the org's describe: every problem collected (a field that
+//! does not exist or that the Bulk API cannot read, an index on a field that is not
+//! mapped, an `upsert_field` that is not an External ID), each naming the mapping and
+//! the fix; or, when there is none, the exact columns to load ([`Resolved`]). The
+//! scheduler, the job plan steps and `orgpool mappings check` all use [`check_against`].
+
+use super::mapping::{Column, Fields, Mapping, MappingError, invalid};
+use super::types::{self, ColumnTypes};
+use crate::salesforce::{Describe, FieldDescribe};
+
+/// A mapping checked against the org: the columns to load, in Bulk query order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    /// The mapping.
+    pub mapping: Mapping,
+    /// Columns, `sfid` first, then `systemmodstamp` and `isdeleted`, then the rest.
+    pub columns: Vec<Column>,
+}
+
+/// The fields every mirror needs to sync.
+const SYSTEM: [&str; 3] = ["Id", "SystemModstamp", "IsDeleted"];
+
+impl Resolved {
+    /// Checks `mapping` against the object's describe; the first problem if any (see
+    /// [`check_against`] for all of them).
+    pub fn new(mapping: &Mapping, describe: &Describe) -> Result<Resolved, MappingError> {
+        check_against(mapping, describe).map_err(|mut all| all.remove(0))
+    }
+
+    /// The Bulk query that reads the mapped fields.
+    pub fn soql(&self) -> String {
+        let fields: Vec<&str> = self.columns.iter().map(|c| c.field.as_str()).collect();
+        format!("SELECT {} FROM {}", fields.join(", "), self.mapping.object)
+    }
+}
+
+/// Checks `mapping` against its object's describe: the columns to load, or every
+/// problem found (never empty).
+pub fn check_against(
+    mapping: &Mapping,
+    describe: &Describe,
+) -> Result<Resolved, Vec<MappingError>> {
+    let o = &mapping.object;
+    let mode = mapping.column_types();
+    let mut problems = Vec::new();
+    let wanted: Vec<&FieldDescribe> = match &mapping.fields {
+        Fields::All(_) => describe
+            .fields
+            .iter()
+            .filter(|f| types::column_type(f, mode).is_ok())
+            .collect(),
+        Fields::List(names) => names
+            .iter()
+            .filter_map(|n| match describe.field(n) {
+                None => {
+                    problems.push(invalid(o, format!("field {n} does not exist on {}; check the spelling (custom fields end in __c) or remove it", describe.name)));
+                    None
+                }
+                Some(f) => match types::column_type(f, mode) {
+                    Ok(_) => Some(f),
+                    Err(e) => {
+                        problems.push(invalid(o, e.to_string()));
+                        None
+                    }
+                },
+            })
+            .collect(),
+    };
+    let mut columns: Vec<Column> = Vec::new();
+    for name in SYSTEM {
+        match describe.field(name) {
+            Some(f) => columns.extend(column(f, mode)),
+            None => problems.push(invalid(
+                o,
+                format!(
+                    "{} has no {name} field, so it cannot be mirrored by SystemModstamp polling",
+                    describe.name
+                ),
+            )),
+        }
+    }
+    for f in wanted {
+        if SYSTEM.iter().any(|s| s.eq_ignore_ascii_case(&f.name)) {
+            continue;
+        }
+        let Some(c) = column(f, mode) else { continue };
+        if columns.iter().any(|x| x.name == c.name) {
+            problems.push(invalid(o, format!("field {} is listed twice", f.name)));
+            continue;
+        }
+        columns.push(c);
+    }
+    for name in &mapping.indexes {
+        // Id and SystemModstamp are indexed on every table already.
+        if ["Id", "SystemModstamp"]
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(name))
+        {
+            continue;
+        }
+        match columns
+            .iter_mut()
+            .find(|c| c.field.eq_ignore_ascii_case(name))
+        {
+            Some(c) => c.hc_index = true,
+            None => problems.push(invalid(
+                o,
+                format!("indexes names {name}, which is not a mapped field of {}; add it to fields or remove it from indexes", describe.name),
+            )),
+        }
+    }
+    if let Some(up) = &mapping.upsert_field {
+        problems.extend(check_upsert(mapping, describe, &columns, up));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Resolved {
+        mapping: mapping.clone(),
+        columns,
+    })
+}
+
+/// `upsert_field` must be an External ID field of the object, and mapped (write-back
+/// matches rows by its column).
+fn check_upsert(
+    mapping: &Mapping,
+    describe: &Describe,
+    columns: &[Column],
+    up: &str,
+) -> Option<MappingError> {
+    let o = &mapping.object;
+    let candidates = || {
+        let names: Vec<&str> = describe
+            .fields
+            .iter()
+            .filter(|f| f.external_id)
+            .map(|f| f.name.as_str())
+            .collect();
+        if names.is_empty() {
+            format!(
+                "{} has none; create one in Salesforce or remove upsert_field",
+                describe.name
+            )
+        } else {
+            format!(
+                "External ID fields of {}: {}",
+                describe.name,
+                names.join(", ")
+            )
+        }
+    };
+    let Some(f) = describe.field(up) else {
+        return Some(invalid(
+            o,
+            format!(
+                "upsert_field {up} does not exist on {}; {}",
+                describe.name,
+                candidates()
+            ),
+        ));
+    };
+    if !f.external_id {
+        return Some(invalid(
+            o,
+            format!(
+                "upsert_field {up} is not an External ID field; {}",
+                candidates()
+            ),
+        ));
+    }
+    if !columns.iter().any(|c| c.field.eq_ignore_ascii_case(up)) {
+        return Some(invalid(
+            o,
+            format!("upsert_field {up} is not among the mapped fields; add it to fields"),
+        ));
+    }
+    None
+}
+
+/// The column of a field the mode can mirror (`None` when it cannot: reported by the
+/// caller).
+fn column(f: &FieldDescribe, mode: ColumnTypes) -> Option<Column> {
+    let pg_type = types::column_type(f, mode).ok()?;
+    let name = if f.name.eq_ignore_ascii_case("Id") {
+        "sfid".to_string()
+    } else {
+        types::pg_name(&f.name)
+    };
+    Some(Column {
+        indexed: f.field_type == "reference" && name != "sfid",
+        hc_index: false,
+        field: f.name.clone(),
+        name,
+        pg_type,
+    })
+}

@@ -221,6 +221,7 @@ async fn check_against_org(
         return Ok(());
     };
     let file = crate::mirror::MappingsFile {
+        column_types: None,
         mapping: chosen.to_vec(),
     };
     match catalog::validate(client, &file).await {

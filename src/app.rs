@@ -166,7 +166,11 @@ impl Services {
     /// Gives a process connected without Salesforce a client from the `SALESFORCE_*`
     /// settings that logs in on its first call (one-off calls wait through an outage).
     pub fn attach_salesforce(&mut self) -> Result<(), AppError> {
-        let cfg = SalesforceConfig::from_env()?;
+        let mut cfg = SalesforceConfig::from_env()?;
+        // Its calls are checks made for a person waiting on an answer (enqueue, the web
+        // API): an outage or a spent budget is reported at once, never waited out.
+        cfg.outage_wait = std::time::Duration::ZERO;
+        cfg.limit_wait = std::time::Duration::ZERO;
         let client = Client::new(cfg, self.queues.conn(), &self.queues.config().prefix)
             .map_err(AppError::Client)?;
         self.client = Some(Arc::new(client));

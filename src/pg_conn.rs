@@ -82,7 +82,12 @@ pub fn options(url: &str) -> Result<PgConnectOptions, PgConnectError> {
     if !matches!(parsed.scheme(), "postgres" | "postgresql") {
         return Err(not_a_url());
     }
-    url.parse::<PgConnectOptions>().map_err(|_| not_a_url())
+    // Heroku Connect column types keep datetimes as UTC without a zone; a session in
+    // UTC makes every comparison with a zoned value (a bound timestamptz) mean the same
+    // instant whatever the server's own TimeZone is.
+    url.parse::<PgConnectOptions>()
+        .map(|o| o.options([("TimeZone", "UTC")]))
+        .map_err(|_| not_a_url())
 }
 
 /// Opens a pool of up to `size` connections on `url`. One connection is made first,

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::app::Services;
+use crate::classify::Classify;
 use crate::jobs::JobError;
 use crate::jobs::dispatch::{start_run, start_run_with};
 use crate::jobs::quote_generation::QuoteArgs;
@@ -230,6 +231,15 @@ async fn check_against_org(
             "{path} does not match the org, so nothing was started:\n  {}",
             problems.join("\n  ")
         ))),
+        // The org cannot be asked now (an outage, a spent API budget): the run is
+        // recorded anyway and waits like any other; its plan step checks the mapping
+        // when the org answers, and the scheduler takes a failed check back (tick.rs).
+        Err(SchedulerError::Salesforce(e))
+            if matches!(e.disposition(), crate::classify::Disposition::Wait(_)) =>
+        {
+            tracing::warn!(error = %e, "cannot check the mappings against the org now; the run checks them when it starts");
+            Ok(())
+        }
         Err(SchedulerError::Salesforce(e)) => Err(EnqueueError::Job(JobError::Salesforce(e))),
         Err(e) => Err(invalid(e)),
     }

@@ -38,7 +38,7 @@ pub async fn matching(
     };
     let sql = format!(
         "SELECT o.sfid, EXISTS (SELECT 1 FROM {lines} l WHERE l.opportunityid = o.sfid) AS has_lines,
-                o.systemmodstamp AS stamp
+                o.systemmodstamp::timestamptz AS stamp
          FROM {opportunity} o {join} WHERE o.isdeleted IS NOT TRUE AND ({cond}) ORDER BY o.sfid",
         lines = tables.line_item.sql(),
         opportunity = tables.opportunity.sql(),

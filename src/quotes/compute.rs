@@ -100,7 +100,8 @@ pub async fn compute(
         })?
         .0;
     let opps: Vec<Opportunity> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT o.sfid, o.name, o.closedate, a.billingcountry, o.systemmodstamp FROM {} o
+        // The casts read both column-type modes (exact, heroku_connect) alike.
+        "SELECT o.sfid, o.name, o.closedate, a.billingcountry, o.systemmodstamp::timestamptz AS systemmodstamp FROM {} o
          LEFT JOIN {} a ON a.sfid = o.accountid WHERE o.sfid = ANY($1)",
         tables.opportunity.sql(),
         tables.account.sql()
@@ -109,7 +110,8 @@ pub async fn compute(
     .fetch_all(pool)
     .await?;
     let items: Vec<Item> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT l.sfid, l.opportunityid, l.product2id, l.quantity, p.family, e.unitprice, e.sfid AS entry
+        "SELECT l.sfid, l.opportunityid, l.product2id, l.quantity::numeric AS quantity, p.family,
+                e.unitprice::numeric AS unitprice, e.sfid AS entry
          FROM {} l
          LEFT JOIN {} p ON p.sfid = l.product2id
          LEFT JOIN {} e ON e.product2id = l.product2id AND e.pricebook2id = $2

@@ -146,10 +146,7 @@ async fn bad_input_is_refused_with_its_fix() {
     );
 }
 
-// Left ignored: on this branch the scheduler started one resync and then no more within
-// the test's minute, before and after the injected failure; not yet understood.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the scheduler's second resync does not come within the test; under investigation"]
 async fn a_failed_run_of_another_configuration_does_not_stop_the_schedule() {
     let org = FakeOrgConfig {
         seed: SeedConfig {

@@ -51,6 +51,11 @@ pub async fn tick(
             } else {
                 "new"
             };
+            // Stored too: the next pass compares against the config just written, so a
+            // state left at `error` would hold the mapping until someone enqueued by hand.
+            let mut conn = s.pool.acquire().await.map_err(LedgerError::from)?;
+            ledger::mappings::set_state(&mut conn, &m.object, state, None).await?;
+            tracing::info!(object = %m.object, "a run of another configuration failed; the scheduler's configuration is in force again");
         }
         let kind = match state {
             "new" => Some(&INITIAL_LOAD),

@@ -8,8 +8,8 @@ mod quotes_common;
 
 use std::time::Duration;
 
-use jobs_common::Env;
-use quotes_common::{RULES, loaded, org_rows, selected};
+use jobs_common::{Env, QUOTE_MAPPINGS};
+use quotes_common::{RULES, loaded, loaded_with, org_rows, selected};
 
 /// Quotes everything, then deletes every line item of one selected Opportunity and
 /// moves another out of the selection, and brings the mirror up to date. Returns
@@ -108,7 +108,18 @@ async fn stale_quotes_are_marked_and_lose_their_orphan_lines() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_quotes_are_deleted_when_the_rules_say_so() {
     let rules = format!("{RULES}\n[stale]\naction = \"delete\"\n");
-    let env = loaded("quotes_stale_delete", 60, &rules).await;
+    // On Heroku Connect column types (double precision, timestamp without time zone),
+    // so quote runs are checked on both table layouts.
+    let mappings = format!("column_types = \"heroku_connect\"\n{QUOTE_MAPPINGS}");
+    let env = loaded_with("quotes_stale_delete", 60, &rules, &mappings).await;
+    let (kind,): (String,) = sqlx::query_as(
+        "SELECT data_type FROM information_schema.columns
+         WHERE table_schema = 'salesforce' AND table_name = 'opportunitylineitem' AND column_name = 'quantity'",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(kind, "double precision");
     let (emptied, moved, rest) = quote_then_change(&env).await;
     let out = env.ok(&["enqueue", "quotes", "--wait"]);
     assert!(out.contains("succeeded"), "{out}\n{}", env.logs());

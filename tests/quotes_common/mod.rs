@@ -43,7 +43,12 @@ pub fn org(opportunities: u64) -> FakeOrgConfig {
 
 /// The world with its mirror loaded and `rules` in place.
 pub async fn loaded(name: &str, opportunities: u64, rules: &str) -> Env {
-    let mut env = Env::new(name, org(opportunities), QUOTE_MAPPINGS).await;
+    loaded_with(name, opportunities, rules, QUOTE_MAPPINGS).await
+}
+
+/// [`loaded`] with its own mappings file.
+pub async fn loaded_with(name: &str, opportunities: u64, rules: &str, mappings: &str) -> Env {
+    let mut env = Env::new(name, org(opportunities), mappings).await;
     std::fs::write(&env.quotes, rules).unwrap();
     env.spawn(&["worker"], &[]);
     env.spawn(&["worker"], &[]);

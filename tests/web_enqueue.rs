@@ -90,4 +90,7 @@ async fn all_reports_each_object_and_a_busy_object_is_a_conflict() {
     );
     let log = env.log_of("enqueue", 1);
     assert!(log.contains("succeeded"), "{log}");
+    // A run waiting for its plan says "planning", not a full bar.
+    assert!(log.contains(": planning"), "{log}");
+    assert!(log.contains(": planned, "), "{log}");
 }

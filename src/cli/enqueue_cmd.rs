@@ -136,18 +136,28 @@ pub async fn wait(s: &Services, id: i64) -> anyhow::Result<Option<String>> {
     let mut planned = false;
     let mut warned_no_worker = false;
     let mut last_liveness: Option<Instant> = None;
+    // Off a terminal the bar draws nothing, so the planning phase gets a line of its own.
+    let mut said_planning = false;
     loop {
         let run = ledger::runs::get(&s.pool, id).await?;
-        if !run.is_finished()
-            && let Some(note) = super::budget_cmd::pause_note(&fleet, &mut paused).await
+        // A pause that ended is reported even when the run finished in the same poll.
+        if let Some(note) = super::budget_cmd::pause_note(&fleet, &mut paused).await
+            && (!run.is_finished() || paused.is_none())
         {
             bar.suspend(|| println!("run {id}: {note}"));
         }
         let p = ledger::runs::progress(&s.pool, id).await?;
         bar.set_prefix(format!("run {id} {} {}", run.kind, run.object));
+        if run.state == "planning" && !said_planning && bar.is_hidden() {
+            said_planning = true;
+            println!("run {id}: planning");
+        }
         if run.state != "planning" && !planned {
             planned = true;
             bar.set_style(working.clone());
+            if bar.is_hidden() {
+                println!("run {id}: planned, {} chunk(s)", p.total);
+            }
         }
         if planned {
             bar.set_length(p.total.max(0) as u64);

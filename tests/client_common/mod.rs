@@ -54,7 +54,8 @@ impl Banner {
             .map(|(_, v)| v.as_str())
     }
 
-    fn has(&self, labels: &[&str]) -> bool {
+    /// Whether the URL and every one of `labels` have been seen.
+    pub fn has(&self, labels: &[&str]) -> bool {
         self.url.is_some() && labels.iter().all(|l| self.get(l).is_some())
     }
 }
@@ -125,7 +126,16 @@ pub fn start_fake_org(args: &[&str], labels: &[&str]) -> (KillOnDrop, Banner) {
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok(line) => banner.take_line(&line),
-            Err(e) => panic!("`orgpool fake-org` did not print its banner ({e:?}); got {banner:?}"),
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!(
+                "`orgpool fake-org` did not print its banner within {STARTUP_TIMEOUT:?}; got {banner:?}"
+            ),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let status = wait_with_timeout(&mut guard, Duration::from_secs(5));
+                panic!(
+                    "`orgpool fake-org` closed stdout before printing its banner \
+                     (exit status {status:?}); got {banner:?}"
+                );
+            }
         }
     }
     (guard, banner)

@@ -76,29 +76,20 @@ fn jsforce_drives_the_fake_org() {
     let url = banner.url.clone().unwrap_or_default();
     eprintln!("fake org at {url}");
 
-    let client = Command::new("node")
+    let mut client = Command::new("node");
+    client
         .arg(client_dir.join("run.mjs"))
-        .current_dir(&client_dir)
-        .env("FAKE_ORG_URL", &url)
-        .env(
-            "FAKE_ORG_CLIENT_ID",
-            banner.get("client id").unwrap_or_default(),
-        )
-        .env(
-            "FAKE_ORG_CLIENT_SECRET",
-            banner.get("client secret").unwrap_or_default(),
-        )
-        .env(
-            "FAKE_ORG_USERNAME",
-            banner.get("username").unwrap_or_default(),
-        )
-        .env(
-            "FAKE_ORG_PASSWORD",
-            banner.get("password").unwrap_or_default(),
-        )
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("start node");
+        .current_dir(&client_dir);
+    banner.pass_to(
+        &mut client,
+        &[
+            ("FAKE_ORG_CLIENT_ID", "client id"),
+            ("FAKE_ORG_CLIENT_SECRET", "client secret"),
+            ("FAKE_ORG_USERNAME", "username"),
+            ("FAKE_ORG_PASSWORD", "password"),
+        ],
+    );
+    let client = client.stdin(Stdio::null()).spawn().expect("start node");
     let mut client = KillOnDrop {
         name: "node run.mjs",
         child: client,

@@ -54,6 +54,15 @@ impl Banner {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Passes the banner to a client: the URL as `FAKE_ORG_URL` and each `(variable,
+    /// label)` pair's value (empty when missing) as that variable.
+    pub fn pass_to(&self, cmd: &mut Command, vars: &[(&str, &str)]) {
+        cmd.env("FAKE_ORG_URL", self.url.as_deref().unwrap_or_default());
+        for (var, label) in vars {
+            cmd.env(var, self.get(label).unwrap_or_default());
+        }
+    }
+
     /// Whether the URL and every one of `labels` have been seen.
     pub fn has(&self, labels: &[&str]) -> bool {
         self.url.is_some() && labels.iter().all(|l| self.get(l).is_some())

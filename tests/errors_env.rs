@@ -8,8 +8,7 @@ mod jobs_common;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use jobs_common::{Env, drop_database};
-use orgpool::fake_org::{FakeOrgConfig, SeedConfig};
+use jobs_common::{Env, drop_database, seeded_org};
 
 /// The binary with only the given environment (plus PATH), so nothing of the test
 /// runner's environment leaks in.
@@ -160,15 +159,7 @@ async fn bad_redis_urls_an_unmigrated_database_and_unknown_settings() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_mirror_table_is_a_state_to_show_and_an_unreachable_login_url_is_waited_out() {
-    let org = FakeOrgConfig {
-        seed: SeedConfig {
-            accounts: 20,
-            opportunities: 0,
-            lines_per_opportunity: 0,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let org = seeded_org(20, 0, 0);
     let mut env = Env::new(
         "errenv",
         org,

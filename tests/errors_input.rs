@@ -5,20 +5,12 @@
 //! payload listed by its prefix and size.
 
 mod jobs_common;
+mod quotes_common;
 
 use std::time::Duration;
 
-use jobs_common::{Env, QUOTE_MAPPINGS};
-use orgpool::fake_org::{FakeOrgConfig, SeedConfig};
-
-const RULES: &str = r#"
-[selection]
-where = "StageName IN ('Proposal/Price Quote', 'Negotiation/Review') AND IsClosed = false"
-chunk_size = 500
-
-[pricing]
-max_discount = 12
-"#;
+use jobs_common::{Env, QUOTE_MAPPINGS, seeded_org};
+use quotes_common::SELECTION_RULES as RULES;
 
 async fn count(env: &Env, sql: &str) -> i64 {
     env.count(sql).await
@@ -31,15 +23,7 @@ fn failure(out: &std::process::Output) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_with_its_fix() {
-    let org = FakeOrgConfig {
-        seed: SeedConfig {
-            accounts: 20,
-            opportunities: 40,
-            lines_per_opportunity: 1,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let org = seeded_org(20, 40, 1);
     let mut env = Env::new("errinput", org, QUOTE_MAPPINGS).await;
     std::fs::write(&env.quotes, RULES).unwrap();
     env.spawn(&["worker"], &[]);
@@ -148,15 +132,7 @@ async fn bad_input_is_refused_with_its_fix() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_run_of_another_configuration_does_not_stop_the_schedule() {
-    let org = FakeOrgConfig {
-        seed: SeedConfig {
-            accounts: 20,
-            opportunities: 0,
-            lines_per_opportunity: 0,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let org = seeded_org(20, 0, 0);
     let mut env = Env::new("errsched", org, "[[mapping]]\nobject = \"Account\"\n").await;
     env.spawn(&["worker"], &[]);
     env.ok(&["enqueue", "initial-load", "Account", "--wait"]);

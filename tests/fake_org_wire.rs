@@ -64,6 +64,22 @@ fn assert_spelt(names: &[String], want: &[&str], what: &str) {
     );
 }
 
+/// A Bulk 2.0 results page answered 200 with its headers spelt as Salesforce spells them.
+fn assert_bulk_results_head(raw: &[u8], what: &str) {
+    let (status, names) = head_names(raw);
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    assert_spelt(
+        &names,
+        &[
+            "Content-Type",
+            "Sforce-Locator",
+            "Sforce-NumberOfRecords",
+            "Sforce-Limit-Info",
+        ],
+        what,
+    );
+}
+
 /// A completed Bulk query job over Opportunity, returning its results path.
 async fn bulk_results_path(c: &Ctx) -> String {
     let job = c
@@ -99,18 +115,7 @@ async fn header_names_are_spelt_as_salesforce_spells_them() {
         &get_head(&format!("{results}?maxRecords=10"), &c.token, false),
     )
     .await;
-    let (status, names) = head_names(&raw);
-    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
-    assert_spelt(
-        &names,
-        &[
-            "Content-Type",
-            "Sforce-Locator",
-            "Sforce-NumberOfRecords",
-            "Sforce-Limit-Info",
-        ],
-        "bulk results",
-    );
+    assert_bulk_results_head(&raw, "bulk results");
 
     // Errors and the token endpoint too.
     let raw = raw_exchange(
@@ -148,18 +153,7 @@ async fn header_names_are_spelt_as_salesforce_spells_them_over_tls() {
     let raw = tokio::task::spawn_blocking(move || tls_exchange(addr, &pem, &head))
         .await
         .expect("tls exchange");
-    let (status, names) = head_names(&raw);
-    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
-    assert_spelt(
-        &names,
-        &[
-            "Content-Type",
-            "Sforce-Locator",
-            "Sforce-NumberOfRecords",
-            "Sforce-Limit-Info",
-        ],
-        "bulk results over TLS",
-    );
+    assert_bulk_results_head(&raw, "bulk results over TLS");
 }
 
 /// One request over TLS (trusting only the org's certificate), read to the end.

@@ -11,79 +11,18 @@
 //! it instead (saying so on stderr); under CI (env `CI` set) that opt-out is
 //! refused and the test fails all the same.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, Instant};
+mod client_common;
 
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use client_common::{Banner, KillOnDrop, start_fake_org, under_ci, wait_with_timeout};
+
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// Kills the child process when dropped, so a failing test leaves nothing running.
-struct KillOnDrop {
-    name: &'static str,
-    child: Child,
-}
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        // Errors mean it has exited already.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// What `orgpool fake-org` prints on start.
-#[derive(Debug, Default)]
-struct FakeOrgInfo {
-    url: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    username: Option<String>,
-    password: Option<String>,
-}
-
-impl FakeOrgInfo {
-    fn complete(&self) -> bool {
-        self.url.is_some()
-            && self.client_id.is_some()
-            && self.client_secret.is_some()
-            && self.username.is_some()
-            && self.password.is_some()
-    }
-
-    /// Takes one stdout line: `orgpool fake-org: listening on URL`, or an
-    /// indented `  <label padded to 15>value` credential line.
-    fn take_line(&mut self, line: &str) {
-        if let Some((_, url)) = line.split_once("listening on ") {
-            self.url = Some(url.trim().to_string());
-            return;
-        }
-        let Some(rest) = line.strip_prefix("  ") else {
-            return;
-        };
-        let fields: [(&str, &mut Option<String>); 4] = [
-            ("client id", &mut self.client_id),
-            ("client secret", &mut self.client_secret),
-            ("username", &mut self.username),
-            ("password", &mut self.password),
-        ];
-        for (label, slot) in fields {
-            if let Some(value) = rest.strip_prefix(label) {
-                if value.starts_with(char::is_whitespace) && !value.trim().is_empty() {
-                    *slot = Some(value.trim().to_string());
-                }
-                return;
-            }
-        }
-    }
-}
-
-fn under_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
+/// The banner lines the client needs besides the URL.
+const CREDENTIALS: [&str; 4] = ["client id", "client secret", "username", "password"];
 
 /// `ORGPOOL_SKIP_NODE_TESTS=1` outside CI.
 fn skip_requested() -> bool {
@@ -108,93 +47,6 @@ fn node_available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Copies a child's output stream to this test's stderr (captured by the test
-/// harness, shown when the test fails), line by line with a prefix.
-fn forward_lines(stream: impl Read + Send + 'static, prefix: &'static str) {
-    thread::spawn(move || {
-        for line in BufReader::new(stream).lines() {
-            match line {
-                Ok(line) => eprintln!("{prefix}{line}"),
-                Err(_) => break,
-            }
-        }
-    });
-}
-
-/// Waits for the child to exit, killing it after `timeout`.
-fn wait_with_timeout(guard: &mut KillOnDrop, timeout: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match guard.child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = guard.child.kill();
-                let _ = guard.child.wait();
-                return None;
-            }
-            Ok(None) => thread::sleep(Duration::from_millis(100)),
-            Err(e) => panic!("waiting for {}: {e}", guard.name),
-        }
-    }
-}
-
-fn start_fake_org() -> (KillOnDrop, FakeOrgInfo) {
-    let child = Command::new(env!("CARGO_BIN_EXE_orgpool"))
-        .args([
-            "fake-org",
-            "--listen",
-            "127.0.0.1:0",
-            "--opportunities",
-            "3000",
-            "--accounts",
-            "300",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start `orgpool fake-org`");
-    let mut guard = KillOnDrop {
-        name: "orgpool fake-org",
-        child,
-    };
-    let stdout = guard.child.stdout.take().expect("piped stdout");
-    let stderr = guard.child.stderr.take().expect("piped stderr");
-    forward_lines(stderr, "[fake-org stderr] ");
-
-    // Read stdout on a thread so the wait is bounded; keep draining it
-    // afterwards so the server never blocks on a full pipe.
-    let (tx, rx) = mpsc::channel::<String>();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            eprintln!("[fake-org] {line}");
-            // The receiver is gone once startup is parsed; keep draining.
-            let _ = tx.send(line);
-        }
-    });
-
-    let mut info = FakeOrgInfo::default();
-    let deadline = Instant::now() + STARTUP_TIMEOUT;
-    while !info.complete() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => info.take_line(&line),
-            Err(mpsc::RecvTimeoutError::Timeout) => panic!(
-                "`orgpool fake-org` did not print its URL and credentials within {STARTUP_TIMEOUT:?}; got {info:?}"
-            ),
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                let status = wait_with_timeout(&mut guard, Duration::from_secs(5));
-                panic!(
-                    "`orgpool fake-org` closed stdout before printing its URL and credentials \
-                     (exit status {status:?}); got {info:?}"
-                );
-            }
-        }
-    }
-    (guard, info)
-}
-
 #[test]
 fn jsforce_drives_the_fake_org() {
     let client_dir: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/jsforce");
@@ -210,24 +62,34 @@ fn jsforce_drives_the_fake_org() {
         );
     }
 
-    let (_fake_org, info) = start_fake_org();
-    let url = info.url.clone().unwrap_or_default();
+    let (_fake_org, banner) = start_fake_org(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--opportunities",
+            "3000",
+            "--accounts",
+            "300",
+        ],
+        &CREDENTIALS,
+    );
+    let url = banner.url.clone().unwrap_or_default();
     eprintln!("fake org at {url}");
 
-    let client = Command::new("node")
+    let mut client = Command::new("node");
+    client
         .arg(client_dir.join("run.mjs"))
-        .current_dir(&client_dir)
-        .env("FAKE_ORG_URL", &url)
-        .env("FAKE_ORG_CLIENT_ID", info.client_id.unwrap_or_default())
-        .env(
-            "FAKE_ORG_CLIENT_SECRET",
-            info.client_secret.unwrap_or_default(),
-        )
-        .env("FAKE_ORG_USERNAME", info.username.unwrap_or_default())
-        .env("FAKE_ORG_PASSWORD", info.password.unwrap_or_default())
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("start node");
+        .current_dir(&client_dir);
+    banner.pass_to(
+        &mut client,
+        &[
+            ("FAKE_ORG_CLIENT_ID", "client id"),
+            ("FAKE_ORG_CLIENT_SECRET", "client secret"),
+            ("FAKE_ORG_USERNAME", "username"),
+            ("FAKE_ORG_PASSWORD", "password"),
+        ],
+    );
+    let client = client.stdin(Stdio::null()).spawn().expect("start node");
     let mut client = KillOnDrop {
         name: "node run.mjs",
         child: client,
@@ -243,7 +105,7 @@ fn jsforce_drives_the_fake_org() {
 
 #[test]
 fn parses_the_fake_org_banner() {
-    let mut info = FakeOrgInfo::default();
+    let mut banner = Banner::default();
     for line in [
         "orgpool fake-org: listening on http://127.0.0.1:41234",
         "  client id      orgpool-client",
@@ -251,13 +113,13 @@ fn parses_the_fake_org_banner() {
         "  username       admin@orgpool.test",
         "  password       pw",
     ] {
-        assert!(!info.complete());
-        info.take_line(line);
+        assert!(!banner.has(&CREDENTIALS));
+        banner.take_line(line);
     }
-    assert!(info.complete());
-    assert_eq!(info.url.as_deref(), Some("http://127.0.0.1:41234"));
-    assert_eq!(info.client_id.as_deref(), Some("orgpool-client"));
-    assert_eq!(info.client_secret.as_deref(), Some("s3cret value"));
-    assert_eq!(info.username.as_deref(), Some("admin@orgpool.test"));
-    assert_eq!(info.password.as_deref(), Some("pw"));
+    assert!(banner.has(&CREDENTIALS));
+    assert_eq!(banner.url.as_deref(), Some("http://127.0.0.1:41234"));
+    assert_eq!(banner.get("client id"), Some("orgpool-client"));
+    assert_eq!(banner.get("client secret"), Some("s3cret value"));
+    assert_eq!(banner.get("username"), Some("admin@orgpool.test"));
+    assert_eq!(banner.get("password"), Some("pw"));
 }

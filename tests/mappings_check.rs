@@ -6,22 +6,11 @@
 
 mod jobs_common;
 
-use jobs_common::Env;
-use orgpool::fake_org::{FakeOrgConfig, SeedConfig};
+use jobs_common::{Env, example_schema_org};
+use orgpool::fake_org::FakeOrgConfig;
 
 fn org() -> FakeOrgConfig {
-    FakeOrgConfig {
-        schema_file: Some(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/fake-org-schema.toml").into(),
-        ),
-        seed: SeedConfig {
-            accounts: 1,
-            opportunities: 0,
-            lines_per_opportunity: 0,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
+    example_schema_org(1)
 }
 
 const GOOD: &str = r#"

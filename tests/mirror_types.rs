@@ -9,8 +9,8 @@
 mod jobs_common;
 
 use chrono::NaiveDateTime;
-use jobs_common::Env;
-use orgpool::fake_org::{FakeOrgConfig, SeedConfig};
+use jobs_common::{Env, example_schema_org, seeded_org};
+use orgpool::fake_org::FakeOrgConfig;
 use serde_json::json;
 
 const MAPPINGS: &str = r#"
@@ -24,18 +24,7 @@ fields = ["Select__c"]
 "#;
 
 fn org() -> FakeOrgConfig {
-    FakeOrgConfig {
-        schema_file: Some(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/fake-org-schema.toml").into(),
-        ),
-        seed: SeedConfig {
-            accounts: 3,
-            opportunities: 0,
-            lines_per_opportunity: 0,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
+    example_schema_org(3)
 }
 
 /// Text of every mapped column as Postgres prints it, times in UTC.
@@ -301,15 +290,7 @@ async fn account_indexes(pool: &sqlx::PgPool) -> Vec<String> {
 async fn changing_column_types_converts_the_table_in_place_and_renames_old_indexes() {
     use jobs_common::harness::Harness;
     use orgpool::jobs::registry::{INITIAL_LOAD, RELOAD, RESYNC};
-    let org = FakeOrgConfig {
-        seed: SeedConfig {
-            accounts: 20,
-            opportunities: 0,
-            lines_per_opportunity: 0,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let org = seeded_org(20, 0, 0);
     let h = Harness::new("types_switch", org, &account_mapping("exact")).await;
     let run = h.start(&INITIAL_LOAD, "Account").await;
     assert_eq!(h.drive(run).await, "succeeded");

@@ -6,55 +6,26 @@
 //! `crm` as well as `salesforce`).
 
 mod jobs_common;
+mod quotes_common;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::TryStreamExt;
 use jobs_common::{Env, QUOTE_MAPPINGS, run_id};
-use orgpool::fake_org::{FakeOrgConfig, SeedConfig};
+use orgpool::fake_org::FakeOrgConfig;
 use orgpool::salesforce::Scope;
+use quotes_common::{FAMILY_RULES, loaded_org, org_of};
 
-const RULES: &str = r#"
-[selection]
-where = "StageName IN ('Proposal/Price Quote', 'Negotiation/Review') AND IsClosed = false"
-chunk_size = 500
-
-[pricing]
-max_discount = 12
-[[pricing.region]]
-name = "EMEA"
-countries = ["Germany", "France", "United Kingdom"]
-discount = 5
-[[pricing.family]]
-family = "Hardware"
-discount = 3
-[[pricing.tier]]
-min_quantity = 5
-discount = 2
-"#;
+/// The rules every test here starts from: every kind of discount.
+const RULES: &str = FAMILY_RULES;
 
 fn org(opportunities: u64) -> FakeOrgConfig {
-    FakeOrgConfig {
-        seed: SeedConfig {
-            accounts: 200,
-            opportunities,
-            lines_per_opportunity: 2,
-            ..Default::default()
-        },
-        bulk_delay: Duration::from_millis(10),
-        ..Default::default()
-    }
+    org_of(200, opportunities)
 }
 
 async fn loaded(name: &str, opportunities: u64) -> Env {
-    let mut env = Env::new(name, org(opportunities), QUOTE_MAPPINGS).await;
-    std::fs::write(&env.quotes, RULES).unwrap();
-    env.spawn(&["worker"], &[]);
-    env.spawn(&["worker"], &[]);
-    let out = env.ok(&["enqueue", "initial-load", "--all", "--wait"]);
-    assert_eq!(out.matches("succeeded").count(), 6, "{out}");
-    env
+    loaded_org(name, org(opportunities), RULES, QUOTE_MAPPINGS).await
 }
 
 /// Checks the org against the mirror's selection and orgpool's computed lines.

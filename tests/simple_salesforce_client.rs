@@ -65,22 +65,17 @@ fn simple_salesforce_drives_the_fake_org() {
     let url = banner.url.clone().unwrap_or_default();
     assert!(url.starts_with("https://"), "{url}");
 
-    let child = Command::new(&python)
-        .arg(dir.join("check.py"))
-        .current_dir(&dir)
-        .env("FAKE_ORG_URL", &url)
-        .env(
-            "FAKE_ORG_USERNAME",
-            banner.get("username").unwrap_or_default(),
-        )
-        .env(
-            "FAKE_ORG_PASSWORD",
-            banner.get("password").unwrap_or_default(),
-        )
-        .env(
-            "FAKE_ORG_TOKEN",
-            banner.get("security token").unwrap_or_default(),
-        )
+    let mut child = Command::new(&python);
+    child.arg(dir.join("check.py")).current_dir(&dir);
+    banner.pass_to(
+        &mut child,
+        &[
+            ("FAKE_ORG_USERNAME", "username"),
+            ("FAKE_ORG_PASSWORD", "password"),
+            ("FAKE_ORG_TOKEN", "security token"),
+        ],
+    );
+    let child = child
         .env("REQUESTS_CA_BUNDLE", &cert)
         .env_remove("HTTPS_PROXY")
         .env_remove("https_proxy")

@@ -17,7 +17,7 @@ use super::error::JobError;
 use super::kind::{Job, JobKind, Outcome, Plan, Planned};
 use crate::ledger::{self, Chunk, Run};
 use crate::quotes::compute::{ComputeError, compute, quote_key};
-use crate::quotes::push::{PushError, push};
+use crate::quotes::push::{PushError, Pushed, push};
 use crate::quotes::stale::{StaleError, retire};
 use crate::quotes::tables::QuoteTables;
 use crate::quotes::{QuotesFile, candidates, translate};
@@ -244,6 +244,27 @@ fn compute_error(e: ComputeError) -> JobError {
     }
 }
 
+fn push_error(e: PushError) -> JobError {
+    match e {
+        PushError::Salesforce(e) => JobError::Salesforce(e),
+        PushError::Ledger(e) => JobError::Ledger(e),
+    }
+}
+
+/// Refusals another try may save make the chunk retry while it has attempts left;
+/// permanent ones (and what is left on the last attempt) stay listed in `jobs failures`
+/// and the chunk completes, so the run ends succeeded with failures instead of failing
+/// the same chunk for ever.
+fn retry_refusals(chunk: &Chunk, max_attempts: i32, pushed: &Pushed) -> Result<(), JobError> {
+    let last_try = chunk.attempts + 1 >= max_attempts;
+    if pushed.retryable > 0 && !last_try {
+        return Err(JobError::Records {
+            failed: pushed.failed,
+        });
+    }
+    Ok(())
+}
+
 impl JobKind for QuoteGeneration {
     const QUEUE: &'static str = "quote_generation";
     type Args = QuoteArgs;
@@ -323,16 +344,10 @@ impl JobKind for QuoteGeneration {
                 )
                 .await
                 .map_err(|e| match e {
-                    StaleError::Push(PushError::Salesforce(e)) => JobError::Salesforce(e),
-                    StaleError::Push(PushError::Ledger(e)) => JobError::Ledger(e),
+                    StaleError::Push(e) => push_error(e),
                     StaleError::Db(e) => JobError::Db(e),
                 })?;
-                let last_try = chunk.attempts + 1 >= ctx.settings.max_attempts;
-                if done.retryable > 0 && !last_try {
-                    return Err(JobError::Records {
-                        failed: done.failed,
-                    });
-                }
+                retry_refusals(chunk, ctx.settings.max_attempts, &done)?;
                 tracing::debug!(
                     chunk_id = chunk.id,
                     retired = done.quotes,
@@ -351,20 +366,8 @@ impl JobKind for QuoteGeneration {
                 .collect();
             let pushed = push(&ctx.pool, &ctx.client, run.id, chunk.id, &keys)
                 .await
-                .map_err(|e| match e {
-                    PushError::Salesforce(e) => JobError::Salesforce(e),
-                    PushError::Ledger(e) => JobError::Ledger(e),
-                })?;
-            // Refusals another try may save make the chunk retry while it has attempts
-            // left; permanent ones (and what is left on the last attempt) stay listed in
-            // `jobs failures` and the chunk completes, so the run ends succeeded with
-            // failures instead of failing the same chunk for ever.
-            let last_try = chunk.attempts + 1 >= ctx.settings.max_attempts;
-            if pushed.retryable > 0 && !last_try {
-                return Err(JobError::Records {
-                    failed: pushed.failed,
-                });
-            }
+                .map_err(push_error)?;
+            retry_refusals(chunk, ctx.settings.max_attempts, &pushed)?;
             tracing::debug!(
                 chunk_id = chunk.id,
                 opportunities = items.len(),

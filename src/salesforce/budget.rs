@@ -308,15 +308,8 @@ impl Fleet {
     /// probe lock): `orgpool budget clear`, when the stored figures are known wrong.
     /// The next response reports the org's usage again.
     pub async fn clear_budget(&self) -> Result<(), SfError> {
-        let mut conn = self.redis.clone();
-        let _: i64 = redis::cmd("DEL")
-            .arg(self.key("budget:buckets"))
-            .arg(self.key("budget:meta"))
-            .arg(self.key("budget:probe"))
-            .query_async(&mut conn)
+        self.delete_keys(&["budget:buckets", "budget:meta", "budget:probe"])
             .await
-            .map_err(redis_err)?;
-        Ok(())
     }
 
     /// Marks the org's allowance as spent (it answered `REQUEST_LIMIT_EXCEEDED`).
@@ -404,16 +397,24 @@ impl Fleet {
 
     /// Deletes this fleet's keys (tests and benchmarks clean up after themselves).
     pub async fn clear(&self) -> Result<(), SfError> {
+        self.delete_keys(&[
+            "budget:buckets",
+            "budget:meta",
+            "outage",
+            "outage:probe",
+            "budget:probe",
+        ])
+        .await
+    }
+
+    /// Deletes the keys `names` under this fleet's prefix.
+    async fn delete_keys(&self, names: &[&str]) -> Result<(), SfError> {
         let mut conn = self.redis.clone();
-        let _: i64 = redis::cmd("DEL")
-            .arg(self.key("budget:buckets"))
-            .arg(self.key("budget:meta"))
-            .arg(self.key("outage"))
-            .arg(self.key("outage:probe"))
-            .arg(self.key("budget:probe"))
-            .query_async(&mut conn)
-            .await
-            .map_err(redis_err)?;
+        let mut del = redis::cmd("DEL");
+        for name in names {
+            del.arg(self.key(name));
+        }
+        let _: i64 = del.query_async(&mut conn).await.map_err(redis_err)?;
         Ok(())
     }
 

@@ -54,7 +54,17 @@ impl Banner {
             .map(|(_, v)| v.as_str())
     }
 
-    fn has(&self, labels: &[&str]) -> bool {
+    /// Passes the banner to a client: the URL as `FAKE_ORG_URL` and each `(variable,
+    /// label)` pair's value (empty when missing) as that variable.
+    pub fn pass_to(&self, cmd: &mut Command, vars: &[(&str, &str)]) {
+        cmd.env("FAKE_ORG_URL", self.url.as_deref().unwrap_or_default());
+        for (var, label) in vars {
+            cmd.env(var, self.get(label).unwrap_or_default());
+        }
+    }
+
+    /// Whether the URL and every one of `labels` have been seen.
+    pub fn has(&self, labels: &[&str]) -> bool {
         self.url.is_some() && labels.iter().all(|l| self.get(l).is_some())
     }
 }
@@ -125,7 +135,16 @@ pub fn start_fake_org(args: &[&str], labels: &[&str]) -> (KillOnDrop, Banner) {
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok(line) => banner.take_line(&line),
-            Err(e) => panic!("`orgpool fake-org` did not print its banner ({e:?}); got {banner:?}"),
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!(
+                "`orgpool fake-org` did not print its banner within {STARTUP_TIMEOUT:?}; got {banner:?}"
+            ),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let status = wait_with_timeout(&mut guard, Duration::from_secs(5));
+                panic!(
+                    "`orgpool fake-org` closed stdout before printing its banner \
+                     (exit status {status:?}); got {banner:?}"
+                );
+            }
         }
     }
     (guard, banner)

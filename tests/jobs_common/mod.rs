@@ -434,18 +434,37 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A fake org seeded with `accounts` Accounts and `opportunities` Opportunities of
+/// `lines` line items each (other settings at their defaults).
+pub fn seeded_org(accounts: u64, opportunities: u64, lines: u64) -> FakeOrgConfig {
+    FakeOrgConfig {
+        seed: orgpool::fake_org::SeedConfig {
+            accounts,
+            opportunities,
+            lines_per_opportunity: lines,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// A fake org of `accounts` Accounts only, with the custom objects of
+/// `examples/fake-org-schema.toml`.
+pub fn example_schema_org(accounts: u64) -> FakeOrgConfig {
+    FakeOrgConfig {
+        schema_file: Some(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/fake-org-schema.toml").into(),
+        ),
+        ..seeded_org(accounts, 0, 0)
+    }
+}
+
 /// A fake org of `opportunities` Opportunities (20 Accounts, no line items) whose Bulk
 /// jobs take `bulk_delay`.
 pub fn opportunities_org(opportunities: u64, bulk_delay: Duration) -> FakeOrgConfig {
     FakeOrgConfig {
-        seed: orgpool::fake_org::SeedConfig {
-            accounts: 20,
-            opportunities,
-            lines_per_opportunity: 0,
-            ..Default::default()
-        },
         bulk_delay,
-        ..Default::default()
+        ..seeded_org(20, opportunities, 0)
     }
 }
 

@@ -5,39 +5,63 @@
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use orgpool::fake_org::{FakeOrgConfig, SeedConfig};
+use orgpool::fake_org::FakeOrgConfig;
 use orgpool::salesforce::Scope;
 
-use crate::jobs_common::{Env, QUOTE_MAPPINGS};
+use crate::jobs_common::{Env, QUOTE_MAPPINGS, seeded_org};
 
-/// Rules selecting two stages, with every kind of discount.
-pub const RULES: &str = r#"
+// The rule files are built from literal pieces so each stays a `&str` constant.
+/// The two-stage selection and the discount cap.
+macro_rules! selection_rules {
+    () => {
+        r#"
 [selection]
 where = "StageName IN ('Proposal/Price Quote', 'Negotiation/Review') AND IsClosed = false"
 chunk_size = 500
 
 [pricing]
 max_discount = 12
-[[pricing.region]]
+"#
+    };
+}
+
+/// Region and quantity-tier discounts.
+macro_rules! region_tier_rules {
+    () => {
+        r#"[[pricing.region]]
 name = "EMEA"
 countries = ["Germany", "France", "United Kingdom"]
 discount = 5
 [[pricing.tier]]
 min_quantity = 5
 discount = 2
-"#;
+"#
+    };
+}
+
+/// Rules selecting two stages, with no discount but the cap.
+pub const SELECTION_RULES: &str = selection_rules!();
+
+/// Rules selecting two stages, with region and tier discounts.
+pub const RULES: &str = concat!(selection_rules!(), region_tier_rules!());
+
+/// [`RULES`] plus a product family discount (Hardware).
+pub const FAMILY_RULES: &str = concat!(
+    selection_rules!(),
+    region_tier_rules!(),
+    "[[pricing.family]]\nfamily = \"Hardware\"\ndiscount = 3\n"
+);
 
 /// A fake org of `opportunities` with two lines each.
 pub fn org(opportunities: u64) -> FakeOrgConfig {
+    org_of(20, opportunities)
+}
+
+/// A fake org of `accounts` and `opportunities` with two lines each.
+pub fn org_of(accounts: u64, opportunities: u64) -> FakeOrgConfig {
     FakeOrgConfig {
-        seed: SeedConfig {
-            accounts: 20,
-            opportunities,
-            lines_per_opportunity: 2,
-            ..Default::default()
-        },
         bulk_delay: Duration::from_millis(10),
-        ..Default::default()
+        ..seeded_org(accounts, opportunities, 2)
     }
 }
 
@@ -48,7 +72,12 @@ pub async fn loaded(name: &str, opportunities: u64, rules: &str) -> Env {
 
 /// [`loaded`] with its own mappings file.
 pub async fn loaded_with(name: &str, opportunities: u64, rules: &str, mappings: &str) -> Env {
-    let mut env = Env::new(name, org(opportunities), mappings).await;
+    loaded_org(name, org(opportunities), rules, mappings).await
+}
+
+/// [`loaded_with`] on an org of its own.
+pub async fn loaded_org(name: &str, org: FakeOrgConfig, rules: &str, mappings: &str) -> Env {
+    let mut env = Env::new(name, org, mappings).await;
     std::fs::write(&env.quotes, rules).unwrap();
     env.spawn(&["worker"], &[]);
     env.spawn(&["worker"], &[]);

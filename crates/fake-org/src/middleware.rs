@@ -41,28 +41,41 @@ pub async fn faults(State(org): State<Arc<OrgState>>, req: Request, next: Next) 
     next.run(req).await
 }
 
+/// Whether API version `n` is served (`64.0` as well as `64`).
+pub fn version_served(n: f64) -> bool {
+    (MIN_VERSION..=f64::from(MAX_VERSION) + 0.05).contains(&n)
+}
+
 /// Parses `vNN.N` and checks it is served.
 pub fn parse_version(segment: &str) -> Option<String> {
     let n: f64 = segment.strip_prefix('v')?.parse().ok()?;
-    if (MIN_VERSION..=f64::from(MAX_VERSION) + 0.05).contains(&n) && segment.contains('.') {
+    if version_served(n) && segment.contains('.') {
         Some(segment.to_string())
     } else {
         None
     }
 }
 
-/// Version, auth and allowance gate for `/services/data/vXX.X/...`.
-pub async fn api(State(org): State<Arc<OrgState>>, mut req: Request, next: Next) -> Response {
-    // Inside the nested router the URI lost its prefix; the original keeps it.
+/// The path segment after `prefix` (the version) in the path the client sent: inside
+/// a nested router the URI lost its prefix; the original keeps it. Returns that path too.
+pub fn version_segment(req: &Request, prefix: &str) -> (String, Option<String>) {
     let path = req
         .extensions()
         .get::<axum::extract::OriginalUri>()
         .map(|u| u.0.path().to_string())
         .unwrap_or_else(|| req.uri().path().to_string());
-    let version = path
-        .strip_prefix("/services/data/")
+    let segment = path
+        .strip_prefix(prefix)
         .and_then(|rest| rest.split('/').next())
-        .and_then(parse_version);
+        .map(str::to_string);
+    (path, segment)
+}
+
+/// Version, auth and allowance gate for `/services/data/vXX.X/...`.
+pub async fn api(State(org): State<Arc<OrgState>>, mut req: Request, next: Next) -> Response {
+    let version = version_segment(&req, "/services/data/")
+        .1
+        .and_then(|v| parse_version(&v));
     let Some(version) = version else {
         return ApiError::not_found().into_response();
     };

@@ -4,6 +4,8 @@
 
 use serde_json::{Value as Json, json};
 
+use super::ids::RecordId;
+
 /// Why a record could not be written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordError {
@@ -67,4 +69,24 @@ impl RecordError {
     pub fn deleted() -> RecordError {
         RecordError::new("ENTITY_IS_DELETED", "entity is deleted")
     }
+}
+
+/// The record Id a by-Id write (update, delete) names, or the error Salesforce reports
+/// for it: `MISSING_ARGUMENT` when empty, `MALFORMED_ID` when not an Id.
+pub fn parse_id(text: &str) -> Result<RecordId, RecordError> {
+    RecordId::parse(text).ok_or_else(|| {
+        if text.is_empty() {
+            RecordError::with_fields(
+                "MISSING_ARGUMENT",
+                "Id not specified in an update call",
+                vec![],
+            )
+        } else {
+            RecordError::with_fields(
+                "MALFORMED_ID",
+                format!("invalid cross reference id: {text}"),
+                vec!["Id".into()],
+            )
+        }
+    })
 }

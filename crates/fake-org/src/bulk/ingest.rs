@@ -19,7 +19,7 @@ use super::super::ids::RecordId;
 use super::super::input::{self, CsvColumn};
 use super::super::middleware::ApiVersion;
 use super::super::query::quote_into;
-use super::super::record_error::RecordError;
+use super::super::record_error::{RecordError, parse_id};
 use super::super::state::OrgState;
 use super::common::{
     JobState, StatePatch, delimiter, invalid_property, json_body, line_ending, no_job, now_rest,
@@ -346,21 +346,7 @@ fn apply(
     let id_col = j.header.iter().position(|h| h.eq_ignore_ascii_case("Id"));
     let id_of = |row: &csv::StringRecord| -> Result<RecordId, RecordError> {
         let text = id_col.and_then(|c| row.get(c)).unwrap_or("");
-        RecordId::parse(text).ok_or_else(|| {
-            if text.is_empty() {
-                RecordError::with_fields(
-                    "MISSING_ARGUMENT",
-                    "Id not specified in an update call",
-                    vec![],
-                )
-            } else {
-                RecordError::with_fields(
-                    "MALFORMED_ID",
-                    format!("invalid cross reference id: {text}"),
-                    vec!["Id".into()],
-                )
-            }
-        })
+        parse_id(text)
     };
     let mut assigns = input::from_csv_row(cols, row);
     let result: Result<(RecordId, bool), (Option<RecordId>, RecordError)> =

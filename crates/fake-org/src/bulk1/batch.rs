@@ -224,9 +224,7 @@ pub async fn add(
     Path(p): Path<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<Response, Failure> {
-    let job = b1
-        .job(ids(&p, "job"))
-        .map_err(|e| e.with(Format::of_request(&headers)))?;
+    let job = b1.job_of(&headers, &p)?;
     let mut j = job.lock();
     let format = j.format();
     if j.state != JobState::Open {
@@ -269,9 +267,7 @@ pub async fn list(
     headers: HeaderMap,
     Path(p): Path<HashMap<String, String>>,
 ) -> Result<Response, Failure> {
-    let job = b1
-        .job(ids(&p, "job"))
-        .map_err(|e| e.with(Format::of_request(&headers)))?;
+    let job = b1.job_of(&headers, &p)?;
     let j = job.lock();
     let items = j.batches.iter().map(|b| b.lock().info()).collect();
     Ok(render_batch_list(j.format(), items))
@@ -283,9 +279,7 @@ pub fn find(
     headers: &HeaderMap,
     p: &HashMap<String, String>,
 ) -> Result<(Arc<Mutex<Batch>>, Format, usize), Failure> {
-    let job = b1
-        .job(ids(p, "job"))
-        .map_err(|e| e.with(Format::of_request(headers)))?;
+    let job = b1.job_of(headers, p)?;
     let j = job.lock();
     let want = ids(p, "batch");
     let batch = j

@@ -7,7 +7,7 @@ use serde_json::{Map, Value as Json};
 
 use super::super::ids::RecordId;
 use super::super::input::{self, CsvColumn};
-use super::super::record_error::RecordError;
+use super::super::record_error::{RecordError, parse_id};
 use super::super::store::{Assign, Store};
 use super::job::Op;
 
@@ -77,24 +77,6 @@ pub fn from_json(store: &Store, obj: usize, map: &Map<String, Json>, ext: Option
         id: get("Id"),
         key: ext.map(get).unwrap_or_default(),
     }
-}
-
-fn parse_id(text: &str) -> Result<RecordId, RecordError> {
-    RecordId::parse(text).ok_or_else(|| {
-        if text.is_empty() {
-            RecordError::with_fields(
-                "MISSING_ARGUMENT",
-                "Id not specified in an update call",
-                vec![],
-            )
-        } else {
-            RecordError::with_fields(
-                "MALFORMED_ID",
-                format!("invalid cross reference id: {text}"),
-                vec!["Id".into()],
-            )
-        }
-    })
 }
 
 /// Applies one record.

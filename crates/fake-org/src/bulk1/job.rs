@@ -51,6 +51,18 @@ impl Bulk1 {
             .cloned()
             .ok_or_else(|| Bulk1Error::InvalidJob(format!("Invalid job id: {id}")))
     }
+
+    /// The job a request's path names (`{job}`); unknown, `InvalidJob` in the format
+    /// the request was sent in.
+    pub fn job_of(
+        &self,
+        headers: &HeaderMap,
+        p: &HashMap<String, String>,
+    ) -> Result<Arc<Mutex<Job>>, Failure> {
+        let id = p.get("job").map(String::as_str).unwrap_or("");
+        self.job(id)
+            .map_err(|e| e.with(Format::of_request(headers)))
+    }
 }
 
 /// A job's state.
@@ -403,19 +415,13 @@ pub async fn create(
     Ok(render(content, StatusCode::CREATED, "jobInfo", info))
 }
 
-fn job_id(p: &HashMap<String, String>) -> &str {
-    p.get("job").map(String::as_str).unwrap_or("")
-}
-
 /// `GET /job/{id}`.
 pub async fn get(
     State(b1): State<Arc<Bulk1>>,
     headers: HeaderMap,
     Path(p): Path<HashMap<String, String>>,
 ) -> Result<Response, Failure> {
-    let job = b1
-        .job(job_id(&p))
-        .map_err(|e| e.with(Format::of_request(&headers)))?;
+    let job = b1.job_of(&headers, &p)?;
     let user = b1.org.store.read().user.to_string();
     let j = job.lock();
     Ok(render(j.format(), StatusCode::OK, "jobInfo", j.info(&user)))
@@ -429,7 +435,7 @@ pub async fn update(
     body: Bytes,
 ) -> Result<Response, Failure> {
     let req_format = Format::of_request(&headers);
-    let job = b1.job(job_id(&p)).map_err(|e| e.with(req_format))?;
+    let job = b1.job_of(&headers, &p)?;
     let spec = parse_info(req_format, &body).map_err(|e| e.with(req_format))?;
     let user = b1.org.store.read().user.to_string();
     let mut j = job.lock();

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use super::super::auth;
-use super::super::middleware::{MAX_VERSION, MIN_VERSION};
+use super::super::middleware::{MAX_VERSION, MIN_VERSION, version_segment, version_served};
 use super::super::state::OrgState;
 use super::error::Bulk1Error;
 use super::job::Bulk1;
@@ -64,16 +64,10 @@ fn session(req: &Request) -> Option<String> {
 
 async fn gate(State(b1): State<Arc<Bulk1>>, mut req: Request, next: Next) -> Response {
     let format = Format::of_request(req.headers());
-    let path = req
-        .extensions()
-        .get::<axum::extract::OriginalUri>()
-        .map(|u| u.0.path().to_string())
-        .unwrap_or_else(|| req.uri().path().to_string());
-    let version = path
-        .strip_prefix("/services/async/")
-        .and_then(|rest| rest.split('/').next())
+    let (path, segment) = version_segment(&req, "/services/async/");
+    let version = segment
         .and_then(|v| v.parse::<f64>().ok())
-        .filter(|n| (MIN_VERSION..=f64::from(MAX_VERSION) + 0.05).contains(n));
+        .filter(|n| version_served(*n));
     let Some(version) = version else {
         return Bulk1Error::InvalidUrl(format!(
             "Invalid API version in {path}: use {MIN_VERSION:.1} to {MAX_VERSION}.0"

@@ -12,8 +12,9 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::bulk_query::JobInfo;
-use super::client::{Api, Body, Client, Request};
+use super::client::Client;
 use super::error::SfError;
+use super::request::{Api, Body, Request};
 
 /// What an ingest job does.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,9 +17,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::backoff::Backoff;
-use super::client::{Api, Client, Request};
+use super::client::Client;
 use super::csv_rows::RecordScanner;
 use super::error::{ErrorClass, SfError};
+use super::request::{Api, Request};
 use super::rest::Scope;
 use crate::telemetry::salesforce as metrics;
 

@@ -6,8 +6,9 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
-use super::client::{Api, Client, Request};
+use super::client::Client;
 use super::error::SfError;
+use super::request::{Api, Request};
 
 /// Records per Collections request.
 pub const BATCH: usize = 200;

@@ -9,10 +9,12 @@ mod budget_pause;
 mod bulk_ingest;
 mod bulk_query;
 mod client;
+mod client_waits;
 mod collections;
 mod config;
 mod csv_rows;
 mod error;
+mod request;
 mod rest;
 mod secret;
 
@@ -23,9 +25,11 @@ pub use bulk_ingest::{
     CsvParts, FailedRecord, IngestOutcome, Operation, SavedRecord, parse_error_cell,
 };
 pub use bulk_query::{BulkResults, JobInfo};
-pub use client::{Api, Body, Client, Request, parse_limit_info};
+pub use client::Client;
+pub use client_waits::parse_limit_info;
 pub use collections::{RecordError, SaveResult};
 pub use config::{AuthFlow, BudgetConfig, ConfigError, SalesforceConfig};
 pub use error::{ErrorClass, SfError};
+pub use request::{Api, Body, Request};
 pub use rest::{Describe, FieldDescribe, QueryPage, QueryStart, Scope};
 pub use secret::Secret;

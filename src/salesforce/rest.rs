@@ -9,8 +9,9 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::client::{Api, Client, Request};
+use super::client::Client;
 use super::error::SfError;
+use super::request::{Api, Request};
 
 /// A field as describe reports it (the parts orgpool uses).
 #[derive(Debug, Clone, Deserialize, PartialEq)]

@@ -388,6 +388,23 @@ async fn parents_by_external_id_in_collections_and_bulk() {
         ),
         "{failed}"
     );
+
+    // Bulk 1.0 JSON batches take the same nested relationship object.
+    let out = bulk1_json(
+        &c,
+        "Contact",
+        json!([
+            {"LastName": "B1", "Account": {"Orgpool_Key__c": "K-1"}},
+            {"LastName": "B2", "Account": {"Orgpool_Key__c": "K-406"}},
+        ]),
+    )
+    .await;
+    let child = out[0]["id"].as_str().unwrap_or_else(|| panic!("{out:?}"));
+    assert_eq!(
+        c.org.field("Contact", child, "AccountId"),
+        Some(json!(parent))
+    );
+    assert_eq!(out[1]["errors"][0]["statusCode"], "INVALID_FIELD");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -423,6 +440,24 @@ async fn update_and_delete_error_codes_and_lock_failures() {
         out[0]["errors"][0],
         json!({"statusCode": "ENTITY_IS_DELETED", "message": "entity is deleted", "fields": []})
     );
+    // Bulk 2.0 updates report the same codes in sf__Error.
+    let job = bulk2(
+        &c,
+        json!({"object": "Account", "operation": "update", "contentType": "CSV", "lineEnding": "LF"}),
+        &format!("Id,Name\n{gone},X\n{never},Y\n"),
+    )
+    .await;
+    let failed = text(&c, &format!("/jobs/ingest/{job}/failedResults/")).await;
+    let (_, rows) = parse_csv(&failed);
+    let cell = |id: &str| {
+        rows.iter()
+            .find(|r| r.get(2).map(String::as_str) == Some(id))
+            .map(|r| r[1].clone())
+            .unwrap_or_else(|| panic!("{id} not in {failed}"))
+    };
+    assert!(cell(&gone).starts_with("ENTITY_IS_DELETED:entity is deleted:"));
+    assert!(cell(never).starts_with("INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:"));
+
     // REST on a record that does not exist: the resource is not found.
     assert_api_error(
         c.patch(&format!("/sobjects/Account/{never}"), &json!({"Name": "X"}))
@@ -568,4 +603,21 @@ async fn writes_are_stamped_with_the_api_user() {
             "{f}: {first} then {second}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_schema_file_rule_is_refused_naming_it() {
+    let rule = "[[validation_rule]]\nobject = \"Account\"\nname = \"Odd\"\nfield = \"Name\"\nrule = \"shorter_than\"\nvalue = 3\nmessage = \"m\"\n";
+    let cfg = FakeOrgConfig {
+        schema_file: Some(schema_file("bad", rule)),
+        ..config()
+    };
+    let Err(err) = orgpool::fake_org::start(cfg).await else {
+        panic!("a schema file with an unknown rule was accepted");
+    };
+    let err = err.to_string();
+    assert!(
+        err.contains("validation rule Odd on Account") && err.contains("shorter_than"),
+        "{err}"
+    );
 }

@@ -55,7 +55,7 @@ impl RuleValue {
 enum Check {
     Required,
     MaxLength(usize),
-    NotEqual(String),
+    NotEqual(RuleValue),
 }
 
 /// A rule bound to the schema: object index, field slot and the check.
@@ -97,7 +97,7 @@ fn compile_one(objects: &[ObjectDef], s: &ValidationRule) -> Result<CompiledRule
         ("max_length", Some(RuleValue::Number(n))) if *n >= 0.0 && n.fract() == 0.0 => {
             Check::MaxLength(*n as usize)
         }
-        ("not_equal", Some(v)) => Check::NotEqual(v.text()),
+        ("not_equal", Some(v)) => Check::NotEqual(v.clone()),
         ("required", Some(_)) => return Err(format!("{at}: required takes no value")),
         ("max_length", _) => {
             return Err(format!(
@@ -127,7 +127,11 @@ pub fn check(rules: &[CompiledRule], obj: usize, values: &[Value]) -> Result<(),
         let broken = match &r.check {
             Check::Required => v.is_null(),
             Check::MaxLength(n) => text_of(v).is_some_and(|t| t.chars().count() > *n),
-            Check::NotEqual(x) => text_of(v).is_some_and(|t| t == *x),
+            // Numbers compare as numbers (a double's 5.0 equals 5), anything else as text.
+            Check::NotEqual(x) => match (x, v.as_f64()) {
+                (RuleValue::Number(n), Some(have)) => have == *n,
+                _ => text_of(v).is_some_and(|t| t == x.text()),
+            },
         };
         if broken {
             return Err(RecordError::with_fields(
@@ -149,3 +153,6 @@ fn text_of(v: &Value) -> Option<String> {
     v.write_csv(&mut out);
     Some(out)
 }
+
+#[cfg(test)]
+mod tests;

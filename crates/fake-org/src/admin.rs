@@ -17,6 +17,7 @@ use super::config::ChurnSpec;
 use super::faults::OutageMode;
 use super::handle::{ChurnHandle, state_json};
 use super::state::OrgState;
+use super::validation::ValidationRule;
 
 /// Body of `POST /__admin/faults`: every field optional, only given ones change.
 #[derive(Debug, Deserialize)]
@@ -40,6 +41,8 @@ pub struct FaultsPatch {
     pub expire_tokens: Option<bool>,
     /// Replace the churn generators (`Object:inserts=N,updates=N,deletes=N`).
     pub churn: Option<Vec<String>>,
+    /// Replace the validation rules in force (`[]` removes them all).
+    pub validation_rules: Option<Vec<ValidationRule>>,
 }
 
 /// `GET /__admin/state`.
@@ -82,6 +85,12 @@ pub async fn post_faults(
                 format!("churn: no object named {}", bad.object),
             ));
         }
+    }
+    if let Some(rules) = &p.validation_rules {
+        org.store
+            .write()
+            .set_validation_rules(rules)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_INPUT", e))?;
     }
     org.faults.update(|s| {
         if let Some(secs) = p.outage_seconds {

@@ -15,6 +15,7 @@ use super::faults::OutageMode;
 use super::ids::RecordId;
 use super::state::OrgState;
 use super::store::Store;
+use super::validation::ValidationRule;
 
 /// Replaces the churn generators of a running org.
 #[derive(Debug, Clone)]
@@ -105,6 +106,12 @@ impl FakeOrg {
         auth::expire_all(&self.org)
     }
 
+    /// Replaces the validation rules in force (empty removes them); the error names the
+    /// bad rule.
+    pub fn set_validation_rules(&self, rules: &[ValidationRule]) -> Result<(), String> {
+        self.org.store.write().set_validation_rules(rules)
+    }
+
     /// Replaces the churn generators.
     pub fn set_churn(&self, specs: Vec<ChurnSpec>) {
         self.churn.set(specs);
@@ -186,6 +193,7 @@ pub fn state_json(org: &OrgState) -> Json {
         "latency_ms": f.latency.as_millis() as u64,
         "bulk_delay_ms": f.bulk_delay.as_millis() as u64,
         "ingest_failure_rate": f.ingest_failure_rate,
+        "validation_rules": store.validation_rules(),
         "tokens": org.tokens.lock().len(),
         "query_jobs": org.query_jobs.lock().len(),
         "ingest_jobs": org.ingest_jobs.lock().len(),

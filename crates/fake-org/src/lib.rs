@@ -38,6 +38,7 @@ mod standard;
 mod state;
 pub mod store;
 mod tls;
+mod validation;
 pub mod value;
 
 pub use config::{ChurnSpec, FakeOrgConfig, SeedConfig};
@@ -46,3 +47,4 @@ pub use handle::FakeOrg;
 pub use record_error::RecordError;
 pub use schema_file::SchemaError;
 pub use server::{StartError, build_store, serve, start};
+pub use validation::{RuleValue, ValidationRule};

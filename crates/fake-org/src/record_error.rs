@@ -65,6 +65,14 @@ impl RecordError {
         RecordError::new("NOT_FOUND", "The requested resource does not exist")
     }
 
+    /// `UNABLE_TO_LOCK_ROW`, the injected lock failure (the fault switch's rate).
+    pub fn lock_failed() -> RecordError {
+        RecordError::new(
+            "UNABLE_TO_LOCK_ROW",
+            "unable to obtain exclusive access to this record",
+        )
+    }
+
     /// `ENTITY_IS_DELETED`.
     pub fn deleted() -> RecordError {
         RecordError::new("ENTITY_IS_DELETED", "entity is deleted")

@@ -6,6 +6,7 @@ use std::path::Path;
 use super::model::ObjectDef;
 use super::schema_file::{self, SchemaError};
 use super::standard::standard_objects;
+use super::validation::ValidationRule;
 
 /// All objects of the org.
 #[derive(Debug, Clone)]
@@ -16,16 +17,20 @@ pub struct Schema {
     by_prefix: HashMap<[u8; 3], usize>,
     /// When the metadata last changed (ms since epoch), for describe `If-Modified-Since`.
     pub modified_ms: i64,
+    /// Validation rules from the schema file (checked against the objects on load).
+    pub validation_rules: Vec<ValidationRule>,
 }
 
 impl Schema {
     /// The standard objects plus those of `file`, if given.
     pub fn load(file: Option<&Path>) -> Result<Schema, SchemaError> {
         let mut objects = standard_objects();
-        if let Some(path) = file {
-            schema_file::load(path, &mut objects)?;
-        }
-        let schema = Schema::from_objects(objects);
+        let rules = match file {
+            Some(path) => schema_file::load(path, &mut objects)?,
+            None => Vec::new(),
+        };
+        let mut schema = Schema::from_objects(objects);
+        schema.validation_rules = rules;
         schema.check_references()?;
         Ok(schema)
     }
@@ -49,6 +54,7 @@ impl Schema {
             by_name,
             by_prefix,
             modified_ms,
+            validation_rules: Vec::new(),
         }
     }
 

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::field_builder::{f, location, system_fields};
 use super::model::{FieldDef, FieldType, ObjectDef};
+use super::validation::ValidationRule;
 use super::value::{Value, from_text};
 
 /// Why a schema file was refused.
@@ -45,6 +46,9 @@ pub struct SchemaFile {
     /// Extra fields on existing (standard) objects.
     #[serde(default)]
     pub field: Vec<ExtraFieldSpec>,
+    /// Validation rules (checked once every object is defined).
+    #[serde(default)]
+    pub validation_rule: Vec<ValidationRule>,
 }
 
 /// A new object.
@@ -132,20 +136,23 @@ pub struct FieldSpec {
     pub default: Option<String>,
 }
 
-/// Reads and applies a schema file to `objects`.
-pub fn load(path: &Path, objects: &mut Vec<ObjectDef>) -> Result<(), SchemaError> {
+/// Reads and applies a schema file to `objects`; returns its validation rules.
+pub fn load(path: &Path, objects: &mut Vec<ObjectDef>) -> Result<Vec<ValidationRule>, SchemaError> {
     let text = std::fs::read_to_string(path).map_err(|source| SchemaError::Read {
         path: path.display().to_string(),
         source,
     })?;
-    let file: SchemaFile = toml::from_str(&text).map_err(|e| SchemaError::Syntax {
+    let mut file: SchemaFile = toml::from_str(&text).map_err(|e| SchemaError::Syntax {
         path: path.display().to_string(),
         message: e.to_string(),
     })?;
-    apply(file, objects)
+    let rules = std::mem::take(&mut file.validation_rule);
+    apply(file, objects)?;
+    super::validation::compile(objects, &rules).map_err(SchemaError::Invalid)?;
+    Ok(rules)
 }
 
-/// Applies a parsed schema to `objects`.
+/// Applies a parsed schema to `objects` (its validation rules are the caller's).
 pub fn apply(file: SchemaFile, objects: &mut Vec<ObjectDef>) -> Result<(), SchemaError> {
     for spec in file.object {
         if objects

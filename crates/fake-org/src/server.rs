@@ -49,6 +49,10 @@ pub fn build_store(config: &FakeOrgConfig) -> Result<(Store, SeedSummary), Start
     let schema = Arc::new(Schema::load(config.schema_file.as_deref())?);
     let mut store = Store::new(schema, &config.username);
     let summary = seed(&mut store, &config.seed).map_err(|e| StartError::Seed(e.message))?;
+    let rules = store.schema.validation_rules.clone();
+    store
+        .set_validation_rules(&rules)
+        .map_err(StartError::Seed)?;
     Ok((store, summary))
 }
 

@@ -10,6 +10,7 @@ use super::model::{FieldDef, FieldType, ObjectDef};
 use super::record_error::RecordError;
 use super::rules;
 use super::schema::Schema;
+use super::validation::{self, CompiledRule, ValidationRule};
 use super::value::{self, Value};
 
 /// One stored record.
@@ -110,6 +111,8 @@ pub struct Store {
     /// The time of the write in progress, so roll-ups carry the same stamp (seeding
     /// backdates writes).
     current: Option<i64>,
+    /// Validation rules in force (schema file, then admin).
+    validation: Vec<CompiledRule>,
 }
 
 impl Store {
@@ -118,6 +121,9 @@ impl Store {
         let tables = schema.objects.iter().map(|_| Table::default()).collect();
         let user_obj = schema.index("User").unwrap_or(0);
         let mut store = Store {
+            // The schema file's rules are switched on after seeding, as a rule activated
+            // in an org with data does not touch existing records.
+            validation: Vec::new(),
             user: RecordId::new(schema.objects[user_obj].key_prefix, 1),
             schema,
             tables,
@@ -139,6 +145,17 @@ impl Store {
             store.user = id;
         }
         store
+    }
+
+    /// Replaces the validation rules in force; the error names the bad rule.
+    pub fn set_validation_rules(&mut self, specs: &[ValidationRule]) -> Result<(), String> {
+        self.validation = validation::compile(&self.schema.objects, specs)?;
+        Ok(())
+    }
+
+    /// The validation rules in force, as given.
+    pub fn validation_rules(&self) -> Vec<ValidationRule> {
+        self.validation.iter().map(|r| r.spec.clone()).collect()
     }
 
     /// The table of object `obj`.
@@ -243,6 +260,7 @@ impl Store {
             ));
         }
         rules::derive(self, obj, &mut values, None)?;
+        validation::check(&self.validation, obj, &values)?;
         self.check_unique(obj, &values, None)?;
         self.insert_row(obj, seq, values);
         self.current = Some(now);
@@ -261,6 +279,14 @@ impl Store {
     ) -> Result<(), RecordError> {
         let schema = self.schema.clone();
         let def = &schema.objects[obj];
+        if id.prefix() == def.key_prefix && !self.issued(obj, id) {
+            // An Id this org never issued (another org's, made up): Salesforce reports
+            // it as a bad reference, not as deleted.
+            return Err(RecordError::new(
+                "INVALID_CROSS_REFERENCE_KEY",
+                "invalid cross reference id",
+            ));
+        }
         let seq = self.live_seq(obj, id)?;
         let old = self.tables[obj]
             .get(seq)
@@ -299,6 +325,7 @@ impl Store {
         let now = at.unwrap_or_else(|| self.tick());
         stamp(def, &mut values, now, self.user);
         rules::derive(self, obj, &mut values, Some(&old))?;
+        validation::check(&self.validation, obj, &values)?;
         self.check_unique(obj, &values, Some(seq))?;
         self.replace_row(obj, seq, values);
         self.current = Some(now);
@@ -447,6 +474,11 @@ impl Store {
             .get(&slot)?
             .get(&key.to_lowercase())
             .copied()
+    }
+
+    /// Whether `id` of `obj` was ever issued here (it may since have been deleted).
+    pub fn issued(&self, obj: usize, id: RecordId) -> bool {
+        (1..=self.tables[obj].issued()).contains(&id.seq())
     }
 
     /// The sequence number of a live record of `obj`, or the error the API gives.

@@ -307,14 +307,7 @@ async fn process(org: Arc<OrgState>, job: Arc<Mutex<IngestJob>>) {
             let mut rng = rand::rng();
             for i in done..stop {
                 let outcome = if rate > 0.0 && rng.random_bool(rate.min(1.0)) {
-                    Outcome::Failed(
-                        None,
-                        RecordError::new(
-                            "UNABLE_TO_LOCK_ROW",
-                            "unable to obtain exclusive access to this record",
-                        )
-                        .bulk_cell(),
-                    )
+                    Outcome::Failed(None, RecordError::lock_failed().bulk_cell())
                 } else {
                     apply(&mut store, &j, &cols, &j.rows[i])
                 };

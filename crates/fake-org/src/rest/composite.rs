@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use rand::Rng;
 use serde_json::{Map, Value as Json, json};
 
 use super::super::api_error::{ApiError, json_response};
@@ -60,6 +61,29 @@ fn too_many() -> ApiError {
 }
 
 type Undo = Vec<(usize, u64, Option<Row>)>;
+
+/// The injected `UNABLE_TO_LOCK_ROW` share (`ingest_failure_rate`), per record, as
+/// concurrent writers to the same parent make real Collections calls fail.
+struct LockFaults {
+    rate: f64,
+    rng: rand::rngs::ThreadRng,
+}
+
+impl LockFaults {
+    fn new(org: &OrgState) -> LockFaults {
+        LockFaults {
+            rate: org.faults.snapshot().ingest_failure_rate.clamp(0.0, 1.0),
+            rng: rand::rng(),
+        }
+    }
+
+    fn roll(&mut self) -> Result<(), RecordError> {
+        if self.rate > 0.0 && self.rng.random_bool(self.rate) {
+            return Err(RecordError::lock_failed());
+        }
+        Ok(())
+    }
+}
 
 fn one(
     store: &mut Store,
@@ -179,6 +203,7 @@ fn one(
 
 fn run(org: &OrgState, op: Op, fixed: Option<&str>, body: &Bytes) -> Result<Response, ApiError> {
     let (all_or_none, records) = parse_body(body)?;
+    let mut locks = LockFaults::new(org);
     let mut store = org.store.write();
     let fixed_obj = match fixed {
         Some(n) => Some(store.schema.index(n).ok_or_else(ApiError::not_found)?),
@@ -191,7 +216,9 @@ fn run(org: &OrgState, op: Op, fixed: Option<&str>, body: &Bytes) -> Result<Resp
         if failed && all_or_none {
             break;
         }
-        let r = one(&mut store, &op, fixed_obj, rec, &mut undo);
+        let r = locks
+            .roll()
+            .and_then(|()| one(&mut store, &op, fixed_obj, rec, &mut undo));
         failed |= r.is_err();
         results.push(r);
     }
@@ -264,11 +291,13 @@ pub async fn delete(
     let all_or_none = q
         .get("allOrNone")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let mut locks = LockFaults::new(&org);
     let mut store = org.store.write();
     let mut undo: Undo = Vec::new();
     let mut results: Vec<(String, Result<(), RecordError>)> = Vec::new();
     for text in &ids {
         let r = (|| {
+            locks.roll()?;
             let id = RecordId::parse(text).ok_or_else(|| {
                 RecordError::with_fields("MALFORMED_ID", format!("malformed id {text}"), vec![])
             })?;

@@ -133,6 +133,9 @@ pub async fn update(
     let mut store = org.store.write();
     let obj = object(&store, &p.obj)?;
     let id = parse_id(&store, obj, p.id.as_deref().unwrap_or(""))?;
+    if !store.issued(obj, id) {
+        return Err(ApiError::not_found());
+    }
     let assigns = input::from_json(&store.schema, obj, &map).map_err(|e| ApiError::record(&e))?;
     store
         .update(obj, id, assigns, None)
@@ -148,6 +151,9 @@ pub async fn delete(
     let mut store = org.store.write();
     let obj = object(&store, &p.obj)?;
     let id = parse_id(&store, obj, p.id.as_deref().unwrap_or(""))?;
+    if !store.issued(obj, id) {
+        return Err(ApiError::not_found());
+    }
     store.delete(obj, id).map_err(|e| ApiError::record(&e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

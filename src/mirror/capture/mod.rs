@@ -50,3 +50,23 @@ pub fn not_sent_warnings(file: &MappingsFile) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_write_mappings_are_warned_about_until_write_back_lands() {
+        let file = MappingsFile::parse(
+            "m.toml",
+            "[[mapping]]\nobject = \"Invoice__c\"\naccess = \"read_write\"\nschema = \"Sales\"\n[[mapping]]\nobject = \"Account\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            not_sent_warnings(&file),
+            [
+                "mapping Invoice__c: read_write: changes are captured in Sales._trigger_log; sending them to Salesforce (write_back) is not built yet"
+            ]
+        );
+    }
+}

@@ -560,5 +560,29 @@ async fn load_resync_reconcile_and_reload_capture_nothing() {
             .await,
         1
     );
+
+    // A scheduler pass archives processed rows (write-back's, aged here by hand).
+    sqlx::query(
+        "UPDATE salesforce._trigger_log SET state = 'SUCCESS', updated_at = now() - interval '2 hours'",
+    )
+    .execute(&h.pool)
+    .await
+    .unwrap();
+    orgpool::scheduler::tick(
+        &h.services,
+        &h.mappings.mapping,
+        Duration::from_secs(86_400),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            h.count("SELECT count(*) FROM salesforce._trigger_log")
+                .await,
+            h.count("SELECT count(*) FROM salesforce._trigger_log_archive WHERE state = 'SUCCESS'")
+                .await
+        ),
+        (0, 1)
+    );
     h.close().await;
 }

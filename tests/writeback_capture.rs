@@ -586,3 +586,59 @@ async fn load_resync_reconcile_and_reload_capture_nothing() {
     );
     h.close().await;
 }
+
+/// The example schema's custom objects (`Invoice__c`), a tiny seed.
+fn custom_org() -> FakeOrgConfig {
+    FakeOrgConfig {
+        schema_file: Some(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/fake-org-schema.toml").into(),
+        ),
+        seed: SeedConfig {
+            accounts: 2,
+            opportunities: 0,
+            lines_per_opportunity: 0,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+const INVOICES: &str = r#"
+[[mapping]]
+object = "Invoice__c"
+fields = ["Name", "Number__c"]
+schema = "Sales"
+access = "read_write"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_write_custom_object_in_a_quoted_schema_is_captured_and_warned_about() {
+    let h = Harness::new("capture_custom", custom_org(), INVOICES).await;
+    let run = h.start(&INITIAL_LOAD, "Invoice__c").await;
+    assert_eq!(h.drive(run).await, "succeeded");
+    sqlx::query("INSERT INTO \"Sales\".invoice__c (name, number__c) VALUES ('INV-1', 'N-1')")
+        .execute(&h.pool)
+        .await
+        .unwrap();
+    let (state, action, table): (String, String, String) = sqlx::query_as(
+        "SELECT state::text, action::text, table_name::text FROM \"Sales\"._trigger_log",
+    )
+    .fetch_one(&h.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (state.as_str(), action.as_str(), table.as_str()),
+        ("NEW", "INSERT", "invoice__c")
+    );
+    h.close().await;
+
+    // `mappings check` accepts it and says nothing is sent yet.
+    let env = jobs_common::Env::new("capture_check", custom_org(), INVOICES).await;
+    let out = env.run(&["mappings", "check"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: mapping Invoice__c: read_write: changes are captured in Sales._trigger_log; sending them to Salesforce (write_back) is not built yet"),
+        "{stderr}"
+    );
+}

@@ -109,6 +109,7 @@ impl SchedulerArgs {
 }
 
 /// A file that maps nothing leaves the scheduler with no mirror work: say so, naming it.
+/// A read_write mapping captures changes that nothing sends yet: say that too.
 fn warn_if_empty(file: &crate::mirror::MappingsFile, path: &str) {
     crate::mirror::capture::not_sent_warnings(file)
         .iter()

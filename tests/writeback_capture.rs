@@ -642,3 +642,35 @@ async fn a_read_write_custom_object_in_a_quoted_schema_is_captured_and_warned_ab
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_table_without_the_system_columns_gets_them_and_is_captured() {
+    let (db, _, pool) = jobs_common::fresh_database("capture_columns").await;
+    // As a table made by hand might be: no `id`, no `_hc_err`.
+    for sql in [
+        "CREATE SCHEMA \"Sales\"",
+        "CREATE TABLE \"Sales\".invoice__c (sfid varchar(18) COLLATE \"C\" UNIQUE, systemmodstamp timestamptz, isdeleted boolean, name varchar(80), amount__c numeric(18,2), _hc_lastop varchar(32))",
+        "INSERT INTO \"Sales\".invoice__c (sfid, name) VALUES ('a0B000000000001AAA', 'old')",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    ensured(&pool, &invoice(Access::ReadWrite)).await;
+    sqlx::query("UPDATE \"Sales\".invoice__c SET name = 'new'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (record, lastop, err): (i32, String, Option<String>) =
+        sqlx::query_as("SELECT id, _hc_lastop::text, _hc_err FROM \"Sales\".invoice__c")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((lastop.as_str(), err), ("PENDING", None));
+    let log = log_rows(&pool).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!((log[0].1.as_str(), log[0].3), ("UPDATE", record));
+    pool.close().await;
+    jobs_common::drop_database(&db).await;
+}

@@ -202,6 +202,23 @@ async fn update(
     existing: &[(String, String)],
 ) -> Result<Drift, MirrorError> {
     let mut drift = Drift::default();
+    // A table made elsewhere (by hand, or Heroku Connect's without one of them) gets
+    // the system columns apply and the capture triggers rely on; `id` numbers every
+    // row as it is added.
+    for (name, def) in [
+        ("id", "serial"),
+        ("_hc_lastop", "varchar(32)"),
+        ("_hc_err", "text"),
+    ] {
+        if !existing.iter().any(|(n, _)| n == name) {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {name} {def}",
+                t.qualified()
+            )))
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
     for c in &t.columns {
         match existing.iter().find(|(n, _)| *n == c.name) {
             None => {

@@ -27,6 +27,7 @@ fn table(schema: &str) -> MirrorTable {
             column("Name", "name", "varchar(255)"),
             column("AnnualRevenue", "annualrevenue", "numeric(18,0)"),
         ],
+        access: Default::default(),
     }
 }
 

@@ -109,7 +109,11 @@ impl SchedulerArgs {
 }
 
 /// A file that maps nothing leaves the scheduler with no mirror work: say so, naming it.
+/// A read_write mapping captures changes that nothing sends yet: say that too.
 fn warn_if_empty(file: &crate::mirror::MappingsFile, path: &str) {
+    crate::mirror::capture::not_sent_warnings(file)
+        .iter()
+        .for_each(|w| tracing::warn!("{w}"));
     if file.mapping.is_empty() {
         tracing::warn!(%path, "the mappings file maps no objects, so nothing will be synced; add a [[mapping]] entry (see jobs/README.md) or point ORGPOOL_MAPPINGS at the right file");
     }

@@ -105,6 +105,7 @@ pub fn table_of(row: &MappingRow) -> Result<MirrorTable, JobError> {
         schema: row.schema_name.clone(),
         table: row.table_name.clone(),
         columns,
+        access: mapping.access,
     })
 }
 

@@ -92,8 +92,11 @@ pub async fn stage(conn: &mut PgConnection, columns: &[&Column]) -> Result<(), M
     Ok(())
 }
 
-/// Applies `cs` in the caller's transaction.
+/// Applies `cs` in the caller's transaction, marked as orgpool's own writes for the
+/// rest of it, so the capture triggers do not log them (a synced change must never be
+/// sent back). Outside a transaction the marker would end with its own statement.
 pub async fn apply(conn: &mut PgConnection, cs: &ChangeSet<'_>) -> Result<Applied, MirrorError> {
+    super::capture::mark_own_writes(conn).await?;
     if !cs.columns.iter().any(|c| c.name == "sfid") {
         return Err(MirrorError::Incomplete {
             object: cs.table.object.clone(),

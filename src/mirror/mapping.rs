@@ -47,7 +47,8 @@ pub enum Access {
     /// Salesforce to Postgres (default).
     #[default]
     ReadOnly,
-    /// Both directions (not supported yet; refused with an explanation).
+    /// Both directions: the app's writes are captured in `_trigger_log` (sending them
+    /// to Salesforce, write-back, is not built yet).
     ReadWrite,
 }
 
@@ -242,12 +243,6 @@ impl Mapping {
             return Err(invalid(
                 o,
                 "object must be an API name such as Account or Invoice__c",
-            ));
-        }
-        if self.access == Access::ReadWrite {
-            return Err(invalid(
-                o,
-                "access = \"read_write\" is not supported yet (write-back is planned); use access = \"read_only\"",
             ));
         }
         let Some(every) = parse_duration(&self.poll_interval) else {

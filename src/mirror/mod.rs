@@ -1,8 +1,9 @@
 //! The Postgres mirror: mappings and their check against describe, Salesforce-to-Postgres
 //! column types (two modes), the tables and their indexes in the Heroku Connect layout,
 //! the one write seam ([`apply`] of a [`ChangeSet`]), the streaming COPY loader that
-//! produces change sets, and the chunk planner.
+//! produces change sets, the chunk planner, and the capture of the app's own writes.
 
+pub mod capture;
 pub mod change_set;
 pub mod check;
 pub mod error;

@@ -3,13 +3,15 @@
 //! mapped field, every identifier quoted. Creating them, growing them when a mapping
 //! gains fields (never dropping a column), converting columns in place when the
 //! mapping's `column_types` changed, refusing incompatible type changes, counting an Id
-//! range, and swapping a reloaded shadow table in. Index names are in [`super::indexes`].
+//! range, and swapping a reloaded shadow table in. Index names are in [`super::indexes`];
+//! the capture triggers the mapping's access wants are installed by
+//! [`super::capture::ensure_capture`] in the same transaction.
 
 use sqlx::{Connection, PgConnection};
 
 use super::error::MirrorError;
 use super::indexes::{self, PLAIN, UNIQUE};
-use super::mapping::{Column, Resolved};
+use super::mapping::{Access, Column, Resolved};
 use super::types::{compatible, conversion, quote_ident};
 
 /// A mirror table.
@@ -23,6 +25,8 @@ pub struct MirrorTable {
     pub table: String,
     /// Mapped columns (`sfid`, `systemmodstamp`, `isdeleted` first).
     pub columns: Vec<Column>,
+    /// The mapping's access: which capture triggers [`ensure`] installs.
+    pub access: Access,
 }
 
 /// What [`ensure`] found and did.
@@ -53,6 +57,7 @@ impl MirrorTable {
             schema: r.mapping.schema.clone(),
             table: r.mapping.table(),
             columns: r.columns.clone(),
+            access: r.mapping.access,
         }
     }
 
@@ -139,6 +144,7 @@ pub async fn ensure(conn: &mut PgConnection, t: &MirrorTable) -> Result<Drift, M
         update(&mut tx, t, &existing).await?
     };
     indexes::ensure_all(&mut tx, t).await?;
+    super::capture::ensure_capture(&mut tx, t, t.access).await?;
     tx.commit().await?;
     Ok(drift)
 }
@@ -196,6 +202,23 @@ async fn update(
     existing: &[(String, String)],
 ) -> Result<Drift, MirrorError> {
     let mut drift = Drift::default();
+    // A table made elsewhere (by hand, or Heroku Connect's without one of them) gets
+    // the system columns apply and the capture triggers rely on; `id` numbers every
+    // row as it is added.
+    for (name, def) in [
+        ("id", "serial"),
+        ("_hc_lastop", "varchar(32)"),
+        ("_hc_err", "text"),
+    ] {
+        if !existing.iter().any(|(n, _)| n == name) {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {name} {def}",
+                t.qualified()
+            )))
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
     for c in &t.columns {
         match existing.iter().find(|(n, _)| *n == c.name) {
             None => {

@@ -86,6 +86,8 @@ pub async fn tick(
         }
     }
     out.repushed = sweep(&s.pool, &s.queues).await?.pushed;
+    // Processed capture-log rows move to the archive, a small batch a pass.
+    crate::mirror::capture::archive_all(&s.pool, mappings).await;
     for kind in registry::queues() {
         s.queues.trim(kind, 1_000).await?;
     }

@@ -149,6 +149,8 @@ pub const SETTINGS: &[Setting] = &[
         "seconds between scheduler passes (`orgpool scheduler --tick-seconds`)"),
     s("ORGPOOL_RECONCILE_EVERY", Value("24h"), Processes,
         "how often the scheduler reconciles each mapping (`--reconcile-every`)"),
+    s("ORGPOOL_TRIGGER_LOG_RETENTION_DAYS", Value("30"), Processes,
+        "days processed rows of `<schema>._trigger_log_archive` are kept (1 to 3650); the scheduler prunes older ones"),
     s("METRICS_PORT", Note("none"), Processes,
         "port of a worker's or the scheduler's own `/metrics`; unset, none is served"),
     s("DYNO", Note("`HOSTNAME`, else `worker`"), Processes,

@@ -1,0 +1,72 @@
+//! Capture of the app's own writes to mirror tables, in Postgres and compatible with
+//! Heroku Connect: per schema a `_trigger_log` and `_trigger_log_archive` with Connect's
+//! columns and states, trigger functions, and per table the triggers that log every
+//! INSERT, UPDATE and DELETE an application makes (`NEW` on a `read_write` mapping,
+//! `READONLY` on a `read_only` one). orgpool's own writes carry a transaction-local
+//! marker ([`mark_own_writes`]) the triggers skip, so a synced change never echoes
+//! back. Archiving processed log rows and pruning the archive is in [`archive`].
+//! Sending captured changes to Salesforce (`write_back`) is not built yet.
+
+pub mod archive;
+mod sql;
+pub mod triggers;
+
+use sqlx::PgConnection;
+
+use super::mapping::{Access, MappingsFile};
+
+pub use archive::{Archived, archive, archive_all};
+pub use triggers::{ensure_capture, installed};
+
+/// The `LISTEN` channel a capture notifies, with a JSON payload naming the schema,
+/// table, log row and record (`{"schema":..,"table":..,"id":..,"record_id":..,"action":..}`).
+pub const CHANNEL: &str = "orgpool_write_back";
+
+/// The transaction-local setting that marks orgpool's own writes.
+pub const WRITER_SETTING: &str = "orgpool.writer";
+
+/// Marks the rest of the caller's transaction as orgpool's own sync writes, which the
+/// capture triggers skip. Transaction-local (`set_config(.., true)`), so it ends with the
+/// transaction and never leaks to the next user of a pooled connection.
+pub async fn mark_own_writes(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config($1, 'sync', true)")
+        .bind(WRITER_SETTING)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// One line per `read_write` mapping of `file`: its changes are captured but not sent
+/// yet. Shown by the scheduler and `mappings check` until write-back lands.
+pub fn not_sent_warnings(file: &MappingsFile) -> Vec<String> {
+    file.mapping
+        .iter()
+        .filter(|m| m.access == Access::ReadWrite)
+        .map(|m| {
+            format!(
+                "mapping {}: read_write: changes are captured in {}._trigger_log; sending them to Salesforce (write_back) is not built yet",
+                m.object, m.schema
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_write_mappings_are_warned_about_until_write_back_lands() {
+        let file = MappingsFile::parse(
+            "m.toml",
+            "[[mapping]]\nobject = \"Invoice__c\"\naccess = \"read_write\"\nschema = \"Sales\"\n[[mapping]]\nobject = \"Account\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            not_sent_warnings(&file),
+            [
+                "mapping Invoice__c: read_write: changes are captured in Sales._trigger_log; sending them to Salesforce (write_back) is not built yet"
+            ]
+        );
+    }
+}

@@ -6,13 +6,7 @@ use orgpool::mirror::{ChangeSet, Column, Deleted, MirrorTable, Rows, apply, ensu
 use sqlx::PgPool;
 
 fn column(field: &str, name: &str, pg_type: &str) -> Column {
-    Column {
-        field: field.into(),
-        name: name.into(),
-        pg_type: pg_type.into(),
-        indexed: false,
-        hc_index: false,
-    }
+    Column::plain(field, name, pg_type)
 }
 
 fn table(schema: &str) -> MirrorTable {

@@ -22,13 +22,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 
 fn column(field: &str, name: &str, pg_type: &str) -> Column {
-    Column {
-        field: field.into(),
-        name: name.into(),
-        pg_type: pg_type.into(),
-        indexed: false,
-        hc_index: false,
-    }
+    Column::plain(field, name, pg_type)
 }
 
 /// A custom object in a schema with capitals: both names need quoting.

@@ -182,6 +182,8 @@ fn check_upsert(
 /// caller).
 fn column(f: &FieldDescribe, mode: ColumnTypes) -> Option<Column> {
     let pg_type = types::column_type(f, mode).ok()?;
+    // Write-back never sets these; Salesforce does.
+    let system = SYSTEM.iter().any(|s| s.eq_ignore_ascii_case(&f.name));
     let name = if f.name.eq_ignore_ascii_case("Id") {
         "sfid".to_string()
     } else {
@@ -190,6 +192,9 @@ fn column(f: &FieldDescribe, mode: ColumnTypes) -> Option<Column> {
     Some(Column {
         indexed: f.field_type == "reference" && name != "sfid",
         hc_index: false,
+        create: f.createable && !system,
+        update: f.updateable && !system,
+        relationship: None,
         field: f.name.clone(),
         name,
         pg_type,

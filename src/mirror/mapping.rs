@@ -316,9 +316,51 @@ pub struct Column {
     /// Connect names it, `hc_idx_<table>_<column>`.
     #[serde(default)]
     pub hc_index: bool,
+    /// Whether write-back may set it on insert (describe's `createable`). Columns stored
+    /// before write-back existed decode as writable; Salesforce refuses what is not.
+    #[serde(default = "writable")]
+    pub create: bool,
+    /// Whether write-back may set it on update (describe's `updateable`).
+    #[serde(default = "writable")]
+    pub update: bool,
+    /// For a Heroku Connect relationship column (`account__r__external_id__c`): the
+    /// lookup it sets by the parent's External ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relationship: Option<Relationship>,
+}
+
+fn writable() -> bool {
+    true
+}
+
+/// A lookup set by the parent's External ID, as Heroku Connect's
+/// `<lookup>__r__<extid>` columns do: write-back sends `{"Account": {"External_Id__c":
+/// v}}` (Collections) or an `Account.External_Id__c` column (Bulk).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Relationship {
+    /// The lookup field (`AccountId`).
+    pub lookup: String,
+    /// Its relationship name (`Account`, `Parent__r`).
+    pub name: String,
+    /// The parent's External ID field (`External_Id__c`).
+    pub external_id: String,
 }
 
 impl Column {
+    /// A column of field `field` named `name`, typed `pg_type`, writable, no index.
+    pub fn plain(field: &str, name: &str, pg_type: &str) -> Column {
+        Column {
+            field: field.into(),
+            name: name.into(),
+            pg_type: pg_type.into(),
+            indexed: false,
+            hc_index: false,
+            create: true,
+            update: true,
+            relationship: None,
+        }
+    }
+
     /// `COLLATE "C"` for `sfid` and lookup columns: Ids order and compare by bytes, the
     /// unique index then serves Id range scans, and a join of a lookup to `sfid` (an
     /// Opportunity's line items, say) has one collation on both sides, so it can use

@@ -20,6 +20,7 @@ pub use check::check_against;
 pub use error::MirrorError;
 pub use loader::{LoadMode, LoadStats, load};
 pub use mapping::{
+    Relationship,
     Access, Column, Deleted, Fields, Mapping, MappingError, MappingsFile, Resolved, parse_duration,
 };
 pub use table::{Drift, MirrorTable, count_range, ensure, swap};

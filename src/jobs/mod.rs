@@ -1,5 +1,5 @@
 //! The job kinds and what runs them: one module per kind (`initial_load` with
-//! `reload`, `resync`, `reconcile`, `quote_generation`) with its typed arguments, chunk
+//! `reload`, `resync`, `reconcile`, `quote_generation`, `write_back`) with its typed arguments, chunk
 //! spec and plan / work / finalize steps; the [`registry`] that lists them once; the
 //! [`runner`] that gives every chunk the same life (claim, heartbeat, recorded
 //! outcome); and the dispatch that keeps the ledger's chunks in Redis.
@@ -18,6 +18,7 @@ pub mod registry;
 pub mod resync;
 pub mod runner;
 pub mod settings;
+pub mod write_back;
 
 pub use context::JobContext;
 pub use error::JobError;
@@ -29,3 +30,4 @@ pub use registry::Kind;
 pub use resync::Resync;
 pub use runner::Runner;
 pub use settings::JobSettings;
+pub use write_back::WriteBack;

@@ -18,6 +18,7 @@ use super::reconcile::Reconcile;
 use super::resync::Resync;
 use super::runner::Runner;
 use super::settings::JobSettings;
+use super::write_back::WriteBack;
 use crate::queue::ChunkRunner;
 
 /// Which runs exclude each other: at most one active run per lane.
@@ -27,6 +28,8 @@ pub enum Lane {
     Object,
     /// One active run of this name at a time, whatever the object.
     Named(&'static str),
+    /// One active run per object under this prefix (`write_back:<schema>`).
+    Prefixed(&'static str),
 }
 
 /// One run kind.
@@ -61,6 +64,7 @@ impl Kind {
         match self.lane {
             Lane::Object => format!("mirror:{}", object.to_ascii_lowercase()),
             Lane::Named(n) => n.to_string(),
+            Lane::Prefixed(p) => format!("{p}:{object}"),
         }
     }
 }
@@ -147,13 +151,24 @@ pub static QUOTE_GENERATION: Kind = kind::<QuoteGeneration>(
     empty,
 );
 
+/// Send the app's changes to read_write tables to Salesforce (started by the
+/// scheduler's write-back listener; the object is the mirror schema).
+pub static WRITE_BACK: Kind = kind::<WriteBack>(
+    "write_back",
+    "send the app's changes to a schema's read_write tables to Salesforce (started on capture)",
+    Lane::Prefixed("write_back"),
+    false,
+    empty,
+);
+
 /// Every run kind.
-pub static KINDS: [&Kind; 5] = [
+pub static KINDS: [&Kind; 6] = [
     &INITIAL_LOAD,
     &RELOAD,
     &RESYNC,
     &RECONCILE,
     &QUOTE_GENERATION,
+    &WRITE_BACK,
 ];
 
 /// A kind by its stable name; `-` may stand for `_`, and `quotes` for
@@ -241,7 +256,7 @@ mod tests {
     fn a_worker_serves_each_queue_once() {
         assert_eq!(
             queues(),
-            vec!["initial_load", "resync", "reconcile", "quote_generation"]
+            vec!["initial_load", "resync", "reconcile", "quote_generation", "write_back"]
         );
     }
 

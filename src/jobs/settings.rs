@@ -28,6 +28,8 @@ pub struct JobSettings {
     pub mappings_path: String,
     /// Path of the quote rules (`ORGPOOL_QUOTES`, default `jobs/quotes.toml`).
     pub quotes_path: String,
+    /// Write-back's chunking and retries (docs/settings.md, "Write-back").
+    pub write_back: super::write_back::WriteBackSettings,
 }
 
 impl Default for JobSettings {
@@ -40,6 +42,7 @@ impl Default for JobSettings {
             wait_delay: Duration::from_secs(15),
             mappings_path: "jobs/mappings.toml".into(),
             quotes_path: "jobs/quotes.toml".into(),
+            write_back: Default::default(),
         }
     }
 }
@@ -71,6 +74,7 @@ impl JobSettings {
             wait_delay: d.wait_delay,
             mappings_path: v.text("ORGPOOL_MAPPINGS").unwrap_or(d.mappings_path),
             quotes_path: v.text("ORGPOOL_QUOTES").unwrap_or(d.quotes_path),
+            write_back: super::write_back::WriteBackSettings::from_checked(&v)?,
         })
     }
 }

@@ -195,6 +195,7 @@ fn column(f: &FieldDescribe, mode: ColumnTypes) -> Option<Column> {
         create: f.createable && !system,
         update: f.updateable && !system,
         relationship: None,
+        references: f.reference_to.clone(),
         field: f.name.clone(),
         name,
         pg_type,

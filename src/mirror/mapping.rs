@@ -327,6 +327,10 @@ pub struct Column {
     /// lookup it sets by the parent's External ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relationship: Option<Relationship>,
+    /// For a lookup: the objects it may point at (describe's `referenceTo`), so
+    /// write-back sends parents before their children.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
 }
 
 fn writable() -> bool {
@@ -358,6 +362,7 @@ impl Column {
             create: true,
             update: true,
             relationship: None,
+            references: Vec::new(),
         }
     }
 

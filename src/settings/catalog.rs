@@ -10,6 +10,8 @@ pub enum Section {
     Connections,
     /// `JobSettings`: job behaviour and the job catalogue files.
     Jobs,
+    /// `WriteBackSettings`: sending the app's changes to Salesforce.
+    WriteBack,
     /// `QueueConfig`: the Redis queues.
     Queue,
     /// The scheduler and worker processes' own flags.
@@ -26,9 +28,10 @@ pub enum Section {
 
 impl Section {
     /// Every section, in the order the docs show them.
-    pub const ALL: [Section; 8] = [
+    pub const ALL: [Section; 9] = [
         Section::Connections,
         Section::Jobs,
+        Section::WriteBack,
         Section::Queue,
         Section::Processes,
         Section::Web,
@@ -55,6 +58,7 @@ impl Section {
         match self {
             Section::Connections => "Connections (every process)",
             Section::Jobs => "Jobs (`JobSettings`: worker, scheduler, enqueue, web)",
+            Section::WriteBack => "Write-back (`WriteBackSettings`: worker, scheduler)",
             Section::Queue => "Queue (`QueueConfig`: every process that uses Redis)",
             Section::Processes => "Scheduler and worker processes",
             Section::Web => "Web process (`WebConfig`)",
@@ -141,6 +145,18 @@ pub const SETTINGS: &[Setting] = &[
         "after SIGTERM a running chunk gets this long to finish before it is rolled back and handed back"),
     s("ORGPOOL_REDIS_PREFIX", Value("orgpool"), Queue,
         "prefix of every Redis key, so deployments (and tests) can share one Redis"),
+    s("ORGPOOL_WRITE_BACK_BULK_THRESHOLD", Value("2000"), WriteBack,
+        "a table's changes in one write-back run go through Bulk API 2.0 ingest from this many records, through sObject Collections below it (1 to 10,000,000)"),
+    s("ORGPOOL_WRITE_BACK_BULK_CHUNK", Value("10000"), WriteBack,
+        "records per Bulk write-back chunk, each its own ingest jobs, run in parallel by the workers (1,000 to 1,000,000)"),
+    s("ORGPOOL_WRITE_BACK_CHUNK", Value("1000"), WriteBack,
+        "records per sObject Collections write-back chunk (sent 200 a request; 1 to 10,000)"),
+    s("ORGPOOL_WRITE_BACK_RUN_ROWS", Value("500000"), WriteBack,
+        "log rows one write-back run takes at most; the rest wait for the next run (1,000 to 10,000,000)"),
+    s("ORGPOOL_WRITE_BACK_ATTEMPTS", Value("5"), WriteBack,
+        "sends a record gets for retryable refusals (`UNABLE_TO_LOCK_ROW`, ...) before its log row is FAILED (1 to 100)"),
+    s("ORGPOOL_WRITE_BACK_RETRY_BASE", Value("2s"), WriteBack,
+        "wait before a retryable refusal is sent again, doubling each time"),
     s("WORKER_CONCURRENCY", Value("2"), Queue,
         "chunks one worker process runs at once per job kind (1 to 64); `--concurrency` overrides it"),
     s("ORGPOOL_POLL_MS", Value("100"), Queue,
@@ -153,6 +169,8 @@ pub const SETTINGS: &[Setting] = &[
         "days processed rows of `<schema>._trigger_log_archive` are kept (1 to 3650); the scheduler prunes older ones"),
     s("METRICS_PORT", Note("none"), Processes,
         "port of a worker's or the scheduler's own `/metrics`; unset, none is served"),
+    s("ORGPOOL_METRICS_BIND", Value("0.0.0.0"), Processes,
+        "the address a worker's or the scheduler's own `/metrics` binds (with `METRICS_PORT`); `127.0.0.1` keeps it to this host"),
     s("DYNO", Note("`HOSTNAME`, else `worker`"), Processes,
         "the worker's name in logs and queue heartbeats, as Heroku sets it"),
     s("RUST_LOG", Value("info"), Processes,

@@ -8,3 +8,4 @@ pub mod exporter;
 pub mod fleet;
 pub mod jobs;
 pub mod salesforce;
+pub mod write_back;

@@ -4,10 +4,14 @@
 //! INSERT, UPDATE and DELETE an application makes (`NEW` on a `read_write` mapping,
 //! `READONLY` on a `read_only` one). orgpool's own writes carry a transaction-local
 //! marker ([`mark_own_writes`]) the triggers skip, so a synced change never echoes
-//! back. Archiving processed log rows and pruning the archive is in [`archive`].
-//! Sending captured changes to Salesforce (`write_back`) is not built yet.
+//! back. Archiving processed log rows and pruning the archive is in [`archive`]; the
+//! write path's reads and claims of the log in [`log`], recording Salesforce's answers in
+//! [`settle`]. Sending the changes is the `write_back` job kind (`src/jobs/write_back/`).
 
 pub mod archive;
+pub mod hstore;
+pub mod log;
+pub mod settle;
 mod sql;
 pub mod triggers;
 
@@ -16,6 +20,7 @@ use sqlx::PgConnection;
 use super::mapping::{Access, MappingsFile};
 
 pub use archive::{Archived, archive, archive_all};
+pub use settle::{Settled, settle};
 pub use triggers::{ensure_capture, installed};
 
 /// The `LISTEN` channel a capture notifies, with a JSON payload naming the schema,

@@ -62,6 +62,15 @@ pub fn log_tables(s: &str) -> Vec<String> {
     ]
 }
 
+/// orgpool's one index beyond Connect's: write-back looks up a record's other log rows
+/// (later changes, the Id an earlier insert got). Created if missing on every ensure,
+/// so logs made by an earlier orgpool get it too.
+pub fn record_index(s: &str) -> String {
+    format!(
+        "CREATE INDEX IF NOT EXISTS _trigger_log_idx_table_record ON {s}._trigger_log (table_name, record_id)"
+    )
+}
+
 /// The functions of schema `s` (quoted): a JSON object as hstore text, the BEFORE
 /// trigger that marks a user write `PENDING`, and the AFTER trigger that logs it (its
 /// state, `NEW` or `READONLY`, is the trigger's argument).

@@ -67,6 +67,7 @@ pub async fn ensure_capture(
     };
     // Replaced every time (cheap, no table lock), so a newer orgpool's body applies.
     ddl.extend(sql::functions(&s, super::CHANNEL));
+    ddl.push(sql::record_index(&s));
     for statement in ddl {
         sqlx::query(sqlx::AssertSqlSafe(statement))
             .execute(&mut *conn)

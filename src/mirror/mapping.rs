@@ -1,6 +1,7 @@
 //! `jobs/mappings.toml`: which Salesforce objects are mirrored and how. Parsed into typed
 //! structs (unknown keys are refused with the key named); checking against the org's
-//! describe is in [`super::check`]. Every problem names the mapping and the fix.
+//! describe is in [`super::check`]. Every problem names the mapping and the fix; a
+//! `read_write` mapping that would send inserts without an upsert key is one.
 
 use std::time::Duration;
 
@@ -302,21 +303,18 @@ impl Mapping {
                 "schema must be a Postgres schema name of 1 to 63 characters",
             ));
         }
-        match &self.fields {
-            Fields::All(s) if s != "all" => {
-                return Err(invalid(
-                    o,
-                    format!(
-                        "fields = {s:?}: use \"all\" or a list such as [\"Name\", \"Industry\"]"
-                    ),
-                ));
-            }
-            Fields::All(_) => {}
-            Fields::List(names) => {
-                if let Some(p) = names.iter().find_map(|n| relationship::syntax_problem(n)) {
-                    return Err(invalid(o, p));
-                }
-            }
+        if let Fields::All(s) = &self.fields
+            && s != "all"
+        {
+            return Err(invalid(
+                o,
+                format!("fields = {s:?}: use \"all\" or a list such as [\"Name\", \"Industry\"]"),
+            ));
+        }
+        if let Fields::List(names) = &self.fields
+            && let Some(p) = names.iter().find_map(|n| relationship::syntax_problem(n))
+        {
+            return Err(invalid(o, p));
         }
         if self.access == Access::ReadWrite
             && self.upsert_field.is_none()

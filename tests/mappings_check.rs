@@ -1,8 +1,9 @@
 //! `orgpool mappings check --file F` through the real binary against the fake org (in
 //! process, with the example schema's custom objects): a good file exits 0 and starts
-//! nothing; a file with a misspelled field, an unknown object and an `upsert_field`
-//! that is not an External ID exits 1 with every problem listed, each naming its
-//! mapping.
+//! nothing; a file with a misspelled field, a relationship column through a lookup the
+//! object does not have, an unknown object and an `upsert_field` that is not an External
+//! ID exits 1 with every problem listed, each naming its mapping; a `read_write` mapping
+//! without an upsert field is refused naming the fix.
 
 mod jobs_common;
 
@@ -31,7 +32,7 @@ fields = "all"
 const BAD: &str = r#"
 [[mapping]]
 object = "Invoice__c"
-fields = ["Name", "Nmuber__c"]
+fields = ["Name", "Nmuber__c", "Acount__r.Number__c"]
 
 [[mapping]]
 object = "Invoise__c"
@@ -77,22 +78,28 @@ async fn check_exits_0_for_a_good_file_and_1_listing_every_problem() {
         .lines()
         .filter(|l| l.starts_with("problem: "))
         .collect();
-    assert_eq!(problems.len(), 3, "{stderr}");
+    assert_eq!(problems.len(), 4, "{stderr}");
     assert!(
         problems[0].contains("mapping Invoice__c")
             && problems[0].contains("field Nmuber__c does not exist on Invoice__c"),
         "{stderr}"
     );
     assert!(
-        problems[1].contains("mapping Invoise__c") && problems[1].contains("no object Invoise__c"),
+        problems[1].contains("mapping Invoice__c")
+            && problems[1].contains("Acount__r.Number__c: Invoice__c has no such relationship")
+            && problems[1].contains("Account__r"),
         "{stderr}"
     );
     assert!(
-        problems[2].contains("mapping Account")
-            && problems[2].contains("upsert_field Name is not an External ID field"),
+        problems[2].contains("mapping Invoise__c") && problems[2].contains("no object Invoise__c"),
         "{stderr}"
     );
-    assert!(stderr.contains("3 problem(s)"), "{stderr}");
+    assert!(
+        problems[3].contains("mapping Account")
+            && problems[3].contains("upsert_field Name is not an External ID field"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("4 problem(s)"), "{stderr}");
 
     // A file that does not parse names the key.
     let (code, _, stderr) = check(
@@ -102,4 +109,18 @@ async fn check_exits_0_for_a_good_file_and_1_listing_every_problem() {
     );
     assert_eq!(code, Some(1));
     assert!(stderr.contains("indexs"), "{stderr}");
+
+    // read_write without an upsert field: refused before the org is asked.
+    let (code, _, stderr) = check(
+        &env,
+        "rw.toml",
+        "[[mapping]]\nobject = \"Invoice__c\"\naccess = \"read_write\"\n",
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("mapping Invoice__c")
+            && stderr.contains("second record")
+            && stderr.contains("allow_insert_without_upsert_field = true"),
+        "{stderr}"
+    );
 }

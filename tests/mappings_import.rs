@@ -1,10 +1,12 @@
 //! `orgpool mappings import` through the real binary: a Heroku Connect export becomes a
 //! mappings file that orgpool accepts, with every object and its fields; an existing file
 //! is only replaced with --force. A full export (tests/fixtures/heroku_connect_export.json,
-//! in the shape `heroku connect:export` writes) keeps its indexes, upsert field and
-//! accelerated polling, gets Heroku Connect's column types, and every setting that does
-//! not carry over (read-write, the per-mapping API cap, a unique index, a base64 field)
-//! is one warning line on stderr naming the object and the setting.
+//! in the shape `heroku connect:export` writes) keeps its read-write access, indexes,
+//! upsert field and accelerated polling, gets Heroku Connect's column types, and every
+//! setting that does not carry over (the per-mapping API cap, a unique index, a base64
+//! field) or carries a risk (read-write without an upsert field) is one warning line on
+//! stderr naming the object and the setting. Relationship external-Id fields become
+//! their `<lookup>__r__<extid>` columns.
 
 use std::path::Path;
 use std::process::Command;
@@ -65,7 +67,12 @@ fn imports_a_heroku_connect_export() {
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    assert!(String::from_utf8_lossy(&first.stderr).contains("read_write imported as read_only"));
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        stderr.contains("warning: Contact: read_write without an upsert_field")
+            && stderr.contains("second record"),
+        "{stderr}"
+    );
 
     // Every object in export order, each with exactly its own fields; Id, IsDeleted and
     // SystemModstamp are left out because orgpool always adds them.
@@ -78,9 +85,16 @@ fn imports_a_heroku_connect_export() {
     assert_eq!(
         file.mapping
             .iter()
-            .map(|m| (m.poll_interval.as_str(), m.access))
+            .map(|m| (
+                m.poll_interval.as_str(),
+                m.access,
+                m.allow_insert_without_upsert_field
+            ))
             .collect::<Vec<_>>(),
-        [("5m", Access::ReadOnly), ("10m", Access::ReadOnly)]
+        [
+            ("5m", Access::ReadWrite, true),
+            ("10m", Access::ReadOnly, false)
+        ]
     );
 
     // Without --force an existing file is left as it was.
@@ -129,7 +143,6 @@ fn carries_over_what_orgpool_supports_and_warns_about_the_rest() {
         .filter(|l| l.starts_with("warning: "))
         .collect();
     let expect = [
-        ("Invoice__c:", "read_write"),
         ("Invoice__c:", "sf_max_daily_api_calls"),
         ("Invoice__c:", "index on Number__c was unique"),
         ("Attachment:", "field Body dropped"),
@@ -163,8 +176,13 @@ fn carries_over_what_orgpool_supports_and_warns_about_the_rest() {
     assert_eq!(invoice.upsert_field.as_deref(), Some("Number__c"));
     assert!(invoice.events, "sf_notify_enabled becomes events");
     assert_eq!(
-        (invoice.poll_interval.as_str(), invoice.access),
-        ("2m", Access::ReadOnly)
+        (
+            invoice.poll_interval.as_str(),
+            invoice.access,
+            invoice.allow_insert_without_upsert_field
+        ),
+        ("2m", Access::ReadWrite, false),
+        "read_write with its upsert field carries over as it is"
     );
     assert_eq!(
         attachment.fields,
@@ -174,5 +192,53 @@ fn carries_over_what_orgpool_supports_and_warns_about_the_rest() {
     assert!(!attachment.events && attachment.indexes.is_empty());
     assert_eq!(account.indexes, ["Name"]);
     assert_eq!(account.upsert_field, None);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn relationship_fields_become_relationship_columns() {
+    let dir = std::env::temp_dir().join(format!("orgpool-import-rel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let export = dir.join("export.json");
+    std::fs::write(
+        &export,
+        r#"{"mappings":[{"object_name":"Contact","config":{"access":"read_write",
+          "upsert_field":"Key__c","sf_polling_seconds":600,
+          "fields":{"Id":{},"IsDeleted":{},"SystemModstamp":{},"LastName":{},"Key__c":{},
+                    "Account.External_Id__c":{},"Parent__r__Key__c":{}}}}],
+          "connection":{"schema_name":"salesforce"},"version":1}"#,
+    )
+    .unwrap();
+    let out = dir.join("mappings.toml");
+    let run = Command::new(env!("CARGO_BIN_EXE_orgpool"))
+        .args(["mappings", "import"])
+        .arg(&export)
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr).to_string();
+    assert!(run.status.success(), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert_eq!(
+        objects_and_fields(&out),
+        owned(&[(
+            "Contact",
+            &[
+                "Key__c",
+                "LastName",
+                "account__r__external_id__c",
+                "parent__r__key__c"
+            ]
+        )])
+    );
+    let file = MappingsFile::load(&out).unwrap();
+    assert_eq!(
+        (
+            file.mapping[0].access,
+            file.mapping[0].upsert_field.as_deref()
+        ),
+        (Access::ReadWrite, Some("Key__c"))
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -459,6 +459,8 @@ fields = ["LastName"]
 chunk_size = 1000
 poll_interval = "60m"
 access = "read_write"
+# The fake org's Contact has no External ID field.
+allow_insert_without_upsert_field = true
 "#;
 
 fn org() -> FakeOrgConfig {
@@ -603,6 +605,7 @@ object = "Invoice__c"
 fields = ["Name", "Number__c"]
 schema = "Sales"
 access = "read_write"
+upsert_field = "Number__c"
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -69,8 +69,12 @@ pub async fn resolve(ctx: &JobContext, object: &str) -> Result<(MappingRow, Reso
         let (kept, gone): (Vec<String>, Vec<String>) = names
             .iter()
             .cloned()
-            .partition(|n| describe.field(n).is_some());
-        let tolerated = |n: &String| applied.iter().any(|c| c.field.eq_ignore_ascii_case(n));
+            .partition(|n| crate::mirror::mapping::relationship::exists(n, &describe));
+        let tolerated = |n: &String| {
+            applied
+                .iter()
+                .any(|c| c.field.eq_ignore_ascii_case(n) || c.name.eq_ignore_ascii_case(n))
+        };
         if !gone.is_empty() && gone.iter().all(tolerated) {
             tracing::warn!(object = %mapping.object, fields = ?gone, "fields gone from the org; their columns are kept and no longer synced");
             mapping.fields = crate::mirror::Fields::List(kept);

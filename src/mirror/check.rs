@@ -1,10 +1,12 @@
 //! A mapping checked against the org's describe: every problem collected (a field that
-//! does not exist or that the Bulk API cannot read, an index on a field that is not
-//! mapped, an `upsert_field` that is not an External ID), each naming the mapping and
-//! the fix; or, when there is none, the exact columns to load ([`Resolved`]). The
-//! scheduler, the job plan steps and `orgpool mappings check` all use [`check_against`].
+//! does not exist or that the Bulk API cannot read, a relationship column whose
+//! relationship the object does not have, an index on a field that is not mapped, an
+//! `upsert_field` that is not an External ID), each naming the mapping and the fix; or,
+//! when there is none, the exact columns to load ([`Resolved`]), each with describe's
+//! createable / updateable for write-back. The scheduler, the job plan steps and
+//! `orgpool mappings check` all use [`check_against`].
 
-use super::mapping::{Column, Fields, Mapping, MappingError, invalid};
+use super::mapping::{Column, Fields, Mapping, MappingError, invalid, relationship};
 use super::types::{self, ColumnTypes};
 use crate::salesforce::{Describe, FieldDescribe};
 
@@ -43,29 +45,29 @@ pub fn check_against(
     let o = &mapping.object;
     let mode = mapping.column_types();
     let mut problems = Vec::new();
-    let wanted: Vec<&FieldDescribe> = match &mapping.fields {
-        Fields::All(_) => describe
-            .fields
-            .iter()
-            .filter(|f| types::column_type(f, mode).is_ok())
-            .collect(),
-        Fields::List(names) => names
-            .iter()
-            .filter_map(|n| match describe.field(n) {
-                None => {
-                    problems.push(invalid(o, format!("field {n} does not exist on {}; check the spelling (custom fields end in __c) or remove it", describe.name)));
-                    None
+    // In the list's order: the Bulk query and the table follow it.
+    let mut wanted: Vec<Column> = Vec::new();
+    match &mapping.fields {
+        Fields::All(_) => wanted.extend(describe.fields.iter().filter_map(|f| column(f, mode))),
+        Fields::List(names) => {
+            for n in names {
+                match describe.field(n) {
+                    Some(f) => match types::column_type(f, mode) {
+                        Ok(_) => wanted.extend(column(f, mode)),
+                        Err(e) => problems.push(invalid(o, e.to_string())),
+                    },
+                    // A relationship column: its lookup is checked here; the parent's
+                    // field is not (that takes the parent's describe) but Salesforce
+                    // refuses the Bulk query naming it, with its message kept.
+                    None => match relationship::resolve(n, describe) {
+                        Some(Ok(c)) => wanted.push(c),
+                        Some(Err(p)) => problems.push(invalid(o, p)),
+                        None => problems.push(invalid(o, format!("field {n} does not exist on {}; check the spelling (custom fields end in __c) or remove it", describe.name))),
+                    },
                 }
-                Some(f) => match types::column_type(f, mode) {
-                    Ok(_) => Some(f),
-                    Err(e) => {
-                        problems.push(invalid(o, e.to_string()));
-                        None
-                    }
-                },
-            })
-            .collect(),
-    };
+            }
+        }
+    }
     let mut columns: Vec<Column> = Vec::new();
     for name in SYSTEM {
         match describe.field(name) {
@@ -79,13 +81,12 @@ pub fn check_against(
             )),
         }
     }
-    for f in wanted {
-        if SYSTEM.iter().any(|s| s.eq_ignore_ascii_case(&f.name)) {
+    for c in wanted {
+        if c.relationship.is_none() && SYSTEM.iter().any(|s| s.eq_ignore_ascii_case(&c.field)) {
             continue;
         }
-        let Some(c) = column(f, mode) else { continue };
         if columns.iter().any(|x| x.name == c.name) {
-            problems.push(invalid(o, format!("field {} is listed twice", f.name)));
+            problems.push(invalid(o, format!("field {} is listed twice", c.field)));
             continue;
         }
         columns.push(c);
@@ -98,10 +99,11 @@ pub fn check_against(
         {
             continue;
         }
-        match columns
-            .iter_mut()
-            .find(|c| c.field.eq_ignore_ascii_case(name))
-        {
+        // A relationship column may be named by its path or its column.
+        match columns.iter_mut().find(|c| {
+            c.field.eq_ignore_ascii_case(name)
+                || (c.relationship.is_some() && c.name.eq_ignore_ascii_case(name))
+        }) {
             Some(c) => c.hc_index = true,
             None => problems.push(invalid(
                 o,

@@ -1,14 +1,15 @@
 //! `orgpool mappings import`: turns a Heroku Connect mapping export (JSON) into
 //! `jobs/mappings.toml`, so a Heroku Connect user switches by importing. The file gets
 //! `column_types = "heroku_connect"`, so the tables have the types the user's apps read
-//! now. Settings orgpool supports carry over (`indexes`, `upsert_field`,
-//! `sf_notify_enabled` as `events`); what does not (read-write access, the per-mapping
-//! API cap, binary fields, unknown keys) becomes a warning naming the object and the
-//! setting, never dropped silently.
+//! now. Settings orgpool supports carry over (`access`, `indexes`, `upsert_field`,
+//! `sf_notify_enabled` as `events`, relationship external-Id fields as their
+//! `<lookup>__r__<extid>` columns); what does not (the per-mapping API cap, binary
+//! fields, unknown keys) or what carries a risk (read-write without an upsert field)
+//! becomes a warning naming the object and the setting, never dropped silently.
 
 use serde_json::Value;
 
-use super::mapping::MappingsFile;
+use super::mapping::{MappingsFile, relationship};
 
 /// The converted file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,7 +136,7 @@ pub fn import(json: &str) -> Result<Imported, ImportError> {
                     "missing or not an object of field names",
                 )
             })?;
-        let mut kept: Vec<&str> = Vec::new();
+        let mut kept: Vec<String> = Vec::new();
         for f in fields.keys() {
             if matches!(f.as_str(), "Id" | "IsDeleted" | "SystemModstamp") {
                 continue;
@@ -146,25 +147,23 @@ pub fn import(json: &str) -> Result<Imported, ImportError> {
                 ));
                 continue;
             }
-            kept.push(f);
+            kept.push(field_name(f));
         }
         let names: Vec<String> = kept.iter().map(|f| quoted(f)).collect();
         out.push_str(&format!("fields = [{}]\n", names.join(", ")));
-        match config.get("access").and_then(Value::as_str) {
+        let read_write = match config.get("access").and_then(Value::as_str) {
             Some("read_write") => {
-                warnings.push(format!(
-                    "{object}: read_write imported as read_only (write-back is not supported yet)"
-                ));
-                out.push_str("access = \"read_only\"  # was read_write in Heroku Connect\n");
+                out.push_str("access = \"read_write\"\n");
+                true
             }
-            Some("read_only") | None => {}
+            Some("read_only") | None => false,
             Some(other) => {
                 return Err(err(
                     at("config.access"),
                     format!("{other:?} is neither read_only nor read_write"),
                 ));
             }
-        }
+        };
         if let Some(secs) = config.get("sf_polling_seconds") {
             let secs = secs.as_u64().filter(|s| *s > 0).ok_or_else(|| {
                 err(
@@ -186,6 +185,9 @@ pub fn import(json: &str) -> Result<Imported, ImportError> {
             }
         }
         carry_over(object, config, &kept, &mut out, &mut warnings);
+        if read_write {
+            read_write_inserts(object, config, &mut out, &mut warnings);
+        }
         if schema != "salesforce" {
             out.push_str(&format!("schema = {}\n", quoted(schema)));
         }
@@ -211,12 +213,41 @@ pub fn import(json: &str) -> Result<Imported, ImportError> {
     })
 }
 
+/// A field of the export as the mappings file names it: a relationship external-Id
+/// field (`Account.External_Id__c`, or Heroku Connect's `account__r__external_id__c`)
+/// becomes its column spelling, which orgpool reads as the same relationship column;
+/// any other field stays as it is.
+fn field_name(f: &str) -> String {
+    match f.split_once('.') {
+        Some((rel, ext)) => relationship::column_name(rel, ext),
+        None if relationship::is_relationship_entry(f) => f.to_ascii_lowercase(),
+        None => f.to_string(),
+    }
+}
+
+/// A read-write mapping sends the app's inserts by `upsert_field`; without one it
+/// needs `allow_insert_without_upsert_field`, and the user hears the risk.
+fn read_write_inserts(
+    object: &str,
+    config: &serde_json::Map<String, Value>,
+    out: &mut String,
+    warnings: &mut Vec<String>,
+) {
+    if config.get("upsert_field").and_then(Value::as_str).is_some() {
+        return;
+    }
+    out.push_str("# No upsert_field in Heroku Connect: a retried insert could create a second\n# record. Set upsert_field to a unique External ID field and remove this line.\nallow_insert_without_upsert_field = true\n");
+    warnings.push(format!(
+        "{object}: read_write without an upsert_field: imported with allow_insert_without_upsert_field = true, so an insert retried after a crash or a lost response could create a second record in Salesforce; set upsert_field to a unique External ID field of {object} to remove the risk"
+    ));
+}
+
 /// The settings orgpool supports beside fields and polling: `indexes`, `upsert_field`
 /// and `sf_notify_enabled`; `sf_max_daily_api_calls` becomes a warning.
 fn carry_over(
     object: &str,
     config: &serde_json::Map<String, Value>,
-    fields: &[&str],
+    fields: &[String],
     out: &mut String,
     warnings: &mut Vec<String>,
 ) {
@@ -227,7 +258,8 @@ fn carry_over(
             if matches!(f.as_str(), "Id" | "SystemModstamp") {
                 continue;
             }
-            if !fields.contains(&f.as_str()) {
+            let f = &field_name(f);
+            if !fields.contains(f) {
                 warnings.push(format!(
                     "{object}: index on {f} dropped: the field is not mapped"
                 ));
@@ -246,7 +278,7 @@ fn carry_over(
     }
     if let Some(up) = config.get("upsert_field").and_then(Value::as_str) {
         out.push_str(&format!(
-            "upsert_field = {}  # used by write-back (coming)\n",
+            "upsert_field = {}  # write-back sends inserts as upserts by it\n",
             quoted(up)
         ));
     }
@@ -286,8 +318,15 @@ mod tests {
         );
         assert_eq!(file.mapping[1].poll_interval, "1m");
         assert!(file.mapping[1].allow_fast_poll);
+        // Read-write with its upsert field carries over as it is, with no warning.
+        assert_eq!(file.mapping[0].access, crate::mirror::Access::ReadWrite);
+        assert_eq!(
+            file.mapping[0].upsert_field.as_deref(),
+            Some("agf__External_ID__c")
+        );
+        assert!(!file.mapping[0].allow_insert_without_upsert_field);
         assert!(
-            got.warnings.iter().any(|w| w.contains("read_write")),
+            !got.warnings.iter().any(|w| w.contains("read_write")),
             "{:?}",
             got.warnings
         );
@@ -296,6 +335,50 @@ mod tests {
             "{:?}",
             got.warnings
         );
+    }
+
+    #[test]
+    fn read_write_without_an_upsert_field_accepts_the_risk_loudly() {
+        let got = import(
+            r#"{"mappings":[{"object_name":"Contact","config":{"access":"read_write",
+              "fields":{"Id":{},"LastName":{}}}}]}"#,
+        )
+        .unwrap();
+        let m = &MappingsFile::parse("t", &got.toml).unwrap().mapping[0];
+        assert_eq!(m.access, crate::mirror::Access::ReadWrite);
+        assert!(m.allow_insert_without_upsert_field && m.upsert_field.is_none());
+        assert_eq!(got.warnings.len(), 1, "{:?}", got.warnings);
+        let w = &got.warnings[0];
+        assert!(
+            w.starts_with("Contact: read_write without an upsert_field")
+                && w.contains("second record")
+                && w.contains("set upsert_field"),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn relationship_fields_become_their_columns() {
+        let got = import(
+            r#"{"mappings":[{"object_name":"Contact","config":{
+              "fields":{"Id":{},"LastName":{},"Account.External_Id__c":{},
+                        "Parent__r__Key__c":{},"account__r__other__c":{}},
+              "indexes":{"Account.External_Id__c":{"unique":false}}}}]}"#,
+        )
+        .unwrap();
+        let m = &MappingsFile::parse("t", &got.toml).unwrap().mapping[0];
+        assert_eq!(
+            m.fields,
+            // In the export's key order (serde_json sorts them).
+            crate::mirror::Fields::List(vec![
+                "account__r__external_id__c".into(),
+                "LastName".into(),
+                "parent__r__key__c".into(),
+                "account__r__other__c".into(),
+            ])
+        );
+        assert_eq!(m.indexes, ["account__r__external_id__c"]);
+        assert!(got.warnings.is_empty(), "{:?}", got.warnings);
     }
 
     #[test]

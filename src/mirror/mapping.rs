@@ -1,6 +1,7 @@
 //! `jobs/mappings.toml`: which Salesforce objects are mirrored and how. Parsed into typed
 //! structs (unknown keys are refused with the key named); checking against the org's
-//! describe is in [`super::check`]. Every problem names the mapping and the fix.
+//! describe is in [`super::check`]. Every problem names the mapping and the fix; a
+//! `read_write` mapping that would send inserts without an upsert key is one.
 
 use std::time::Duration;
 
@@ -10,6 +11,9 @@ use super::types::{self, ColumnTypes};
 use crate::salesforce::Scope;
 
 pub use super::check::Resolved;
+pub use relationship::Relationship;
+
+pub mod relationship;
 
 /// The file.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -30,7 +34,10 @@ pub struct MappingsFile {
 pub enum Fields {
     /// `"all"`: every field the Bulk API can read (compound and binary fields skipped).
     All(String),
-    /// The named fields (`Id`, `SystemModstamp` and `IsDeleted` are always added).
+    /// The named fields (`Id`, `SystemModstamp` and `IsDeleted` are always added). An
+    /// entry may also be a relationship column, the parent's External ID through a
+    /// lookup: `"Account.External_Id__c"` or Heroku Connect's `"account__r__external_id__c"`
+    /// (see [`relationship`]).
     List(Vec<String>),
 }
 
@@ -47,8 +54,9 @@ pub enum Access {
     /// Salesforce to Postgres (default).
     #[default]
     ReadOnly,
-    /// Both directions: the app's writes are captured in `_trigger_log` (sending them
-    /// to Salesforce, write-back, is not built yet).
+    /// Both directions: the app's writes are captured in `_trigger_log` and write-back
+    /// sends them to Salesforce, inserts as upserts by `upsert_field` (required, unless
+    /// `allow_insert_without_upsert_field`).
     ReadWrite,
 }
 
@@ -84,7 +92,8 @@ pub struct Mapping {
     /// Fields to sync (default `"all"`).
     #[serde(default)]
     pub fields: Fields,
-    /// `read_only` (default) or `read_write`.
+    /// `read_only` (default) or `read_write` (the app's writes are sent to Salesforce;
+    /// needs `upsert_field` or `allow_insert_without_upsert_field`).
     #[serde(default)]
     pub access: Access,
     /// How often `resync` runs, like `"10m"`, `"90s"`, `"1h"` (default `"10m"`; 2 to 60
@@ -111,10 +120,17 @@ pub struct Mapping {
     /// (`hc_idx_<table>_<column>`) (default none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<String>,
-    /// The External ID field write-back will upsert by (write-back is coming; the field
-    /// is checked against describe now) (default none).
+    /// The unique External ID field write-back matches records by: an app's insert is
+    /// sent as an upsert by its value, so a retry never creates a second record. It
+    /// must exist, be an External ID and be mapped (checked against describe); a
+    /// `read_only` mapping may name one too (default none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upsert_field: Option<String>,
+    /// Let a `read_write` mapping without `upsert_field` send inserts as plain creates,
+    /// accepting that an insert retried after a crash or a lost response can create a
+    /// second record (default false: such a mapping is refused).
+    #[serde(default)]
+    pub allow_insert_without_upsert_field: bool,
     /// Event-driven sync (Change Data Capture) for this object, Heroku Connect's
     /// `sf_notify_enabled` (event-driven sync is coming; accepted and stored now)
     /// (default false).
@@ -295,6 +311,22 @@ impl Mapping {
                 format!("fields = {s:?}: use \"all\" or a list such as [\"Name\", \"Industry\"]"),
             ));
         }
+        if let Fields::List(names) = &self.fields
+            && let Some(p) = names.iter().find_map(|n| relationship::syntax_problem(n))
+        {
+            return Err(invalid(o, p));
+        }
+        if self.access == Access::ReadWrite
+            && self.upsert_field.is_none()
+            && !self.allow_insert_without_upsert_field
+        {
+            return Err(invalid(
+                o,
+                format!(
+                    "access = \"read_write\" without upsert_field: write-back would send the app's inserts as plain creates, so an insert retried after a crash or a lost response could create a second record in Salesforce; set upsert_field to a unique External ID field of {o} (and map it), or set allow_insert_without_upsert_field = true to accept that risk"
+                ),
+            ));
+        }
         Ok(())
     }
 }
@@ -302,9 +334,12 @@ impl Mapping {
 /// A mirrored column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Column {
-    /// The Salesforce field (`Id` for `sfid`).
+    /// The Salesforce field as the Bulk query selects it and its CSV header names it
+    /// (`Id` for `sfid`; a relationship path, `Account.External_Id__c`, for a
+    /// relationship column).
     pub field: String,
-    /// The Postgres column (`sfid`, or the field lowercased).
+    /// The Postgres column (`sfid`, the field lowercased, or a relationship column's
+    /// `account__r__external_id__c`).
     pub name: String,
     /// The Postgres type.
     pub pg_type: String,
@@ -335,19 +370,6 @@ pub struct Column {
 
 fn writable() -> bool {
     true
-}
-
-/// A lookup set by the parent's External ID, as Heroku Connect's
-/// `<lookup>__r__<extid>` columns do: write-back sends `{"Account": {"External_Id__c":
-/// v}}` (Collections) or an `Account.External_Id__c` column (Bulk).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Relationship {
-    /// The lookup field (`AccountId`).
-    pub lookup: String,
-    /// Its relationship name (`Account`, `Parent__r`).
-    pub name: String,
-    /// The parent's External ID field (`External_Id__c`).
-    pub external_id: String,
 }
 
 impl Column {

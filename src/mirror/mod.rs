@@ -20,8 +20,8 @@ pub use check::check_against;
 pub use error::MirrorError;
 pub use loader::{LoadMode, LoadStats, load};
 pub use mapping::{
-    Relationship,
-    Access, Column, Deleted, Fields, Mapping, MappingError, MappingsFile, Resolved, parse_duration,
+    Access, Column, Deleted, Fields, Mapping, MappingError, MappingsFile, Relationship, Resolved,
+    parse_duration,
 };
 pub use table::{Drift, MirrorTable, count_range, ensure, swap};
 pub use types::{ColumnTypes, TypeError, column_type, compatible, pg_name, quote_ident};

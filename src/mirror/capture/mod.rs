@@ -64,7 +64,7 @@ mod tests {
     fn read_write_mappings_are_warned_about_until_write_back_lands() {
         let file = MappingsFile::parse(
             "m.toml",
-            "[[mapping]]\nobject = \"Invoice__c\"\naccess = \"read_write\"\nschema = \"Sales\"\n[[mapping]]\nobject = \"Account\"\n",
+            "[[mapping]]\nobject = \"Invoice__c\"\naccess = \"read_write\"\nupsert_field = \"Number__c\"\nschema = \"Sales\"\n[[mapping]]\nobject = \"Account\"\n",
         )
         .unwrap();
         assert_eq!(

@@ -13,6 +13,10 @@ fn describe() -> Describe {
             {"name": "Select__c", "type": "currency", "precision": 18, "scale": 2},
             {"name": "BillingAddress", "type": "address"},
             {"name": "Logo__c", "type": "base64"},
+            {"name": "AccountId", "type": "reference", "referenceTo": ["Account"],
+             "relationshipName": "Account", "createable": true, "updateable": true},
+            {"name": "Ref__c", "type": "string", "length": 40, "externalId": true,
+             "createable": true, "updateable": false},
         ]
     }))
     .unwrap()
@@ -38,9 +42,6 @@ fn defaults_fill_every_field() {
 fn refuses_bad_entries_naming_the_key_and_fix() {
     let err = one("[[mapping]]\nobject = \"Order\"\npoll_intervall = \"5m\"\n").unwrap_err();
     assert!(err.to_string().contains("poll_intervall"), "{err}");
-    // read_write is accepted: its writes are captured (sending them is not built yet).
-    let m = one("[[mapping]]\nobject = \"Order\"\naccess = \"read_write\"\n").unwrap();
-    assert_eq!(m.access, Access::ReadWrite);
     let err = one("[[mapping]]\nobject = \"Order\"\naccess = \"both\"\n").unwrap_err();
     assert!(err.to_string().contains("access"), "{err}");
     let err = one("[[mapping]]\nobject = \"Order\"\npoll_interval = \"30s\"\n").unwrap_err();
@@ -68,11 +69,19 @@ fn resolves_against_describe() {
     let names: Vec<&str> = r.columns.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(
         names,
-        ["sfid", "systemmodstamp", "isdeleted", "name", "select__c"]
+        [
+            "sfid",
+            "systemmodstamp",
+            "isdeleted",
+            "name",
+            "select__c",
+            "accountid",
+            "ref__c"
+        ]
     );
     assert_eq!(
         r.soql(),
-        "SELECT Id, SystemModstamp, IsDeleted, Name, Select__c FROM Order"
+        "SELECT Id, SystemModstamp, IsDeleted, Name, Select__c, AccountId, Ref__c FROM Order"
     );
 
     let m = one("[[mapping]]\nobject = \"Order\"\nfields = [\"Name\", \"Nope__c\"]\n").unwrap();
@@ -136,4 +145,120 @@ fn every_problem_is_listed_with_indexes_and_upsert_field() {
         .map(|c| c.name.as_str())
         .collect();
     assert_eq!(indexed, ["name"]);
+}
+
+#[test]
+fn read_write_needs_an_upsert_field_or_the_risk_accepted() {
+    let rw = "[[mapping]]\nobject = \"Order\"\naccess = \"read_write\"\n";
+    let err = one(rw).unwrap_err().to_string();
+    for part in [
+        "mapping Order",
+        "without upsert_field",
+        "second record",
+        "set upsert_field",
+        "allow_insert_without_upsert_field = true",
+    ] {
+        assert!(err.contains(part), "{part}: {err}");
+    }
+    let m = one(&format!("{rw}upsert_field = \"Ref__c\"\n")).unwrap();
+    assert_eq!(
+        (m.access, m.upsert_field.as_deref()),
+        (Access::ReadWrite, Some("Ref__c"))
+    );
+    let m = one(&format!("{rw}allow_insert_without_upsert_field = true\n")).unwrap();
+    assert!(m.allow_insert_without_upsert_field);
+    // A read_only mapping may name one, and needs none.
+    let m = one("[[mapping]]\nobject = \"Order\"\nupsert_field = \"Ref__c\"\n").unwrap();
+    assert_eq!(
+        (m.access, m.allow_insert_without_upsert_field),
+        (Access::ReadOnly, false)
+    );
+    // Stored mappings from before the option decode without it.
+    let old: Mapping = serde_json::from_value(serde_json::json!({
+        "object": "Order", "access": "read_write", "poll_interval": "10m",
+        "chunk_size": 50000, "schema": "salesforce", "deleted": "remove", "events": false,
+    }))
+    .unwrap();
+    assert!(!old.allow_insert_without_upsert_field);
+}
+
+#[test]
+fn columns_carry_describe_write_flags_system_columns_none() {
+    let m = one("[[mapping]]\nobject = \"Order\"\nfields = [\"Name\", \"Ref__c\"]\n").unwrap();
+    let r = Resolved::new(&m, &describe()).unwrap();
+    let flags: Vec<(&str, bool, bool)> = r
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.create, c.update))
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            ("sfid", false, false),
+            ("systemmodstamp", false, false),
+            ("isdeleted", false, false),
+            ("name", false, false),
+            ("ref__c", true, false),
+        ]
+    );
+    // Columns stored before the flags existed decode as writable, with no relationship.
+    let old: Column = serde_json::from_value(serde_json::json!({
+        "field": "Name", "name": "name", "pg_type": "varchar(80)",
+    }))
+    .unwrap();
+    assert_eq!(old, Column::plain("Name", "name", "varchar(80)"));
+    let stored = serde_json::to_value(&old).unwrap();
+    assert!(stored.get("relationship").is_none(), "{stored}");
+}
+
+#[test]
+fn relationship_columns_resolve_in_list_order() {
+    let m = one(
+        "[[mapping]]\nobject = \"Order\"\nfields = [\"Account.Ext_Key__c\", \"Name\", \"account__r__other__c\"]\nindexes = [\"account__r__ext_key__c\"]\n",
+    )
+    .unwrap();
+    let r = Resolved::new(&m, &describe()).unwrap();
+    let got: Vec<(&str, &str, &str)> = r
+        .columns
+        .iter()
+        .skip(3)
+        .map(|c| (c.name.as_str(), c.field.as_str(), c.pg_type.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "account__r__ext_key__c",
+                "Account.Ext_Key__c",
+                "varchar(255)"
+            ),
+            ("name", "Name", "varchar(80)"),
+            ("account__r__other__c", "Account.other__c", "varchar(255)"),
+        ]
+    );
+    assert!(r.columns[3].hc_index && r.columns[3].create && r.columns[3].update);
+    assert_eq!(
+        r.soql(),
+        "SELECT Id, SystemModstamp, IsDeleted, Account.Ext_Key__c, Name, Account.other__c FROM Order"
+    );
+
+    // The same column twice, a relationship the object lacks, a path too deep.
+    let m = one(
+        "[[mapping]]\nobject = \"Order\"\nfields = [\"Account.Ext_Key__c\", \"account__r__ext_key__c\", \"Acount.Ext_Key__c\"]\n",
+    )
+    .unwrap();
+    let all = crate::mirror::check_against(&m, &describe()).unwrap_err();
+    let text: Vec<String> = all.iter().map(ToString::to_string).collect();
+    assert_eq!(all.len(), 2, "{text:?}");
+    assert!(
+        text[0].contains("Acount.Ext_Key__c") && text[0].contains("no such relationship"),
+        "{text:?}"
+    );
+    assert!(text[1].contains("listed twice"), "{text:?}");
+    let err =
+        one("[[mapping]]\nobject = \"Order\"\nfields = [\"Account.Owner.Key__c\"]\n").unwrap_err();
+    assert!(
+        err.to_string().contains("mapping Order") && err.to_string().contains("one level only"),
+        "{err}"
+    );
 }

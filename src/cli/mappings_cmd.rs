@@ -76,9 +76,6 @@ async fn check(file: Option<String>) -> anyhow::Result<()> {
         None => crate::jobs::JobSettings::from_env()?.mappings_path,
     };
     let mappings = catalog::read(&path)?;
-    crate::mirror::capture::not_sent_warnings(&mappings)
-        .iter()
-        .for_each(|w| eprintln!("warning: {w}"));
     // Only Salesforce (and Redis, where the client counts its calls): no database, no
     // queue, no run.
     let cfg = crate::salesforce::SalesforceConfig::from_env()?;

@@ -18,6 +18,7 @@ mod web_cmd;
 #[cfg(not(feature = "fake-org"))]
 mod without_fake_org;
 mod worker_cmd;
+mod writes_cmd;
 
 #[cfg(feature = "fake-org")]
 pub use bench::BenchArgs;
@@ -36,6 +37,7 @@ pub use web_cmd::WebArgs;
 #[cfg(not(feature = "fake-org"))]
 pub use without_fake_org::{BenchArgs, FakeOrgArgs};
 pub use worker_cmd::WorkerArgs;
+pub use writes_cmd::WritesArgs;
 
 use clap::{Parser, Subcommand};
 
@@ -78,6 +80,8 @@ pub enum Command {
     Web(WebArgs),
     /// Reset the fleet's stored API budget state and wake the work waiting on it.
     Budget(BudgetArgs),
+    /// The app's changes on their way to Salesforce: status, and retry of failed ones.
+    Writes(WritesArgs),
 }
 
 impl Cli {
@@ -97,6 +101,7 @@ impl Cli {
             Command::Mappings(a) => a.run().await,
             Command::Web(a) => a.run().await,
             Command::Budget(a) => a.run().await,
+            Command::Writes(a) => a.run().await,
         }
     }
 }

@@ -61,6 +61,12 @@ impl SchedulerArgs {
             identity,
             Duration::from_secs(self.tick_seconds * 3 + 5),
         );
+        let is_leader = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let listener = tokio::spawn(crate::scheduler::write_back::listen(
+            s.clone(),
+            is_leader.clone(),
+            shutdown.clone(),
+        ));
         let mut every = tokio::time::interval(Duration::from_secs(self.tick_seconds.max(1)));
         loop {
             tokio::select! {
@@ -82,7 +88,12 @@ impl SchedulerArgs {
                     }
                 }
             }
-            match leader.acquire().await {
+            let held = leader.acquire().await;
+            is_leader.store(
+                matches!(held, Ok(true)),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            match held {
                 Ok(true) => {
                     match crate::scheduler::quotes::tick(&s).await {
                         Ok(Some(id)) => tracing::info!(run_id = id, "scheduled quote run started"),
@@ -103,17 +114,14 @@ impl SchedulerArgs {
                 Err(e) => tracing::warn!(error = %e, "leader lock unavailable (Redis?)"),
             }
         }
+        listener.abort();
         let _ = leader.release().await;
         Ok(())
     }
 }
 
 /// A file that maps nothing leaves the scheduler with no mirror work: say so, naming it.
-/// A read_write mapping captures changes that nothing sends yet: say that too.
 fn warn_if_empty(file: &crate::mirror::MappingsFile, path: &str) {
-    crate::mirror::capture::not_sent_warnings(file)
-        .iter()
-        .for_each(|w| tracing::warn!("{w}"));
     if file.mapping.is_empty() {
         tracing::warn!(%path, "the mappings file maps no objects, so nothing will be synced; add a [[mapping]] entry (see jobs/README.md) or point ORGPOOL_MAPPINGS at the right file");
     }

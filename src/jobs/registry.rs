@@ -256,7 +256,13 @@ mod tests {
     fn a_worker_serves_each_queue_once() {
         assert_eq!(
             queues(),
-            vec!["initial_load", "resync", "reconcile", "quote_generation", "write_back"]
+            vec![
+                "initial_load",
+                "resync",
+                "reconcile",
+                "quote_generation",
+                "write_back"
+            ]
         );
     }
 

@@ -1,5 +1,5 @@
 //! The scheduler process: plans and starts due runs, keeps the ledger's chunks in
-//! Redis, closes finished runs. Safe to run twice: a Redis leader lock picks one, and
+//! Redis, closes finished runs, and starts write-back runs as changes are captured. Safe to run twice: a Redis leader lock picks one, and
 //! the ledger refuses a second active run per object anyway.
 
 pub mod catalog;
@@ -7,6 +7,7 @@ pub mod error;
 pub mod leader;
 pub mod quotes;
 pub mod tick;
+pub mod write_back;
 
 pub use error::SchedulerError;
 pub use leader::Leader;

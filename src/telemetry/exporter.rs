@@ -12,7 +12,9 @@ use crate::settings::{SettingsError, Vars};
 #[derive(Debug, thiserror::Error)]
 pub enum ExporterError {
     /// The listener could not start (the port is taken, or not ours to bind).
-    #[error("cannot serve metrics on {addr}: {source}; pick another METRICS_PORT or ORGPOOL_METRICS_BIND")]
+    #[error(
+        "cannot serve metrics on {addr}: {source}; pick another METRICS_PORT or ORGPOOL_METRICS_BIND"
+    )]
     Listen {
         /// The address.
         addr: SocketAddr,

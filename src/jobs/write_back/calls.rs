@@ -204,7 +204,10 @@ impl<'a> Calls<'a> {
             let found = theirs.get(&id[..15.min(id.len())]);
             let Some(rec) = found.filter(|_| is_id(id)) else {
                 let (code, text) = if is_id(id) {
-                    ("ENTITY_IS_DELETED", "the record is deleted in Salesforce, so the app's change cannot be applied")
+                    (
+                        "ENTITY_IS_DELETED",
+                        "the record is deleted in Salesforce, so the app's change cannot be applied",
+                    )
                 } else {
                     ("MALFORMED_ID", "the row's sfid is not a Salesforce Id")
                 };
@@ -329,7 +332,13 @@ impl<'a> Calls<'a> {
         let (op, purpose, key_field) = match &group[0] {
             Call::Upsert { .. } => {
                 let key = self.target.mapping.upsert_field.clone().unwrap_or_default();
-                (Operation::Upsert { external_id: key.clone() }, Purpose::Insert, key)
+                (
+                    Operation::Upsert {
+                        external_id: key.clone(),
+                    },
+                    Purpose::Insert,
+                    key,
+                )
             }
             Call::Delete { .. } => (Operation::Delete, Purpose::Update, "Id".to_string()),
             _ => (Operation::Update, Purpose::Update, "Id".to_string()),
@@ -341,12 +350,13 @@ impl<'a> Calls<'a> {
         for call in group {
             let (change, id) = parts(call);
             let cells: Vec<(String, String)> = match (&change.net, call) {
-                (Net::Insert(v) | Net::Update { values: v, .. }, Call::Upsert { .. } | Call::Update { .. }) => {
-                    sendable(columns, v, purpose)
-                        .into_iter()
-                        .map(|(c, val)| (c.field.clone(), csv_cell(&c.pg_type, val)))
-                        .collect()
-                }
+                (
+                    Net::Insert(v) | Net::Update { values: v, .. },
+                    Call::Upsert { .. } | Call::Update { .. },
+                ) => sendable(columns, v, purpose)
+                    .into_iter()
+                    .map(|(c, val)| (c.field.clone(), csv_cell(&c.pg_type, val)))
+                    .collect(),
                 _ => Vec::new(),
             };
             for (f, _) in &cells {
@@ -407,7 +417,9 @@ impl<'a> Calls<'a> {
         for f in &outcome.failed {
             if let Some(call) = f.values.first().and_then(|k| by_key.remove(&norm(k))) {
                 let (change, _) = parts(call);
-                out.push(refused(change, &f.code, &f.message, &f.fields, attempts, backoff));
+                out.push(refused(
+                    change, &f.code, &f.message, &f.fields, attempts, backoff,
+                ));
             }
         }
         // Unprocessed, or never answered: sent again later.
@@ -468,7 +480,14 @@ fn fails(e: &SfError) -> bool {
 fn fail_all(group: &[Call], e: &SfError, out: &mut Vec<Settled>) {
     for call in group {
         let (change, _) = parts(call);
-        out.push(refused(change, Classify::class(e), &e.to_string(), &[], 1, &|_| Duration::ZERO));
+        out.push(refused(
+            change,
+            Classify::class(e),
+            &e.to_string(),
+            &[],
+            1,
+            &|_| Duration::ZERO,
+        ));
     }
 }
 

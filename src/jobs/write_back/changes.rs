@@ -115,7 +115,11 @@ pub fn fold(rows: &[LogRow]) -> Vec<Change> {
         c.first_write = c.first_write.min(r.created_at);
         c.last_write = c.last_write.max(r.created_at);
         c.attempts = c.attempts.max(r.attempts);
-        if let Some(s) = r.sfid.clone().or_else(|| r.old.get("sfid").cloned().flatten()) {
+        if let Some(s) = r
+            .sfid
+            .clone()
+            .or_else(|| r.old.get("sfid").cloned().flatten())
+        {
             c.sfid = Some(s);
         }
         let net = std::mem::replace(&mut c.net, Net::Nothing);
@@ -174,8 +178,20 @@ mod tests {
     #[test]
     fn an_insert_then_updates_is_one_insert_with_the_last_values() {
         let rows = [
-            row(1, 7, Action::Insert, vals(&[("name", Some("a")), ("x", None)]), vals(&[])),
-            row(2, 7, Action::Update, vals(&[("name", Some("b"))]), vals(&[])),
+            row(
+                1,
+                7,
+                Action::Insert,
+                vals(&[("name", Some("a")), ("x", None)]),
+                vals(&[]),
+            ),
+            row(
+                2,
+                7,
+                Action::Update,
+                vals(&[("name", Some("b"))]),
+                vals(&[]),
+            ),
             row(3, 7, Action::Update, vals(&[("x", Some("1"))]), vals(&[])),
         ];
         let got = fold(&rows);
@@ -192,8 +208,20 @@ mod tests {
         let old = vals(&[("sfid", Some("001A")), ("systemmodstamp", Some("t0"))]);
         let old2 = vals(&[("sfid", Some("001A")), ("systemmodstamp", Some("t1"))]);
         let rows = [
-            row(1, 1, Action::Update, vals(&[("name", Some("a"))]), old.clone()),
-            row(2, 2, Action::Update, vals(&[("name", Some("z"))]), old.clone()),
+            row(
+                1,
+                1,
+                Action::Update,
+                vals(&[("name", Some("a"))]),
+                old.clone(),
+            ),
+            row(
+                2,
+                2,
+                Action::Update,
+                vals(&[("name", Some("z"))]),
+                old.clone(),
+            ),
             row(3, 1, Action::Update, vals(&[("name", Some("b"))]), old2),
             row(4, 2, Action::Delete, vals(&[]), old),
         ];
@@ -214,8 +242,20 @@ mod tests {
     #[test]
     fn an_insert_deleted_before_it_was_sent_is_nothing() {
         let rows = [
-            row(1, 5, Action::Insert, vals(&[("name", Some("a"))]), vals(&[])),
-            row(2, 5, Action::Delete, vals(&[]), vals(&[("name", Some("a"))])),
+            row(
+                1,
+                5,
+                Action::Insert,
+                vals(&[("name", Some("a"))]),
+                vals(&[]),
+            ),
+            row(
+                2,
+                5,
+                Action::Delete,
+                vals(&[]),
+                vals(&[("name", Some("a"))]),
+            ),
         ];
         assert_eq!(fold(&rows)[0].net, Net::Nothing);
         assert_eq!(Action::parse("DELETE"), Some(Action::Delete));

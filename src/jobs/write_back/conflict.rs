@@ -69,21 +69,30 @@ mod tests {
         let known = Some(t("2026-01-01T10:00:00Z"));
         let app = t("2026-01-01T10:05:00Z");
         // Nobody else touched it.
-        assert_eq!(decide(known, t("2026-01-01T10:00:00Z"), app, false), Verdict::Send);
+        assert_eq!(
+            decide(known, t("2026-01-01T10:00:00Z"), app, false),
+            Verdict::Send
+        );
         // Salesforce changed it after the app did.
         assert_eq!(
             decide(known, t("2026-01-01T10:06:00Z"), app, false),
             Verdict::SalesforceWins
         );
         // Salesforce changed it, then the app did.
-        assert_eq!(decide(known, t("2026-01-01T10:02:00Z"), app, false), Verdict::AppWins);
+        assert_eq!(
+            decide(known, t("2026-01-01T10:02:00Z"), app, false),
+            Verdict::AppWins
+        );
         // A retry of a change that went through.
         assert_eq!(
             decide(known, t("2026-01-01T10:06:00Z"), app, true),
             Verdict::AlreadyApplied
         );
         // A record orgpool created: no stamp at capture.
-        assert_eq!(decide(None, t("2026-01-01T10:04:00Z"), app, false), Verdict::Send);
+        assert_eq!(
+            decide(None, t("2026-01-01T10:04:00Z"), app, false),
+            Verdict::Send
+        );
     }
 
     #[test]

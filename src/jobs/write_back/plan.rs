@@ -47,13 +47,25 @@ fn parents<'a>(t: &Target, all: &'a [Target]) -> Vec<&'a Target> {
     for c in &t.table.columns {
         objects.extend(c.references.iter().map(String::as_str));
         if let Some(r) = &c.relationship {
-            let lookup = t.table.columns.iter().find(|l| l.field.eq_ignore_ascii_case(&r.lookup));
-            objects.extend(lookup.into_iter().flat_map(|l| l.references.iter().map(String::as_str)));
+            let lookup = t
+                .table
+                .columns
+                .iter()
+                .find(|l| l.field.eq_ignore_ascii_case(&r.lookup));
+            objects.extend(
+                lookup
+                    .into_iter()
+                    .flat_map(|l| l.references.iter().map(String::as_str)),
+            );
         }
     }
     all.iter()
         .filter(|p| p.table.table != t.table.table)
-        .filter(|p| objects.iter().any(|o| o.eq_ignore_ascii_case(&p.mapping.object)))
+        .filter(|p| {
+            objects
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(&p.mapping.object))
+        })
         .collect()
 }
 

@@ -64,15 +64,28 @@ mod tests {
             classify("INSERT", "FIELD_CUSTOM_VALIDATION_EXCEPTION"),
             Refusal::Permanent
         );
-        assert_eq!(classify("INSERT", "REQUIRED_FIELD_MISSING"), Refusal::Permanent);
-        assert_eq!(classify("DELETE", "ENTITY_IS_DELETED"), Refusal::AlreadyDone);
+        assert_eq!(
+            classify("INSERT", "REQUIRED_FIELD_MISSING"),
+            Refusal::Permanent
+        );
+        assert_eq!(
+            classify("DELETE", "ENTITY_IS_DELETED"),
+            Refusal::AlreadyDone
+        );
         assert_eq!(classify("UPDATE", "ENTITY_IS_DELETED"), Refusal::Permanent);
         assert_eq!(
-            message("REQUIRED_FIELD_MISSING", "Required fields are missing: [Name]", &["Name".into()]),
+            message(
+                "REQUIRED_FIELD_MISSING",
+                "Required fields are missing: [Name]",
+                &["Name".into()]
+            ),
             "REQUIRED_FIELD_MISSING: Required fields are missing: [Name] (Name)"
         );
         let e: serde_json::Value =
             serde_json::from_str(&hc_err("INSERT", "X", "bad", &[])).unwrap();
-        assert_eq!((e["op"].as_str(), e["src"].as_str()), (Some("INSERT"), Some("SFDC")));
+        assert_eq!(
+            (e["op"].as_str(), e["src"].as_str()),
+            (Some("INSERT"), Some("SFDC"))
+        );
     }
 }

@@ -46,7 +46,10 @@ pub(super) async fn work(
     let mut changes = fold(&rows);
     let current: BTreeMap<i32, &LoggedRow> = logged.iter().map(|l| (l.record_id, l)).collect();
     for c in &mut changes {
-        if let Some(s) = current.get(&c.record_id).and_then(|l| l.current_sfid.clone()) {
+        if let Some(s) = current
+            .get(&c.record_id)
+            .and_then(|l| l.current_sfid.clone())
+        {
             c.sfid = Some(s);
         }
     }
@@ -87,7 +90,10 @@ pub(super) async fn work(
     for c in changes {
         sender.prepare(c, &last_sent).await?;
     }
-    let stopped = sender.calls.flush(&mut sender.settled, sender.attempts, &sender.backoff).await;
+    let stopped = sender
+        .calls
+        .flush(&mut sender.settled, sender.attempts, &sender.backoff)
+        .await;
     let settled = std::mem::take(&mut sender.settled);
     let rows = settled.len() as u64;
     emit(&target, &settled, &rows_created(&logged));
@@ -186,7 +192,13 @@ struct Sender<'a, B: Fn(i32) -> std::time::Duration + Sync> {
 }
 
 impl<B: Fn(i32) -> std::time::Duration + Sync> Sender<'_, B> {
-    fn settle_now(&mut self, c: &Change, state: &'static str, why: String, lastop: Option<&'static str>) {
+    fn settle_now(
+        &mut self,
+        c: &Change,
+        state: &'static str,
+        why: String,
+        lastop: Option<&'static str>,
+    ) {
         let failed = state == "FAILED";
         self.settled.push(Settled {
             log_ids: c.log_ids.clone(),

@@ -47,7 +47,11 @@ pub fn sendable<'a>(
     let by_ref: Vec<String> = out
         .iter()
         .filter(|(c, v)| v.is_some() && c.relationship.is_some())
-        .filter_map(|(c, _)| c.relationship.as_ref().map(|r| r.lookup.to_ascii_lowercase()))
+        .filter_map(|(c, _)| {
+            c.relationship
+                .as_ref()
+                .map(|r| r.lookup.to_ascii_lowercase())
+        })
         .collect();
     out.retain(|(c, v)| {
         if c.relationship.is_some() {
@@ -106,7 +110,10 @@ pub fn csv_cell(pg_type: &str, v: Option<&str>) -> String {
 
 fn is_number(t: &str) -> bool {
     t.starts_with("numeric")
-        || matches!(t, "integer" | "bigint" | "smallint" | "double precision" | "real")
+        || matches!(
+            t,
+            "integer" | "bigint" | "smallint" | "double precision" | "real"
+        )
 }
 
 /// Text as Salesforce reads it: a `timestamp` without time zone holds UTC (Heroku
@@ -129,11 +136,7 @@ mod tests {
     fn cols() -> Vec<Column> {
         let mut key = Column::plain("Key__c", "key__c", "varchar(40)");
         key.update = false;
-        let mut account_ref = Column::plain(
-            "Account.Ext__c",
-            "account__r__ext__c",
-            "varchar(255)",
-        );
+        let mut account_ref = Column::plain("Account.Ext__c", "account__r__ext__c", "varchar(255)");
         account_ref.relationship = Some(Relationship {
             lookup: "AccountId".into(),
             name: "Account".into(),
@@ -189,7 +192,11 @@ mod tests {
 
     #[test]
     fn an_update_sends_only_updateable_fields_and_nulls() {
-        let v = vals(&[("key__c", Some("K-2")), ("amount__c", None), ("accountid", None)]);
+        let v = vals(&[
+            ("key__c", Some("K-2")),
+            ("amount__c", None),
+            ("accountid", None),
+        ]);
         let r = Json::Object(record(&cols(), &v, Purpose::Update));
         assert_eq!(r, serde_json::json!({"Amount__c": null, "AccountId": null}));
     }
@@ -203,8 +210,14 @@ mod tests {
             csv_cell("timestamptz", Some("2026-01-02T03:04:05+00:00")),
             "2026-01-02T03:04:05+00:00"
         );
-        assert_eq!(csv_cell("timestamp", Some("2026-01-02T03:04:05")), "2026-01-02T03:04:05Z");
-        assert_eq!(json_value("date", Some("2026-01-02")), Json::String("2026-01-02".into()));
+        assert_eq!(
+            csv_cell("timestamp", Some("2026-01-02T03:04:05")),
+            "2026-01-02T03:04:05Z"
+        );
+        assert_eq!(
+            json_value("date", Some("2026-01-02")),
+            Json::String("2026-01-02".into())
+        );
         assert_eq!(json_value("integer", Some("7")), serde_json::json!(7));
         assert_eq!(json_value("date", Some("")), Json::Null);
     }

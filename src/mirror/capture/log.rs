@@ -225,7 +225,12 @@ pub async fn requeue(
     .await?
     .rows_affected();
     tx.commit().await?;
-    tracing::debug!(schema, back_from_archive = back, requeued = n, "failed writes requeued");
+    tracing::debug!(
+        schema,
+        back_from_archive = back,
+        requeued = n,
+        "failed writes requeued"
+    );
     Ok(n)
 }
 

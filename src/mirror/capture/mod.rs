@@ -17,8 +17,6 @@ pub mod triggers;
 
 use sqlx::PgConnection;
 
-use super::mapping::{Access, MappingsFile};
-
 pub use archive::{Archived, archive, archive_all};
 pub use settle::{Settled, settle};
 pub use triggers::{ensure_capture, installed};
@@ -39,39 +37,4 @@ pub async fn mark_own_writes(conn: &mut PgConnection) -> Result<(), sqlx::Error>
         .execute(conn)
         .await?;
     Ok(())
-}
-
-/// One line per `read_write` mapping of `file`: its changes are captured but not sent
-/// yet. Shown by the scheduler and `mappings check` until write-back lands.
-pub fn not_sent_warnings(file: &MappingsFile) -> Vec<String> {
-    file.mapping
-        .iter()
-        .filter(|m| m.access == Access::ReadWrite)
-        .map(|m| {
-            format!(
-                "mapping {}: read_write: changes are captured in {}._trigger_log; sending them to Salesforce (write_back) is not built yet",
-                m.object, m.schema
-            )
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn read_write_mappings_are_warned_about_until_write_back_lands() {
-        let file = MappingsFile::parse(
-            "m.toml",
-            "[[mapping]]\nobject = \"Invoice__c\"\naccess = \"read_write\"\nupsert_field = \"Number__c\"\nschema = \"Sales\"\n[[mapping]]\nobject = \"Account\"\n",
-        )
-        .unwrap();
-        assert_eq!(
-            not_sent_warnings(&file),
-            [
-                "mapping Invoice__c: read_write: changes are captured in Sales._trigger_log; sending them to Salesforce (write_back) is not built yet"
-            ]
-        );
-    }
 }

@@ -108,6 +108,8 @@ pub fn resolve(entry: &str, describe: &Describe) -> Option<Result<Column, String
         hc_index: false,
         create: lookup.createable,
         update: lookup.updateable,
+        // Its parent, so write-back sends the parent's table first.
+        references: lookup.reference_to.clone(),
         relationship: Some(Relationship {
             lookup: lookup.name.clone(),
             name,

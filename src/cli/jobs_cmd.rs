@@ -1,6 +1,7 @@
 //! `orgpool jobs dead|retry|cancel|failures`: failed chunks with their errors (and
 //! poison payloads moved aside), putting failed chunks back on the queue, stopping a
-//! run, the records Salesforce refused, and retrying just those (`retry --records`).
+//! run, the records Salesforce refused (Quote pushes and the app's write-back changes),
+//! and retrying just those (`retry --records`; write-back: `orgpool writes retry`).
 
 use clap::{Args, Subcommand};
 
@@ -31,7 +32,8 @@ pub enum JobsCommand {
         #[arg(long)]
         clear_poison: bool,
     },
-    /// List records Salesforce refused (per Opportunity) that no later push saved.
+    /// List records Salesforce refused: Quote pushes (per Opportunity) that no later
+    /// push saved, and the app's changes to read_write tables that are FAILED.
     Failures {
         /// At most this many.
         #[arg(long, default_value_t = 50)]
@@ -121,7 +123,12 @@ impl JobsArgs {
             }
             JobsCommand::Failures { limit } => {
                 let rows = ledger::pushes::open_failures(&s.pool, limit).await?;
-                if rows.is_empty() {
+                let mut writes = Vec::new();
+                for schema in crate::scheduler::write_back::read_write_schemas(&s.pool).await? {
+                    writes
+                        .extend(crate::status::write_back::failed(&s.pool, &schema, limit).await?);
+                }
+                if rows.is_empty() && writes.is_empty() {
                     println!("no refused records");
                 }
                 for f in rows {
@@ -133,6 +140,23 @@ impl JobsArgs {
                         f.code,
                         f.message,
                         f.attempts
+                    );
+                }
+                for w in &writes {
+                    println!(
+                        "write-back {}.{} log id {} {} record {} {}: {}",
+                        w.schema,
+                        w.table_name,
+                        w.log_id,
+                        w.action.as_deref().unwrap_or("?"),
+                        w.record_id.map_or("?".into(), |r| r.to_string()),
+                        w.sfid.as_deref().unwrap_or("(no sfid)"),
+                        w.sf_message.as_deref().unwrap_or("")
+                    );
+                }
+                if !writes.is_empty() {
+                    println!(
+                        "send refused write-back changes again with `orgpool writes retry` (--table T, --id N) once fixed"
                     );
                 }
             }

@@ -1,4 +1,5 @@
-//! `orgpool status [--json]`: mappings, active runs, queues, dead chunks, API usage.
+//! `orgpool status [--json]`: mappings, active runs, queues, dead chunks, write-back per
+//! read_write table (with the latest refused changes), API usage.
 
 use std::sync::Arc;
 
@@ -90,6 +91,7 @@ impl StatusArgs {
             );
         }
         println!("DEAD CHUNKS: {} (orgpool jobs dead)", st.dead_chunks);
+        print_write_back(&st.write_back);
         let a = &st.api;
         let limit = if a.org_limit > 0 {
             a.org_limit.to_string()
@@ -117,5 +119,57 @@ impl StatusArgs {
             println!("     {}", p.describe(chrono::Utc::now()));
         }
         Ok(())
+    }
+}
+
+/// Per read_write table its log rows by state and the oldest waiting change, then the
+/// latest refused changes.
+fn print_write_back(wb: &crate::status::write_back::WriteBackStatus) {
+    if wb.tables.is_empty() {
+        println!("WRITE-BACK: no read_write mappings");
+        return;
+    }
+    println!("WRITE-BACK (the app's changes to Salesforce; orgpool writes status)");
+    for t in &wb.tables {
+        let states = t
+            .states
+            .iter()
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let oldest = t
+            .oldest_waiting_seconds
+            .map_or("nothing waiting".into(), |a| {
+                format!("oldest waiting {a:.1}s")
+            });
+        println!(
+            "  {:<24} {:<28} {:<40} {oldest}",
+            t.object,
+            format!("{}.{}", t.schema, t.table),
+            if states.is_empty() {
+                "no changes".into()
+            } else {
+                states
+            }
+        );
+    }
+    for f in &wb.failed {
+        println!(
+            "  FAILED {}.{} log id {} ({} record {}{}): {}",
+            f.schema,
+            f.table_name,
+            f.log_id,
+            f.action.as_deref().unwrap_or("?"),
+            f.record_id.map_or("?".into(), |r| r.to_string()),
+            f.sfid
+                .as_deref()
+                .map_or(String::new(), |s| format!(", {s}")),
+            f.sf_message.as_deref().unwrap_or("")
+        );
+    }
+    if !wb.failed.is_empty() {
+        println!(
+            "  fix the data or the org, then `orgpool writes retry` (all: `orgpool jobs failures`)"
+        );
     }
 }

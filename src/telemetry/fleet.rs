@@ -1,6 +1,6 @@
 //! The fleet's figures as the web process's `/metrics` reports them: queue depths, live
-//! workers, runs and chunks from the ledger, mirror tables, Quotes, record failures and
-//! API usage, one typed figure per group whose `emit()` records its series. They are
+//! workers, runs and chunks from the ledger, mirror tables, Quotes, record failures,
+//! API usage and write-back's log backlog, one typed figure per group whose `emit()` records its series. They are
 //! read afresh for every scrape into a recorder made for that scrape, so they log
 //! nothing: the scrape is the record, and a log line per scrape would be noise.
 
@@ -42,6 +42,12 @@ pub const ORG_USED: &str = "orgpool_fleet_org_api_used";
 pub const ORG_LIMIT: &str = "orgpool_fleet_org_api_limit";
 /// 1 while the fleet's Salesforce outage flag is up.
 pub const OUTAGE: &str = "orgpool_fleet_salesforce_outage";
+/// `_trigger_log` rows of each read_write table by `object` (the table name) and
+/// `state` (`NEW`, `PENDING`, `FAILED`; FAILED includes archived rows).
+pub const WRITE_BACK_BACKLOG: &str = "orgpool_write_back_backlog";
+/// Seconds since the app wrote the oldest change of each read_write table still waiting
+/// (`NEW` or `PENDING`), by `object`; 0 when nothing waits.
+pub const WRITE_BACK_OLDEST: &str = "orgpool_write_back_oldest_seconds";
 
 /// Describes every fleet series (once per scrape recorder).
 pub fn describe() {
@@ -73,6 +79,14 @@ pub fn describe() {
     describe_gauge!(ORG_USED, "The org's API usage as last reported.");
     describe_gauge!(ORG_LIMIT, "The org's daily API allowance.");
     describe_gauge!(OUTAGE, "1 while the fleet's Salesforce outage flag is up.");
+    describe_gauge!(
+        WRITE_BACK_BACKLOG,
+        "Write-back log rows of each read_write table by state."
+    );
+    describe_gauge!(
+        WRITE_BACK_OLDEST,
+        "Age of the oldest change waiting to be written back, per table."
+    );
 }
 
 /// One queue's tasks, by state.
@@ -261,4 +275,36 @@ impl ApiUsage {
 /// Worker processes that heartbeated in the last 30 s.
 pub fn workers(n: usize) {
     gauge!(WORKERS).set(n as f64);
+}
+
+/// One read_write table's write-back log.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteBackBacklog<'a> {
+    /// The table name (the object lowercased, as the write-back counters spell it).
+    pub object: &'a str,
+    /// Rows `NEW`.
+    pub new: i64,
+    /// Rows `PENDING`.
+    pub pending: i64,
+    /// Rows `FAILED`, live and archived.
+    pub failed: i64,
+    /// Age of the oldest waiting change, if any.
+    pub oldest_seconds: Option<f64>,
+}
+
+impl WriteBackBacklog<'_> {
+    /// Records it; every state is present (0 when empty) so a dashboard shows 0
+    /// rather than "no data".
+    pub fn emit(self) {
+        for (state, n) in [
+            ("NEW", self.new),
+            ("PENDING", self.pending),
+            ("FAILED", self.failed),
+        ] {
+            gauge!(WRITE_BACK_BACKLOG, "object" => self.object.to_ascii_lowercase(), "state" => state)
+                .set(n as f64);
+        }
+        gauge!(WRITE_BACK_OLDEST, "object" => self.object.to_ascii_lowercase())
+            .set(self.oldest_seconds.unwrap_or(0.0).max(0.0));
+    }
 }

@@ -6,7 +6,9 @@
 use metrics_exporter_prometheus::PrometheusBuilder;
 
 use super::snapshot::Snapshot;
-use crate::telemetry::fleet::{self, ApiUsage, LedgerFigure, MirrorTable, QueueTasks, QuoteFigure};
+use crate::telemetry::fleet::{
+    self, ApiUsage, LedgerFigure, MirrorTable, QueueTasks, QuoteFigure, WriteBackBacklog,
+};
 
 /// Renders `snap` in the Prometheus text format.
 pub fn render(snap: &Snapshot) -> String {
@@ -79,6 +81,16 @@ fn record(snap: &Snapshot) {
         QuoteFigure::RecordFailures {
             object,
             count: count(&snap.failures_by_object, object),
+        }
+        .emit();
+    }
+    for t in &st.write_back.tables {
+        WriteBackBacklog {
+            object: &t.table,
+            new: t.count("NEW"),
+            pending: t.count("PENDING"),
+            failed: t.count("FAILED"),
+            oldest_seconds: t.oldest_waiting_seconds,
         }
         .emit();
     }

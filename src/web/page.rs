@@ -1,5 +1,6 @@
 //! The HTML status page: mappings with state, rows, lag and errors; current runs with
-//! progress; queues; dead chunks and failed records; API usage. Plain HTML and a little
+//! progress; queues; write-back per read_write table with its refused changes; dead
+//! chunks and failed records; API usage. Plain HTML and a little
 //! CSS (no JavaScript); it reloads itself with a meta refresh. Every value goes through
 //! maud, which escapes it.
 
@@ -77,6 +78,7 @@ pub fn render(snap: &Snapshot, refresh_secs: u64) -> Markup {
                         }
                     }
                 }
+                (write_back(&st.write_back))
                 h2 { "Queues" }
                 table {
                     tr { th { "job kind" } th.num { "ready" } th.num { "scheduled" } th.num { "running" } th.num { "dead" } th.num { "poison" } }
@@ -134,6 +136,55 @@ pub fn render(snap: &Snapshot, refresh_secs: u64) -> Markup {
                     "."
                 }
                 @if let Some(p) = &api.paused { p.bad { "Work is " (p.describe(snap.at)) "." } }
+            }
+        }
+    }
+}
+
+/// Per read_write table its log rows by state and the oldest waiting change, then the
+/// latest refused changes.
+fn write_back(wb: &crate::status::write_back::WriteBackStatus) -> Markup {
+    html! {
+        h2 { "Write-back" }
+        @if wb.tables.is_empty() {
+            p.muted { "No read_write mapping: the app's changes are not sent to Salesforce." }
+        } @else {
+            table {
+                tr { th { "object" } th { "table" } th.num { "NEW" } th.num { "PENDING" } th.num { "SUCCESS" } th.num { "FAILED" } th { "other" } th.num { "oldest waiting" } }
+                @for t in &wb.tables {
+                    tr {
+                        td { (t.object) }
+                        td { code { (t.schema) "." (t.table) } }
+                        td.num { (t.count("NEW")) }
+                        td.num { (t.count("PENDING")) }
+                        td.num { (t.count("SUCCESS")) }
+                        td class=(num_class(t.count("FAILED") > 0)) { (t.count("FAILED")) }
+                        td {
+                            @for (state, n) in t.states.iter().filter(|(s, _)| !["NEW", "PENDING", "SUCCESS", "FAILED"].contains(&s.as_str())) {
+                                (state) " " (n) " "
+                            }
+                        }
+                        td.num { (t.oldest_waiting_seconds.map_or("-".into(), human_secs)) }
+                    }
+                }
+            }
+            @if wb.failed.is_empty() { p.muted { "No refused changes." } }
+            @else {
+                p.muted { "Refused changes (latest; all: " code { "orgpool jobs failures" } "). After fixing the data or the org: " code { "orgpool writes retry" } "." }
+                table {
+                    tr { th { "table" } th.num { "log id" } th { "action" } th.num { "record id" } th { "sfid" } th { "message" } th { "at" } }
+                    @for f in &wb.failed {
+                        tr {
+                            td { (f.table_name) }
+                            td.num { (f.log_id) }
+                            td { (f.action.as_deref().unwrap_or("")) }
+                            td.num { (f.record_id.map_or(String::new(), |r| r.to_string())) }
+                            td { code { (f.sfid.as_deref().unwrap_or("")) } }
+                            td.bad { (f.sf_message.as_deref().unwrap_or("")) }
+                            td { (f.at.map_or(String::new(), |t| t.format("%H:%M:%S").to_string())) }
+                        }
+                    }
+                }
             }
         }
     }

@@ -1,7 +1,10 @@
 //! The fleet's state in one document, read from Postgres and Redis: per mapping its
 //! state, rows, last sync, lag and errors; active runs with progress; queue depths;
-//! dead chunks and poison payloads; API usage against the budget. Used by
-//! `orgpool status` (text or JSON) and, later, the web process.
+//! dead chunks and poison payloads; API usage against the budget; write-back's log per
+//! read_write table ([`write_back`]). Used by `orgpool status` (text or JSON) and the
+//! web process.
+
+pub mod write_back;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -33,6 +36,9 @@ pub enum StatusError {
     /// The fleet's API counters in Redis could not be read.
     #[error("cannot read the fleet's API usage from Redis: {0}")]
     Usage(#[from] SfError),
+    /// A read_write schema's `_trigger_log` could not be read.
+    #[error("cannot read the write-back log: {0}")]
+    WriteBack(#[from] crate::mirror::error::MirrorError),
 }
 
 /// The budget settings from the environment; the defaults when Salesforce is not
@@ -137,12 +143,20 @@ pub struct Status {
     pub dead_chunks: i64,
     /// API usage, as the fleet's counters in Redis hold it.
     pub api: ApiStatus,
+    /// The app's changes on their way to Salesforce, per read_write table.
+    pub write_back: write_back::WriteBackStatus,
 }
+
+/// How many refused write-back changes the document lists (`orgpool jobs failures`
+/// lists more).
+pub const FAILED_WRITES_LISTED: i64 = 5;
 
 /// Reads it.
 pub async fn read(s: &Services) -> Result<Status, StatusError> {
+    let rows = ledger::mappings::all(&s.pool).await?;
+    let write_back = write_back::read(&s.pool, &rows, FAILED_WRITES_LISTED).await?;
     let mut mappings = Vec::new();
-    for m in ledger::mappings::all(&s.pool).await? {
+    for m in rows {
         let rows = mirror_rows(&s.pool, &m.schema_name, &m.table_name).await?;
         let failed = ledger::stats::failed_chunks_of(&s.pool, &m.object).await?;
         // A table that was loaded and is gone now is a state to show, not an error.
@@ -221,6 +235,7 @@ pub async fn read(s: &Services) -> Result<Status, StatusError> {
         queues,
         dead_chunks,
         api,
+        write_back,
     })
 }
 

@@ -1,13 +1,15 @@
 //! `orgpool dev` end to end: the repository's Procfile run with three workers against
 //! a fake org, real Postgres and Redis; the three worker processes share an initial
 //! load (each finishes at least one chunk), and SIGINT to `orgpool dev` leaves no child
-//! process running.
+//! process running. The demo (`orgpool dev --demo --exit`, what `orgpool demo` and
+//! `scripts/demo` run) goes end to end on its in-process fake org with the repository's
+//! jobs files, the app's writes to the read_write Account table included.
 
 mod jobs_common;
 
 use std::time::{Duration, Instant};
 
-use jobs_common::{Env, OPPORTUNITY_MAPPING, free_port, opportunities_org, run_id};
+use jobs_common::{Env, OPPORTUNITY_MAPPING, free_port, opportunities_org, run_id, seeded_org};
 
 fn alive(pid: i32) -> bool {
     // A zombie still has a /proc entry; its state letter is Z.
@@ -92,5 +94,56 @@ async fn dev_scales_workers_that_share_the_work_and_sigint_stops_every_child() {
     assert!(
         left.is_empty(),
         "children still running after Ctrl-C: {left:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_runs_end_to_end_with_the_apps_writes_reaching_the_org() {
+    // The Env only supplies Postgres and Redis; the demo starts its own fake org.
+    let env = Env::new("wbd_demo", seeded_org(1, 0, 0), "").await;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let port = free_port().to_string();
+    let out = env
+        .command(&[
+            "dev",
+            "--demo",
+            "--exit",
+            "--scale",
+            "worker=2",
+            "--procfile",
+            &format!("{root}/Procfile"),
+            "--port",
+            &port,
+            "--metrics-port",
+            "0",
+            "--opportunities",
+            "200",
+        ])
+        .current_dir(root)
+        .env_remove("SALESFORCE_LOGIN_URL")
+        .env_remove("SALESFORCE_CLIENT_ID")
+        .env_remove("SALESFORCE_CLIENT_SECRET")
+        .env("ORGPOOL_MAPPINGS", format!("{root}/jobs/mappings.toml"))
+        .env("ORGPOOL_QUOTES", format!("{root}/jobs/quotes.toml"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("orgpool dev runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let all = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "the demo succeeds:\n{all}");
+    for want in [
+        "(Account made read_write for the demo)",
+        "the app writes to salesforce.account (read_write)",
+        "write-back: 5 app change(s) to salesforce.account reached the org",
+        "Renamed by the app",
+        "Demo Rocket Co (renamed)     Demo_Key__c DEMO-1   live",
+        "Demo Pop-up Shop             Demo_Key__c DEMO-2   deleted",
+        "Quotes with",
+    ] {
+        assert!(stdout.contains(want), "the demo prints {want:?}:\n{all}");
+    }
+    assert!(
+        !stdout.contains("(differs)"),
+        "org and mirror agree:\n{all}"
     );
 }

@@ -1,7 +1,8 @@
 //! `orgpool demo`: the main job end to end on the fake org, then exit. The same as
 //! `orgpool dev --demo --exit --scale worker=N`: every Procfile process runs (web,
 //! scheduler, N workers), the mirror is loaded and resynced through the enqueue API,
-//! and a quote run is summarised.
+//! the app's writes to the read_write Account table are written back, and a quote run
+//! is summarised.
 
 use clap::Args;
 

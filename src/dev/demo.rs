@@ -1,19 +1,23 @@
 //! `orgpool dev --demo`: once the Procfile's processes are up, drives the main job end
 //! to end through them: a fresh database (`orgpool_demo`) and Redis prefix, an initial
 //! load of every mapping and then a resync started through the web process's enqueue
-//! API (as an operator would), the org changing in between, counts of org against
-//! mirror, and a quote run whose results it summarises.
+//! API (as an operator would), the app writing to the read_write Account table with
+//! plain SQL and those changes reaching the org ([`super::demo_writes`], on the
+//! in-process fake org), the org changing, counts of org against mirror, and a quote
+//! run whose results it summarises with the write-back's.
 
 use std::time::{Duration, Instant};
 
 use sqlx::{Connection, PgConnection, PgPool};
 
 use super::DevError;
+use super::demo_writes::{self, Written};
 use crate::app::Services;
 use crate::jobs::JobSettings;
 use crate::jobs::enqueue::{self, Request};
 use crate::mirror::{Mapping, quote_ident};
 use crate::queue::{QueueConfig, Queues};
+use crate::salesforce::{Client, SalesforceConfig};
 use crate::web::WebConfig;
 
 /// What the demo asks of an org it can look into: the in-process fake org answers; a
@@ -49,12 +53,29 @@ pub struct DemoSetup {
     token: String,
     prefix: String,
     mappings: Vec<Mapping>,
+    /// A client on the in-process fake org, for the write-back step (none on a real org).
+    org_client: Option<Client>,
 }
 
-/// Creates the demo database and prefix and adds their settings to `env`.
-pub async fn prepare(env: &mut Vec<(String, String)>) -> Result<DemoSetup, DevError> {
+/// Creates the demo database and prefix and adds their settings to `env`. With
+/// `local_org` (the in-process fake org, started with [`demo_writes::schema_file`]),
+/// the processes get a copy of the mappings with Account read_write.
+pub async fn prepare(
+    env: &mut Vec<(String, String)>,
+    local_org: bool,
+) -> Result<DemoSetup, DevError> {
     let settings = JobSettings::from_env()?;
-    let mappings_path = settings.mappings_path.clone();
+    let mut mappings_path = settings.mappings_path.clone();
+    if local_org {
+        let text = std::fs::read_to_string(&mappings_path).map_err(|e| {
+            DevError::other(format!(
+                "cannot read the mappings file {mappings_path}: {e}; run from the project folder or set ORGPOOL_MAPPINGS"
+            ))
+        })?;
+        let copy = demo_writes::mappings_file(&mappings_path, &text)?;
+        mappings_path = copy.display().to_string();
+        env.push(("ORGPOOL_MAPPINGS".into(), mappings_path.clone()));
+    }
     let file = crate::scheduler::catalog::read(&mappings_path).map_err(DevError::other)?;
     let admin_url = crate::app::database_url();
     let mut admin =
@@ -99,9 +120,32 @@ pub async fn prepare(env: &mut Vec<(String, String)>) -> Result<DemoSetup, DevEr
         },
     );
     println!(
-        "orgpool dev: demo database orgpool_demo (fresh), Redis prefix {prefix}, {} mappings from {mappings_path}",
-        file.mapping.len()
+        "orgpool dev: demo database orgpool_demo (fresh), Redis prefix {prefix}, {} mappings from {}{}",
+        file.mapping.len(),
+        settings.mappings_path,
+        if local_org {
+            " (Account made read_write for the demo)"
+        } else {
+            ""
+        }
     );
+    let var = |k: &str| {
+        env.iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let org_client = if local_org {
+        let cfg = SalesforceConfig::new(
+            &var("SALESFORCE_LOGIN_URL"),
+            &var("SALESFORCE_CLIENT_ID"),
+            &var("SALESFORCE_CLIENT_SECRET"),
+        );
+        Some(Client::new(cfg, queues.conn(), &prefix).map_err(DevError::other)?)
+    } else {
+        None
+    };
     Ok(DemoSetup {
         services: Services {
             pool: PgPool::connect_lazy(&db_url)?,
@@ -112,12 +156,14 @@ pub async fn prepare(env: &mut Vec<(String, String)>) -> Result<DemoSetup, DevEr
         token,
         prefix,
         mappings: file.mapping,
+        org_client,
     })
 }
 
 impl DemoSetup {
-    /// Removes the demo's Redis keys (the database stays for inspection).
+    /// Removes the demo's Redis keys and files (the database stays for inspection).
     pub async fn cleanup(&self) {
+        let _ = std::fs::remove_dir_all(demo_writes::work_dir());
         let mut c = self.services.queues.conn();
         let keys: Vec<String> = redis::cmd("KEYS")
             .arg(format!("{}:*", self.prefix))
@@ -216,35 +262,53 @@ pub async fn run(
     let mut ok = s.wait_all(&ids).await?;
     println!("   loaded in {:.1} s", t.elapsed().as_secs_f64());
     compare(s, org).await?;
+    let mut step = 2;
+    let mut written = None;
+    if let (Some(client), Some(_)) = (&s.org_client, org) {
+        println!(
+            "{step}. the app writes to salesforce.account (read_write) with plain SQL; write-back sends it:"
+        );
+        written = Some(demo_writes::run(&s.services.pool, client).await?);
+        step += 1;
+    }
     if let Some(org) = org {
         println!(
-            "2. the org changes for 3 s (Opportunity: 20 inserts, 50 updates, 5 deletes a second)"
+            "{step}. the org changes for 3 s (Opportunity: 20 inserts, 50 updates, 5 deletes a second)"
         );
         org.churn_opportunities(true);
         tokio::time::sleep(Duration::from_secs(3)).await;
         org.churn_opportunities(false);
         tokio::time::sleep(Duration::from_millis(1_100)).await;
+        step += 1;
     }
-    println!("3. resync of every mapping:");
+    println!("{step}. resync of every mapping:");
     let ids = s
         .enqueue(web, serde_json::json!({"kind": "resync", "all": true}))
         .await?;
     ok &= s.wait_all(&ids).await?;
     compare(s, org).await?;
-    println!("4. quote run (rules in jobs/quotes.toml or ORGPOOL_QUOTES):");
+    println!(
+        "{}. quote run (rules in jobs/quotes.toml or ORGPOOL_QUOTES):",
+        step + 1
+    );
     let t = Instant::now();
     let ids = s
         .enqueue(web, serde_json::json!({"kind": "quotes"}))
         .await?;
     ok &= s.wait_all(&ids).await?;
-    summarise(s, org, t.elapsed().as_secs_f64()).await?;
+    summarise(s, org, t.elapsed().as_secs_f64(), written.as_ref()).await?;
     if !ok {
         return Err(DevError::RunFailed);
     }
     Ok(())
 }
 
-async fn summarise(s: &DemoSetup, org: Option<&dyn LocalOrg>, secs: f64) -> Result<(), DevError> {
+async fn summarise(
+    s: &DemoSetup,
+    org: Option<&dyn LocalOrg>,
+    secs: f64,
+    written: Option<&Written>,
+) -> Result<(), DevError> {
     let pool = &s.services.pool;
     let t = crate::ledger::stats::quote_totals(pool).await?;
     println!(
@@ -261,6 +325,9 @@ async fn summarise(s: &DemoSetup, org: Option<&dyn LocalOrg>, secs: f64) -> Resu
             org.count("Quote"),
             org.count("QuoteLineItem")
         );
+    }
+    if let Some(w) = written {
+        demo_writes::summarise(w);
     }
     println!(
         "   the mirror stays in database orgpool_demo (schema salesforce), the Quotes in orgpool.quotes"

@@ -130,6 +130,42 @@ pub enum DevError {
         /// The answer's `error` field, as JSON.
         error: String,
     },
+    /// The demo's own files (fake org schema, mappings copy) could not be written.
+    #[error("cannot write the demo's {path}: {source}; check the temp folder (TMPDIR)")]
+    DemoFile {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The mappings file could not be copied with Account read_write.
+    #[error(
+        "cannot make Account read_write for the demo from {path}: {error}; fix the file or set ORGPOOL_MAPPINGS to another"
+    )]
+    DemoMappings {
+        /// The mappings file.
+        path: String,
+        /// What is wrong with it.
+        error: String,
+    },
+    /// Salesforce refused one of the demo's app changes.
+    #[error(
+        "the fake org refused an app change to salesforce.account: {message}; see `orgpool writes status` in database orgpool_demo"
+    )]
+    DemoWriteRefused {
+        /// Salesforce's message (`_trigger_log.sf_message`).
+        message: String,
+    },
+    /// The demo's app changes were not written back in time.
+    #[error(
+        "{waiting} app change(s) to salesforce.account were still waiting after {secs} s; is the scheduler running (it starts write-back runs)? See its and the workers' lines above"
+    )]
+    DemoWritesWaiting {
+        /// How long the demo waited.
+        secs: u64,
+        /// Log rows still NEW or PENDING.
+        waiting: i64,
+    },
     /// A run of the demo did not succeed.
     #[error("a run failed; see the messages above and `orgpool jobs dead`")]
     RunFailed,

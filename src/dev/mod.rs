@@ -1,7 +1,8 @@
 //! `orgpool dev`: running the Procfile's processes locally with counts per type,
-//! prefixed output and a clean stop, plus the end-to-end demo that drives them.
+//! prefixed output and a clean stop, plus the end-to-end demo that drives them (and its write-back step).
 
 pub mod demo;
+pub mod demo_writes;
 pub mod error;
 pub mod group;
 pub mod output;

@@ -51,7 +51,7 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
     let mut env: Vec<(String, String)> = vec![("PATH".into(), path_with_this_binary()?)];
     let org = start_org(&opts, &mut env).await?;
     let setup = if opts.demo {
-        Some(demo::prepare(&mut env).await?)
+        Some(demo::prepare(&mut env, org.is_some()).await?)
     } else {
         None
     };
@@ -194,6 +194,12 @@ async fn start_fake_org(
             opportunities: opts.opportunities,
             accounts: (opts.opportunities / 10).max(10),
             ..SeedConfig::default()
+        },
+        // The demo's write-back step needs an External ID on Account.
+        schema_file: if opts.demo {
+            Some(super::demo_writes::schema_file()?)
+        } else {
+            None
         },
         ..FakeOrgConfig::default()
     };

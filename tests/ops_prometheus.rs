@@ -1,8 +1,10 @@
 //! The Grafana dashboard against a real Prometheus server: `promtool check config`
 //! accepts `grafana/prometheus.yml`; then a Prometheus of the test's own scrapes the web
-//! process and a worker (`METRICS_PORT`) through a short run (an initial load and a
-//! quote run), and every PromQL expression in `grafana/dashboards/orgpool.json` must
-//! parse and return data through the HTTP API.
+//! process and a worker (`METRICS_PORT`) through a short run (an initial load, the
+//! app's writes to a read_write Account table sent back by a scheduler-started
+//! write-back, one of them meeting a newer change in the org (a conflict), and a quote
+//! run), and every PromQL expression in `grafana/dashboards/orgpool.json` must parse and
+//! return data through the HTTP API.
 
 mod jobs_common;
 
@@ -10,7 +12,17 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use jobs_common::{Env, QUOTE_MAPPINGS, free_port, run_id};
+use orgpool::fake_org::ids::RecordId;
+use orgpool::fake_org::value::Value;
 use orgpool::fake_org::{FakeOrgConfig, SeedConfig};
+
+/// Account read_write, upserting by the External ID the write-back schema gives it.
+const READ_WRITE_ACCOUNT: &str = r#"
+[[mapping]]
+object = "Account"
+access = "read_write"
+upsert_field = "Ext_Key__c"
+"#;
 
 const RULES: &str =
     "[selection]\nwhere = \"Name != null\"\nchunk_size = 500\n[pricing]\nmax_discount = 20\n";
@@ -38,6 +50,42 @@ fn exprs(v: &serde_json::Value, out: &mut Vec<String>) {
         serde_json::Value::Array(a) => a.iter().for_each(|x| exprs(x, out)),
         _ => {}
     }
+}
+
+/// The app inserts an Account and renames one the org renamed a moment earlier (a
+/// conflict the app's later write wins); a scheduler's write-back sends both.
+async fn app_writes_with_a_conflict(env: &mut Env) {
+    env.spawn(&["scheduler", "--tick-seconds", "1"], &[]);
+    let (sfid,): (String,) =
+        sqlx::query_as("SELECT sfid FROM salesforce.account ORDER BY id LIMIT 1")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    env.org.with_store_mut(|s| {
+        let obj = s.schema.index("Account").unwrap();
+        let a = s.assigns(obj, &[("Name", Value::text("Renamed in Salesforce"))]);
+        s.update(obj, RecordId::parse(&sfid).unwrap(), a, None)
+            .unwrap();
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO salesforce.account (name, ext_key__c) VALUES ('Written by the app', 'P-1');
+         UPDATE salesforce.account SET name = 'Renamed by the app' WHERE sfid = '{sfid}';"
+    )))
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    let e = &*env;
+    e.eventually(
+        "the app's writes sent",
+        Duration::from_secs(60),
+        || async move {
+            e.count("SELECT count(*) FROM salesforce._trigger_log WHERE state = 'SUCCESS'")
+                .await
+                == 2
+        },
+    )
+    .await;
 }
 
 #[test]
@@ -68,9 +116,21 @@ async fn every_dashboard_expression_returns_data_from_a_real_prometheus() {
             ..Default::default()
         },
         bulk_delay: Duration::from_millis(20),
+        schema_file: Some(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/writeback-schema.toml"
+            )
+            .into(),
+        ),
         ..Default::default()
     };
-    let mut env = Env::new("prom", org, QUOTE_MAPPINGS).await;
+    let mappings = QUOTE_MAPPINGS.replace(
+        "[[mapping]]\nobject = \"Account\"\n",
+        READ_WRITE_ACCOUNT.trim_start(),
+    );
+    assert!(mappings.contains("read_write"), "{mappings}");
+    let mut env = Env::new("prom", org, &mappings).await;
     std::fs::write(&env.quotes, RULES).unwrap();
     let (web, worker, prom) = (free_port(), free_port(), free_port());
     env.spawn(&["web", "--port", &web.to_string()], &[]);
@@ -111,6 +171,7 @@ async fn every_dashboard_expression_returns_data_from_a_real_prometheus() {
         let id = run_id(&env.ok(&["enqueue", "initial-load", object]));
         env.wait_succeeded(id, Duration::from_secs(120)).await;
     }
+    app_writes_with_a_conflict(&mut env).await;
     let id = run_id(&env.ok(&["enqueue", "quotes"]));
     env.wait_succeeded(id, Duration::from_secs(120)).await;
 

@@ -45,7 +45,11 @@ pub async fn listen(s: Services, leader: Arc<AtomicBool>, mut shutdown: watch::R
         loop {
             tokio::select! {
                 n = listener.recv() => match n {
-                    Ok(_) => busy = true,
+                    Ok(_) => {
+                        // One look answers every notification received so far.
+                        while listener.next_buffered().is_some() {}
+                        busy = true;
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "write-back listener lost its connection; reconnecting");
                         break;

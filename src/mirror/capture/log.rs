@@ -258,3 +258,27 @@ pub async fn backlog(
     .await?;
     Ok((counts, age))
 }
+
+/// Log rows of `table` not yet settled for good (`NEW`, `PENDING`, `FAILED`), and the
+/// table's rows without an Id (the app's inserts not in Salesforce yet): what a reload's
+/// swap would lose, since the new table's rows get new `id`s.
+pub async fn unsent(
+    conn: &mut PgConnection,
+    schema: &str,
+    table: &str,
+) -> Result<i64, MirrorError> {
+    if !super::triggers::has_log(conn, schema).await? {
+        return Ok(0);
+    }
+    let s = quote_ident(schema);
+    let t = format!("{s}.{}", quote_ident(table));
+    let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT (SELECT count(*) FROM {s}._trigger_log
+                 WHERE table_name = $1 AND state IN ('NEW', 'PENDING', 'FAILED'))
+              + (SELECT count(*) FROM {t} WHERE sfid IS NULL)"
+    )))
+    .bind(table)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n)
+}

@@ -67,8 +67,12 @@ pub async fn first_waiting(
     .await?)
 }
 
-/// Whether `schema` has a log row ready to send now.
-pub async fn has_ready(pool: &PgPool, schema: &str) -> Result<bool, MirrorError> {
+/// Whether `schema` has a log row of one of `tables` ready to send now.
+pub async fn has_ready(
+    pool: &PgPool,
+    schema: &str,
+    tables: &[String],
+) -> Result<bool, MirrorError> {
     let mut conn = pool.acquire().await?;
     if !super::triggers::has_log(&mut conn, schema).await? {
         return Ok(false);
@@ -76,8 +80,10 @@ pub async fn has_ready(pool: &PgPool, schema: &str) -> Result<bool, MirrorError>
     let s = quote_ident(schema);
     let (ready,): (bool,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT EXISTS (SELECT 1 FROM {s}._trigger_log
-         WHERE (state = 'NEW' AND updated_at <= now()) OR state = 'PENDING')"
+         WHERE ((state = 'NEW' AND updated_at <= now()) OR state = 'PENDING')
+           AND table_name = ANY($1))"
     )))
+    .bind(tables)
     .fetch_one(&mut *conn)
     .await?;
     Ok(ready)

@@ -165,6 +165,25 @@ async fn the_apps_writes_reach_the_org_in_order_with_heroku_connects_states() {
     );
     let status = env.ok(&["writes", "status"]);
     assert!(status.contains("FAILED"), "{status}");
+    // A reload now would give the rows new ids and lose the failed insert: its swap
+    // is refused, naming the fix, and the live table is untouched.
+    let reload = env.run(&["enqueue", "reload", "Account", "--wait"]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&reload.stdout),
+        String::from_utf8_lossy(&reload.stderr)
+    );
+    assert!(!reload.status.success(), "{said}");
+    assert!(
+        said.contains("not yet in Salesforce") && said.contains("writes retry"),
+        "{said}"
+    );
+    let reload_run = jobs_common::run_id(&String::from_utf8_lossy(&reload.stdout));
+    assert_eq!(
+        env.count("SELECT count(*) FROM salesforce.account WHERE ext_key__c = 'A-2'")
+            .await,
+        1
+    );
     // The user fixes the data (that update fails too: the row has no Id yet) and
     // retries: both go again, as one insert with the fixed name.
     app(
@@ -188,6 +207,17 @@ async fn the_apps_writes_reach_the_org_in_order_with_heroku_connects_states() {
     let a2 = org_query(&env, "SELECT Name FROM Account WHERE Ext_Key__c = 'A-2'").await;
     assert_eq!(a2.len(), 1);
     assert_eq!(a2[0]["Name"], "Accepted");
+    // With nothing left to send, the reload completes.
+    env.ok(&["jobs", "retry", "--run", &reload_run.to_string()]);
+    env.wait_succeeded(reload_run, std::time::Duration::from_secs(30))
+        .await;
+    assert_eq!(
+        env.count(
+            "SELECT count(*) FROM salesforce.account WHERE ext_key__c = 'A-2' AND sfid IS NOT NULL"
+        )
+        .await,
+        1
+    );
 
     // A read_only table: logged READONLY, never sent.
     app(&env, "UPDATE salesforce.opportunity SET name = 'Changed locally' WHERE id = (SELECT min(id) FROM salesforce.opportunity)").await;

@@ -153,6 +153,11 @@ pub async fn start_each(
         }
         return mirror(s, kind, req.object.as_deref(), req.all, requested_by).await;
     }
+    if kind.name == registry::WRITE_BACK.name {
+        return Err(invalid(
+            "write_back runs start by themselves as soon as the app writes a read_write table (the scheduler listens for it); see them with `orgpool writes status`, send failed ones again with `orgpool writes retry`",
+        ));
+    }
     if req.object.is_some() || req.all {
         return Err(invalid(
             "a quote run takes no object or all; narrow it with where",

@@ -15,7 +15,8 @@ use super::error::JobError;
 use super::kind::{Job, JobKind, Outcome, Plan};
 use super::mirror_sync::{MirrorChunk, mapped_chunk, noting_mapping_errors, resolve, table_of};
 use crate::ledger::{self, Chunk};
-use crate::mirror::{MirrorTable, ensure, planner, swap};
+use crate::mirror::capture::log;
+use crate::mirror::{Access, MirrorTable, ensure, planner, swap};
 
 /// The job kind.
 pub struct InitialLoad;
@@ -90,6 +91,23 @@ impl JobKind for InitialLoad {
             let run = job.run;
             let row = ledger::mappings::get(conn, &run.object).await?;
             let live = table_of(&row)?;
+            if job.args.into == Target::Shadow && live.access == Access::ReadWrite {
+                // The new table's rows get new ids, which the log's rows would no longer
+                // find: the app's unsent changes must go first.
+                let unsent = log::unsent(conn, &live.schema, &live.table).await?;
+                if unsent > 0 {
+                    return Err(JobError::Mapping {
+                        problem: format!(
+                            "{} has {unsent} change(s) of the app not yet in Salesforce (waiting or FAILED log rows, or rows without an sfid); swapping the reloaded table in would lose them",
+                            live.qualified()
+                        ),
+                        fix: format!(
+                            "let write-back send them (`orgpool writes status`; fix and `orgpool writes retry` failed ones), then `orgpool jobs retry --run {}`",
+                            run.id
+                        ),
+                    });
+                }
+            }
             if job.args.into == Target::Shadow {
                 swap(conn, &live, &live.shadow()).await?;
             }

@@ -215,3 +215,25 @@ pub async fn last_created(
     .await?;
     Ok(last)
 }
+
+/// Deletes up to `batch` succeeded runs of `kind` (with their chunks) that finished more
+/// than `keep` ago: write-back starts a run per burst of changes, and their record is
+/// the log itself. Returns how many.
+pub async fn prune_succeeded(
+    pool: &PgPool,
+    kind: &str,
+    keep: std::time::Duration,
+    batch: i64,
+) -> Result<u64, LedgerError> {
+    Ok(sqlx::query(
+        "DELETE FROM orgpool.runs WHERE id IN (
+           SELECT id FROM orgpool.runs WHERE kind = $1 AND state = 'succeeded'
+             AND finished_at < now() - make_interval(secs => $2) ORDER BY id LIMIT $3)",
+    )
+    .bind(kind)
+    .bind(keep.as_secs_f64())
+    .bind(batch)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}

@@ -11,7 +11,7 @@ use super::SchedulerError;
 use crate::app::Services;
 use crate::jobs::dispatch::start_run;
 use crate::jobs::push::sweep;
-use crate::jobs::registry::{self, INITIAL_LOAD, RECONCILE, RESYNC};
+use crate::jobs::registry::{self, INITIAL_LOAD, RECONCILE, RESYNC, WRITE_BACK};
 use crate::ledger::{self, LedgerError};
 use crate::mirror::Mapping;
 
@@ -86,8 +86,13 @@ pub async fn tick(
         }
     }
     out.repushed = sweep(&s.pool, &s.queues).await?.pushed;
-    // Processed capture-log rows move to the archive, a small batch a pass.
+    // Processed capture-log rows move to the archive, a small batch a pass; succeeded
+    // write-back runs go after a day (the log rows keep what each change became).
     crate::mirror::capture::archive_all(&s.pool, mappings).await;
+    let day = Duration::from_secs(86_400);
+    if let Err(e) = ledger::runs::prune_succeeded(&s.pool, WRITE_BACK.name, day, 1_000).await {
+        tracing::warn!(error = %e, "succeeded write-back runs not pruned; trying again next pass");
+    }
     for kind in registry::queues() {
         s.queues.trim(kind, 1_000).await?;
     }

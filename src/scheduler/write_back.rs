@@ -39,13 +39,17 @@ pub async fn listen(s: Services, leader: Arc<AtomicBool>, mut shutdown: watch::R
                 }
             }
         };
-        let mut schemas: Vec<String> = Vec::new();
+        let mut schemas: Vec<(String, Vec<String>)> = Vec::new();
         let mut schemas_read: Option<Instant> = None;
         let mut busy = true;
         loop {
             tokio::select! {
                 n = listener.recv() => match n {
-                    Ok(_) => busy = true,
+                    Ok(_) => {
+                        // One look answers every notification received so far.
+                        while listener.next_buffered().is_some() {}
+                        busy = true;
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "write-back listener lost its connection; reconnecting");
                         break;
@@ -58,7 +62,7 @@ pub async fn listen(s: Services, leader: Arc<AtomicBool>, mut shutdown: watch::R
                 continue;
             }
             if schemas_read.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) {
-                match read_write_schemas(&s.pool).await {
+                match read_write_tables(&s.pool).await {
                     Ok(found) => schemas = found,
                     Err(e) => {
                         tracing::warn!(error = %e, "write-back listener cannot read the mappings")
@@ -67,8 +71,8 @@ pub async fn listen(s: Services, leader: Arc<AtomicBool>, mut shutdown: watch::R
                 schemas_read = Some(Instant::now());
             }
             busy = false;
-            for schema in &schemas {
-                busy |= dispatch(&s, schema).await;
+            for (schema, tables) in &schemas {
+                busy |= dispatch(&s, schema, tables).await;
             }
         }
     }
@@ -81,8 +85,8 @@ async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 }
 
 /// Starts a run for `schema` when rows wait; true while there is work under way.
-async fn dispatch(s: &Services, schema: &str) -> bool {
-    match log::has_ready(&s.pool, schema).await {
+async fn dispatch(s: &Services, schema: &str, tables: &[String]) -> bool {
+    match log::has_ready(&s.pool, schema, tables).await {
         Ok(false) => false,
         Ok(true) => match start_run(&s.pool, &s.queues, &WRITE_BACK, schema, "write_back").await {
             Ok(Created::New(id)) => {
@@ -105,11 +109,24 @@ async fn dispatch(s: &Services, schema: &str) -> bool {
 
 /// Schemas with at least one `read_write` mapping.
 pub async fn read_write_schemas(pool: &PgPool) -> Result<Vec<String>, LedgerError> {
-    let mut out: Vec<String> = Vec::new();
+    Ok(read_write_tables(pool)
+        .await?
+        .into_iter()
+        .map(|(schema, _)| schema)
+        .collect())
+}
+
+/// The `read_write` tables of each schema that has one (a table switched back to
+/// `read_only` keeps its log rows, which are then never sent).
+pub async fn read_write_tables(pool: &PgPool) -> Result<Vec<(String, Vec<String>)>, LedgerError> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
     for row in ledger::mappings::all(pool).await? {
-        let rw = row.mapping().is_ok_and(|m| m.access == Access::ReadWrite);
-        if rw && !out.contains(&row.schema_name) {
-            out.push(row.schema_name.clone());
+        if !row.mapping().is_ok_and(|m| m.access == Access::ReadWrite) {
+            continue;
+        }
+        match out.iter_mut().find(|(s, _)| *s == row.schema_name) {
+            Some((_, tables)) => tables.push(row.table_name.clone()),
+            None => out.push((row.schema_name.clone(), vec![row.table_name.clone()])),
         }
     }
     Ok(out)

@@ -67,8 +67,12 @@ pub async fn first_waiting(
     .await?)
 }
 
-/// Whether `schema` has a log row ready to send now.
-pub async fn has_ready(pool: &PgPool, schema: &str) -> Result<bool, MirrorError> {
+/// Whether `schema` has a log row of one of `tables` ready to send now.
+pub async fn has_ready(
+    pool: &PgPool,
+    schema: &str,
+    tables: &[String],
+) -> Result<bool, MirrorError> {
     let mut conn = pool.acquire().await?;
     if !super::triggers::has_log(&mut conn, schema).await? {
         return Ok(false);
@@ -76,8 +80,10 @@ pub async fn has_ready(pool: &PgPool, schema: &str) -> Result<bool, MirrorError>
     let s = quote_ident(schema);
     let (ready,): (bool,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT EXISTS (SELECT 1 FROM {s}._trigger_log
-         WHERE (state = 'NEW' AND updated_at <= now()) OR state = 'PENDING')"
+         WHERE ((state = 'NEW' AND updated_at <= now()) OR state = 'PENDING')
+           AND table_name = ANY($1))"
     )))
+    .bind(tables)
     .fetch_one(&mut *conn)
     .await?;
     Ok(ready)
@@ -257,4 +263,28 @@ pub async fn backlog(
     .fetch_one(&mut *conn)
     .await?;
     Ok((counts, age))
+}
+
+/// Log rows of `table` not yet settled for good (`NEW`, `PENDING`, `FAILED`), and the
+/// table's rows without an Id (the app's inserts not in Salesforce yet): what a reload's
+/// swap would lose, since the new table's rows get new `id`s.
+pub async fn unsent(
+    conn: &mut PgConnection,
+    schema: &str,
+    table: &str,
+) -> Result<i64, MirrorError> {
+    if !super::triggers::has_log(conn, schema).await? {
+        return Ok(0);
+    }
+    let s = quote_ident(schema);
+    let t = format!("{s}.{}", quote_ident(table));
+    let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT (SELECT count(*) FROM {s}._trigger_log
+                 WHERE table_name = $1 AND state IN ('NEW', 'PENDING', 'FAILED'))
+              + (SELECT count(*) FROM {t} WHERE sfid IS NULL)"
+    )))
+    .bind(table)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n)
 }

@@ -21,8 +21,9 @@ pub use archive::{Archived, archive, archive_all};
 pub use settle::{Settled, settle};
 pub use triggers::{ensure_capture, installed};
 
-/// The `LISTEN` channel a capture notifies, with a JSON payload naming the schema,
-/// table, log row and record (`{"schema":..,"table":..,"id":..,"record_id":..,"action":..}`).
+/// The `LISTEN` channel a capture notifies, with a JSON payload naming the schema and
+/// table (`{"schema":..,"table":..}`): one notification per transaction and table, so
+/// an `UPDATE` of a million rows sends one.
 pub const CHANNEL: &str = "orgpool_write_back";
 
 /// The transaction-local setting that marks orgpool's own writes.

@@ -114,7 +114,6 @@ pub fn functions(s: &str, channel: &str) -> Vec<String> {
               vals jsonb;
               rid integer;
               sf text;
-              log_id integer;
             BEGIN
               IF TG_OP = 'INSERT' THEN
                 n := to_jsonb(NEW) {SYSTEM};
@@ -137,12 +136,12 @@ pub fn functions(s: &str, channel: &str) -> Vec<String> {
                 sf := OLD.sfid;
               END IF;
               INSERT INTO {s}._trigger_log (state, action, table_name, record_id, sfid, old, "values")
-                VALUES (st, TG_OP, TG_TABLE_NAME, rid, sf, {s}._orgpool_hstore(o), {s}._orgpool_hstore(vals))
-                RETURNING id INTO log_id;
+                VALUES (st, TG_OP, TG_TABLE_NAME, rid, sf, {s}._orgpool_hstore(o), {s}._orgpool_hstore(vals));
               IF st = 'NEW' THEN
+                -- The same payload for every row of a table: Postgres sends one
+                -- notification per transaction for it, however many rows changed.
                 PERFORM pg_notify('{channel}', json_build_object(
-                  'schema', TG_TABLE_SCHEMA, 'table', TG_TABLE_NAME, 'id', log_id,
-                  'record_id', rid, 'action', TG_OP)::text);
+                  'schema', TG_TABLE_SCHEMA, 'table', TG_TABLE_NAME)::text);
               END IF;
               RETURN NULL;
             END

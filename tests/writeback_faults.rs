@@ -14,58 +14,9 @@ use std::time::{Duration, Instant};
 use orgpool::fake_org::OutageMode;
 use serde_json::{Value as Json, json};
 use writeback_common::{
-    app, drained, log_states, org_by_key, org_query, started_with, stop, until, until_within,
+    app, drained, log_states, one_record_per_row, org_by_key, org_query, started_with, stop, until,
+    until_within,
 };
-
-/// `(ext_key__c, sfid, _hc_lastop)` of the table rows whose key starts with `prefix`.
-async fn rows_by_key(
-    env: &jobs_common::Env,
-    table: &str,
-    prefix: &str,
-) -> Vec<(String, Option<String>, String)> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT ext_key__c::text, sfid::text, _hc_lastop::text FROM salesforce.{table}
-         WHERE ext_key__c LIKE $1 ORDER BY ext_key__c"
-    )))
-    .bind(format!("{prefix}%"))
-    .fetch_all(&env.pool)
-    .await
-    .unwrap()
-}
-
-/// Every table row with the key `prefix` has the Id of the one org record with its key,
-/// and `_hc_lastop` one of `lastops`; there are `n` of each.
-async fn one_record_per_row(
-    env: &jobs_common::Env,
-    object: &str,
-    prefix: &str,
-    n: usize,
-    lastops: &[&str],
-) {
-    let table = object.to_lowercase();
-    let org = org_by_key(env, object, "Id", prefix).await;
-    assert_eq!(
-        org.len(),
-        n,
-        "{object} records in the org with keys {prefix}*"
-    );
-    let keys: std::collections::BTreeSet<&str> = org.iter().map(|(k, _, _)| k.as_str()).collect();
-    assert_eq!(keys.len(), n, "one {object} record per key");
-    let ids: BTreeMap<&str, &str> = org
-        .iter()
-        .map(|(k, id, _)| (k.as_str(), id.as_str()))
-        .collect();
-    let rows = rows_by_key(env, &table, prefix).await;
-    assert_eq!(rows.len(), n);
-    for (key, sfid, op) in &rows {
-        assert_eq!(
-            sfid.as_deref(),
-            ids.get(key.as_str()).copied(),
-            "sfid of {key}"
-        );
-        assert!(lastops.contains(&op.as_str()), "_hc_lastop of {key}: {op}");
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_push_leaves_exactly_one_record_per_insert() {
@@ -202,6 +153,12 @@ async fn an_outage_never_blocks_the_app_and_loses_nothing() {
         0,
         "{:?}",
         log_states(&env).await
+    );
+    assert!(
+        env.count("SELECT count(*) FROM orgpool.chunks WHERE kind = 'write_back' AND waits > 0")
+            .await
+            > 0,
+        "write-back met the outage and waited it out"
     );
     // The last values written, once each, children pointing at their parents.
     let last = Json::from(format!("Round {rounds}"));
@@ -449,6 +406,13 @@ async fn the_later_write_wins_a_conflict_either_way_round() {
             (*row_b, "App B".to_string())
         ]
     );
+    assert_eq!(
+        env.count(&format!(
+            "SELECT count(*) FROM salesforce.account WHERE id IN ({row_a}, {row_b}) AND _hc_lastop = 'SYNCED'"
+        ))
+        .await,
+        2
+    );
     // The resync's writes are orgpool's own: nothing new to send.
     assert_eq!(
         env.count("SELECT count(*) FROM salesforce._trigger_log")
@@ -475,7 +439,7 @@ async fn a_retryable_refusal_is_retried_with_a_backoff_until_it_passes() {
     until(
         &env,
         "the first refusal snoozed",
-        &format!("SELECT count(*) FROM salesforce._trigger_log WHERE state = 'NEW' AND sf_result = 1 AND updated_at > now() AND sf_message LIKE 'UNABLE_TO_LOCK_ROW%'"),
+        "SELECT count(*) FROM salesforce._trigger_log WHERE state = 'NEW' AND sf_result = 1 AND updated_at > now() AND sf_message LIKE 'UNABLE_TO_LOCK_ROW%'",
         n,
     )
     .await;

@@ -181,3 +181,47 @@ pub async fn org_by_key(
     out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     out
 }
+
+/// `(ext_key__c, sfid, _hc_lastop)` of the table rows whose key starts with `prefix`.
+pub async fn rows_by_key(
+    env: &Env,
+    table: &str,
+    prefix: &str,
+) -> Vec<(String, Option<String>, String)> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT ext_key__c::text, sfid::text, _hc_lastop::text FROM salesforce.{table}
+         WHERE ext_key__c LIKE $1 ORDER BY ext_key__c"
+    )))
+    .bind(format!("{prefix}%"))
+    .fetch_all(&env.pool)
+    .await
+    .unwrap()
+}
+
+/// Every table row with the key `prefix` has the Id of the one org record with its key,
+/// and `_hc_lastop` one of `lastops`; there are `n` of each.
+pub async fn one_record_per_row(env: &Env, object: &str, prefix: &str, n: usize, lastops: &[&str]) {
+    let table = object.to_lowercase();
+    let org = org_by_key(env, object, "Id", prefix).await;
+    assert_eq!(
+        org.len(),
+        n,
+        "{object} records in the org with keys {prefix}*"
+    );
+    let keys: std::collections::BTreeSet<&str> = org.iter().map(|(k, _, _)| k.as_str()).collect();
+    assert_eq!(keys.len(), n, "one {object} record per key");
+    let ids: std::collections::BTreeMap<&str, &str> = org
+        .iter()
+        .map(|(k, id, _)| (k.as_str(), id.as_str()))
+        .collect();
+    let rows = rows_by_key(env, &table, prefix).await;
+    assert_eq!(rows.len(), n);
+    for (key, sfid, op) in &rows {
+        assert_eq!(
+            sfid.as_deref(),
+            ids.get(key.as_str()).copied(),
+            "sfid of {key}"
+        );
+        assert!(lastops.contains(&op.as_str()), "_hc_lastop of {key}: {op}");
+    }
+}

@@ -215,26 +215,32 @@ impl MappingsFile {
 
 /// Parses `"10m"`, `"90s"`, `"1h"`, `"2m30s"`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let mut total = 0u64;
+    let mut total = Duration::ZERO;
     let mut num = String::new();
-    for c in text.trim().chars() {
+    let mut chars = text.trim().chars().peekable();
+    while let Some(c) = chars.next() {
         if c.is_ascii_digit() {
             num.push(c);
             continue;
         }
         let n: u64 = num.parse().ok()?;
         num.clear();
-        total += n * match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
+        total += match c {
+            // `ms`, for settings such as a retry base under a second.
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                Duration::from_millis(n)
+            }
+            's' => Duration::from_secs(n),
+            'm' => Duration::from_secs(n * 60),
+            'h' => Duration::from_secs(n * 3600),
             _ => return None,
         };
     }
     if !num.is_empty() {
         return None;
     }
-    (total > 0).then(|| Duration::from_secs(total))
+    (!total.is_zero()).then_some(total)
 }
 
 impl Mapping {

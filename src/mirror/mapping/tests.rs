@@ -100,6 +100,11 @@ fn resolves_against_describe() {
 fn parses_durations() {
     assert_eq!(parse_duration("2m30s"), Some(Duration::from_secs(150)));
     assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+    assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+    assert_eq!(
+        parse_duration("1m30ms"),
+        Some(Duration::from_millis(60_030))
+    );
     assert_eq!(parse_duration("10"), None);
     assert_eq!(parse_duration("0m"), None);
 }

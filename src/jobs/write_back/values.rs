@@ -88,10 +88,10 @@ pub fn json_value(pg_type: &str, v: Option<&str>) -> Json {
     if t == "boolean" {
         return Json::Bool(v == "true");
     }
-    if is_number(&t) {
-        if let Ok(n @ Json::Number(_)) = serde_json::from_str::<Json>(v) {
-            return n;
-        }
+    if is_number(&t)
+        && let Ok(n @ Json::Number(_)) = serde_json::from_str::<Json>(v)
+    {
+        return n;
     }
     if v.is_empty() && !t.starts_with("varchar") && t != "text" {
         return Json::Null;

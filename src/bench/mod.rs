@@ -9,5 +9,6 @@ pub mod load;
 pub mod mem;
 pub mod quotes;
 pub mod sf_query;
+pub mod write_back;
 
 pub use error::BenchError;

@@ -69,6 +69,37 @@ pub enum Bench {
         #[arg(long)]
         gzip: bool,
     },
+    /// Write-back latency, throughput and outage backlog through the job system, each
+    /// beside the same writes sent straight through one client. No mode flag: all three.
+    WriteBack {
+        /// Latency: single-row inserts at --rate a second, commit to visible in the org [off].
+        #[arg(long)]
+        latency: bool,
+        /// Throughput: one UPDATE of --rows rows until every change is in the org [off].
+        #[arg(long)]
+        throughput: bool,
+        /// Backlog: --changes inserts during an outage of --outage-secs, then the drain [off].
+        #[arg(long)]
+        backlog: bool,
+        /// Latency: seconds of writes [30].
+        #[arg(long, default_value_t = 30)]
+        duration_secs: u64,
+        /// Latency: single-row writes a second [10].
+        #[arg(long, default_value_t = 10)]
+        rate: u64,
+        /// Throughput: rows (seeded Accounts) the UPDATE changes [100000].
+        #[arg(long, default_value_t = 100_000)]
+        rows: u64,
+        /// Backlog: inserts made during the outage [50000].
+        #[arg(long, default_value_t = 50_000)]
+        changes: u64,
+        /// Backlog: seconds the org is down [60].
+        #[arg(long, default_value_t = 60)]
+        outage_secs: u64,
+        /// Worker processes [2].
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+    },
 }
 
 impl BenchArgs {
@@ -124,6 +155,30 @@ impl BenchArgs {
                     skip_baseline,
                     json,
                     gzip,
+                })
+                .await?
+            }
+            Bench::WriteBack {
+                latency,
+                throughput,
+                backlog,
+                duration_secs,
+                rate,
+                rows,
+                changes,
+                outage_secs,
+                workers,
+            } => {
+                bench::write_back::run(bench::write_back::Params {
+                    latency,
+                    throughput,
+                    backlog,
+                    duration_secs,
+                    rate,
+                    rows,
+                    changes,
+                    outage_secs,
+                    workers,
                 })
                 .await?
             }

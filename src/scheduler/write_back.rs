@@ -43,12 +43,12 @@ pub async fn listen(s: Services, leader: Arc<AtomicBool>, mut shutdown: watch::R
         let mut schemas_read: Option<Instant> = None;
         let mut busy = true;
         loop {
+            let mut notified = false;
             tokio::select! {
                 n = listener.recv() => match n {
                     Ok(_) => {
-                        // One look answers every notification received so far.
-                        while listener.next_buffered().is_some() {}
                         busy = true;
+                        notified = true;
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "write-back listener lost its connection; reconnecting");
@@ -57,6 +57,11 @@ pub async fn listen(s: Services, leader: Arc<AtomicBool>, mut shutdown: watch::R
                 },
                 _ = tokio::time::sleep(if busy { BUSY } else { IDLE }) => {}
                 _ = shutdown.wait_for(|s| *s) => return,
+            }
+            if notified {
+                // Take every notification already here (one per capturing transaction
+                // and table), so a burst of them costs one look at the log.
+                while let Ok(Ok(_)) = tokio::time::timeout(Duration::ZERO, listener.recv()).await {}
             }
             if !leader.load(Ordering::Relaxed) {
                 continue;

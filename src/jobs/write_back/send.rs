@@ -39,6 +39,7 @@ pub(super) async fn work(
             ),
             fix: "set access = \"read_write\" on its mapping again, or leave its log rows".into(),
         })?;
+    let started = std::time::Instant::now();
     let mut conn = ctx.pool.acquire().await?;
     let logged = log::load(&mut conn, schema, &spec.table, &spec.log_ids).await?;
     let mut settled = Vec::new();
@@ -80,6 +81,7 @@ pub(super) async fn work(
             .into_iter()
             .collect();
     drop(conn);
+    let read = started.elapsed();
     let mut sender = Sender {
         target: &target,
         attempts: ctx.settings.write_back.attempts,
@@ -97,8 +99,19 @@ pub(super) async fn work(
     let settled = std::mem::take(&mut sender.settled);
     let rows = settled.len() as u64;
     emit(&target, &settled, &rows_created(&logged));
+    let sent = started.elapsed();
     let mut tx = ctx.pool.begin().await?;
     settle(&mut tx, schema, &spec.table, &settled).await?;
+    // Where a chunk's time goes, for `orgpool bench write-back` and slow-chunk reports.
+    tracing::debug!(
+        table = %spec.table,
+        via = ?spec.via,
+        log_rows = logged.len(),
+        read_ms = read.as_millis() as u64,
+        salesforce_ms = (sent - read).as_millis() as u64,
+        settle_ms = (started.elapsed() - sent).as_millis() as u64,
+        "write-back chunk timings"
+    );
     match stopped {
         None => Ok(Outcome::done(tx, rows)),
         Some(e) => {

@@ -111,7 +111,7 @@ impl Queues {
         let id = ulid::Ulid::generate();
         let mut b = TaskBuilder::new(ChunkTask { chunk_id }).task_id(TaskId::from(id));
         if let Some(d) = delay {
-            b = b.run_after(d);
+            b = b.run_after(whole_seconds(std::time::SystemTime::now(), d));
         }
         self.storage(kind)
             .push_task(b.build())
@@ -262,5 +262,43 @@ impl Queues {
             deleted += n;
         }
         Ok(deleted)
+    }
+}
+
+/// A delay that apalis, which schedules in whole seconds (it truncates the run time),
+/// never starts early: the run time is rounded up to the next second. Truncated, a
+/// chunk waiting 0.2 s out of an outage ran again at once, over and over.
+fn whole_seconds(now: std::time::SystemTime, delay: Duration) -> Duration {
+    let at = (now + delay)
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let up = Duration::from_secs(at.as_secs() + u64::from(at.subsec_nanos() > 0));
+    let now = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    up.saturating_sub(now)
+}
+
+#[cfg(test)]
+mod delay_tests {
+    use super::*;
+
+    #[test]
+    fn delays_round_up_to_the_next_whole_second() {
+        let now = std::time::UNIX_EPOCH + Duration::from_millis(1_000_900);
+        assert_eq!(
+            whole_seconds(now, Duration::from_millis(200)),
+            Duration::from_millis(1_100)
+        );
+        assert_eq!(
+            whole_seconds(now, Duration::from_millis(100)),
+            Duration::from_millis(100)
+        );
+        let whole = std::time::UNIX_EPOCH + Duration::from_secs(1_000);
+        assert_eq!(
+            whole_seconds(whole, Duration::from_secs(15)),
+            Duration::from_secs(15)
+        );
+        assert_eq!(whole_seconds(whole, Duration::ZERO), Duration::ZERO);
     }
 }

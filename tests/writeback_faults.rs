@@ -266,9 +266,8 @@ async fn two_workers_never_send_a_log_row_twice() {
         chunks.iter().all(|(s, a, _)| s == "done" && *a <= 1),
         "{chunks:?}"
     );
-    let by: std::collections::BTreeSet<&str> =
-        chunks.iter().filter_map(|(_, _, w)| w.as_deref()).collect();
-    assert_eq!(by.len(), 2, "chunks ran on {by:?}");
+    // Which worker took which chunk is up to the queue (on a loaded machine one may
+    // take them all); what counts is that no row went twice.
     let accounts = org_by_key(&env, "Account", "Industry", "T-").await;
     assert_eq!(accounts.len(), n);
     assert!(

@@ -100,11 +100,16 @@ pub(super) async fn plan(job: &Job<'_, WriteBackArgs>) -> Result<Plan<WriteBackC
     }
     // Records per table in log order, each with all its rows of this run.
     let mut per_table: BTreeMap<String, Vec<(i32, Vec<i32>)>> = BTreeMap::new();
+    // Where each (table, record) sits in its table's list: a run may hold a million rows.
+    let mut at: std::collections::HashMap<(&str, i32), usize> = std::collections::HashMap::new();
     for c in &claimed {
         let records = per_table.entry(c.table_name.clone()).or_default();
-        match records.iter_mut().rev().find(|(r, _)| *r == c.record_id) {
-            Some((_, ids)) => ids.push(c.id),
-            None => records.push((c.record_id, vec![c.id])),
+        match at.get(&(c.table_name.as_str(), c.record_id)) {
+            Some(&i) => records[i].1.push(c.id),
+            None => {
+                at.insert((c.table_name.as_str(), c.record_id), records.len());
+                records.push((c.record_id, vec![c.id]));
+            }
         }
     }
     let mut chunks = Vec::new();

@@ -237,3 +237,13 @@ pub async fn prune_succeeded(
     .await?
     .rows_affected())
 }
+
+/// The ids of every run of `kind`, oldest first (benchmarks and tests count them).
+pub async fn ids_of_kind(pool: &PgPool, kind: &str) -> Result<Vec<i64>, LedgerError> {
+    let ids: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM orgpool.runs WHERE kind = $1 ORDER BY id")
+            .bind(kind)
+            .fetch_all(pool)
+            .await?;
+    Ok(ids.into_iter().map(|(id,)| id).collect())
+}

@@ -49,23 +49,7 @@ pub fn org() -> FakeOrgConfig {
 
 /// A world with a scheduler and `workers` workers whose mappings are loaded.
 pub async fn started(name: &str, workers: usize) -> Env {
-    let mut env = Env::new(name, org(), MAPPINGS).await;
-    env.spawn(&["scheduler", "--tick-seconds", "1"], &[]);
-    for _ in 0..workers {
-        env.spawn(&["worker"], &[]);
-    }
-    let e = &env;
-    e.eventually(
-        "every mapping loaded",
-        Duration::from_secs(60),
-        || async move {
-            e.count("SELECT count(*) FROM orgpool.mappings WHERE state = 'ready'")
-                .await
-                == 3
-        },
-    )
-    .await;
-    env
+    started_with(name, workers, &[]).await.0
 }
 
 /// Runs `sql` as the app would (a plain session).
@@ -111,6 +95,25 @@ pub async fn started_with(name: &str, workers: usize, extra: &[(&str, &str)]) ->
             e.count("SELECT count(*) FROM orgpool.mappings WHERE state = 'ready'")
                 .await
                 == 3
+        },
+    )
+    .await;
+    // The scheduler resyncs each mapping once right after its load; a test's writes
+    // come after those, so that a resync reading the org mid-test does not race them.
+    e.eventually(
+        "the first resyncs done",
+        Duration::from_secs(60),
+        || async move {
+            e.count(
+                "SELECT count(*) FROM orgpool.runs WHERE kind = 'resync' AND state = 'succeeded'",
+            )
+            .await
+                >= 3
+                && e.count(
+                    "SELECT count(*) FROM orgpool.runs WHERE state IN ('planning', 'running')",
+                )
+                .await
+                    == 0
         },
     )
     .await;

@@ -192,10 +192,9 @@ async fn measure(p: &Params, world: &World) -> Result<Vec<String>, BenchError> {
     world
         .until_all_success(n + 1, Duration::from_secs(60))
         .await?;
-    let (runs,): (i64,) =
-        sqlx::query_as("SELECT count(*) FROM orgpool.runs WHERE kind = 'write_back'")
-            .fetch_one(&world.fleet.pool)
-            .await?;
+    let runs = crate::ledger::runs::ids_of_kind(&world.fleet.pool, "write_back")
+        .await?
+        .len();
     let p95 = quantile(&wb, 0.95);
     Ok(vec![format!(
         "| latency: {n} single-row inserts at {}/s for {} s into a read_write table (Account, upsert by External ID), {} worker processes, {runs} write-back runs; commit to visible in the org's REST query (polled every {} ms) | p50 {:.2} s, p95 {p95:.2} s, max {:.2} s | the same inserts as one-record sObject Collections upserts straight through the client, call to visible: p50 {:.2} s, p95 {:.2} s | p95 at most {TARGET_P95_SECS} s: {} |",

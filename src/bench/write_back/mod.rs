@@ -185,14 +185,16 @@ impl World {
         };
         let t = Instant::now();
         world
-            .until("the Account mapping to load", Duration::from_secs(600), || async {
-                let (n,): (i64,) = sqlx::query_as(
-                    "SELECT count(*) FROM orgpool.mappings WHERE object = 'Account' AND state = 'ready'",
-                )
-                .fetch_one(&world.fleet.pool)
-                .await?;
-                Ok(n == 1)
-            })
+            .until(
+                "the Account mapping to load",
+                Duration::from_secs(600),
+                || async {
+                    let rows = crate::ledger::mappings::all(&world.fleet.pool).await?;
+                    Ok(rows
+                        .iter()
+                        .any(|r| r.object == "Account" && r.state == "ready"))
+                },
+            )
             .await?;
         eprintln!(
             "{name}: {accounts} Accounts mirrored in {:.1} s",

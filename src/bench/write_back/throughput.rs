@@ -94,12 +94,9 @@ async fn measure(p: &Params, world: &World) -> Result<Vec<String>, BenchError> {
 
 /// Prints each write-back chunk's timeline (seconds after its run was created).
 async fn timeline(world: &World) -> Result<(), BenchError> {
-    let runs: Vec<(i64,)> =
-        sqlx::query_as("SELECT id FROM orgpool.runs WHERE kind = 'write_back' ORDER BY id")
-            .fetch_all(&world.fleet.pool)
-            .await?;
+    let runs = crate::ledger::runs::ids_of_kind(&world.fleet.pool, "write_back").await?;
     let s = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
-    for (run,) in runs {
+    for run in runs {
         for c in crate::ledger::stats::timeline(&world.fleet.pool, run).await? {
             eprintln!(
                 "run {run} chunk {} {}: pushed {} started {} finished {} (attempts {})",

@@ -111,10 +111,11 @@ pub async fn settle(
         "UPDATE {t} x SET sfid = coalesce(r.sfid, x.sfid),
            _hc_lastop = CASE WHEN r.lastop IS NULL OR a.again THEN x._hc_lastop ELSE r.lastop END,
            _hc_err = CASE WHEN r.lastop IS NULL OR a.again THEN x._hc_err ELSE r.err END
-         FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) AS r(id, sfid, lastop, err)
+         FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $6::int[])
+           AS r(id, sfid, lastop, err, last_log)
          CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM {s}._trigger_log n
            WHERE n.table_name = $5 AND n.record_id = r.id AND n.state IN ('NEW', 'PENDING')
-             AND n.id <> ALL($6)) AS again) a
+             AND n.id > r.last_log) AS again) a
          WHERE x.id = r.id"
     )))
     .bind(rows.iter().map(|r| r.record_id).collect::<Vec<_>>())
@@ -126,7 +127,13 @@ pub async fn settle(
     .bind(rows.iter().map(|r| r.lastop).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.err.clone()).collect::<Vec<_>>())
     .bind(table)
-    .bind(&ids)
+    // A change's later rows have higher log ids than all of its own (writes of one row
+    // are serialised by its row lock): those mean the app wrote the row again.
+    .bind(
+        rows.iter()
+            .map(|r| r.log_ids.iter().copied().max().unwrap_or(0))
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -374,3 +374,126 @@ async fn flow_control_replay_keepalive_gap_and_drop() {
     .expect("dropped");
     assert_eq!(end.expect_err("error").code(), Code::Unavailable);
 }
+
+async fn bulk_job(c: &Ctx, operation: &str, csv: &str) {
+    let resp = c
+        .post(
+            "/jobs/ingest",
+            &json!({"object": "Account", "operation": operation, "lineEnding": "LF"}),
+        )
+        .await;
+    let job: serde_json::Value = resp.json().await.expect("job");
+    let id = job["id"].as_str().expect("id").to_string();
+    let url = job["contentUrl"].as_str().expect("url").to_string();
+    let resp = c
+        .http
+        .put(format!("{}/{url}", c.org.base_url))
+        .bearer_auth(&c.token)
+        .header("Content-Type", "text/csv")
+        .body(csv.to_string())
+        .send()
+        .await
+        .expect("upload");
+    assert!(resp.status().is_success());
+    let resp = c
+        .patch(
+            &format!("/jobs/ingest/{id}"),
+            &json!({"state": "UploadComplete"}),
+        )
+        .await;
+    assert!(resp.status().is_success());
+    let info = c.wait_job(&format!("/jobs/ingest/{id}")).await;
+    assert_eq!(info["state"], "JobComplete", "{info}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_events_share_a_transaction_and_overflow() {
+    let c = Ctx::new().await;
+    let mut client = channel(&c).await;
+    let mut sub = subscribe(
+        &c,
+        &mut client,
+        "/data/ChangeEvents",
+        ReplayPreset::Latest,
+        Vec::new(),
+        100,
+    )
+    .await
+    .expect("subscribe");
+    bulk_job(
+        &c,
+        "insert",
+        "Name,Industry\nBulk A,Energy\nBulk B,Retail\nBulk C,Energy\n",
+    )
+    .await;
+    let mut events = Vec::new();
+    while events.len() < 3 {
+        events.extend(next_events(&mut sub).await.events);
+    }
+    let schema_id = events[0].event.as_ref().unwrap().schema_id.clone();
+    let schema = client
+        .get_schema(authed(&c, &c.token, SchemaRequest { schema_id }))
+        .await
+        .expect("schema")
+        .into_inner();
+    let headers: Vec<_> = events
+        .iter()
+        .map(|e| {
+            header(&decode(
+                &schema.schema_json,
+                &e.event.as_ref().unwrap().payload,
+            ))
+        })
+        .collect();
+    let keys: Vec<_> = headers
+        .iter()
+        .map(|h| get(h, "transactionKey").clone())
+        .collect();
+    assert!(keys.iter().all(|k| *k == keys[0]), "one transaction");
+    let seqs: Vec<_> = headers
+        .iter()
+        .map(|h| get(h, "sequenceNumber").clone())
+        .collect();
+    assert_eq!(seqs, vec![Avro::Int(1), Avro::Int(2), Avro::Int(3)]);
+    let ids: Vec<String> = headers
+        .iter()
+        .flat_map(|h| strings(get(h, "recordIds")))
+        .collect();
+
+    // Past the overflow threshold the rest of the object's changes are one GAP_OVERFLOW.
+    c.org
+        .pubsub()
+        .bus
+        .update_settings(|s| s.overflow_threshold = 2);
+    let csv = format!(
+        "Id,Industry\n{}\n",
+        ids.iter()
+            .map(|i| format!("{i},Media"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    bulk_job(&c, "update", &csv).await;
+    let mut events = Vec::new();
+    while events.len() < 2 {
+        events.extend(next_events(&mut sub).await.events);
+    }
+    let hs: Vec<_> = events
+        .iter()
+        .map(|e| {
+            header(&decode(
+                &schema.schema_json,
+                &e.event.as_ref().unwrap().payload,
+            ))
+        })
+        .collect();
+    assert_eq!(get(&hs[0], "changeType"), &Avro::Enum(1, "UPDATE".into()));
+    assert_eq!(
+        strings(get(&hs[0], "recordIds")).len(),
+        2,
+        "one change, two records"
+    );
+    assert_eq!(
+        get(&hs[1], "changeType"),
+        &Avro::Enum(8, "GAP_OVERFLOW".into())
+    );
+}

@@ -225,6 +225,10 @@ pub fn state_json(org: &OrgState) -> Json {
         "bulk_delay_ms": f.bulk_delay.as_millis() as u64,
         "ingest_failure_rate": f.ingest_failure_rate,
         "validation_rules": store.validation_rules(),
+        "pubsub": {
+            "events_retained": org.store.pubsub.bus.len(),
+            "latest_replay_id": org.store.pubsub.bus.latest(),
+        },
         "tokens": org.tokens.lock().len(),
         "query_jobs": org.query_jobs.lock().len(),
         "ingest_jobs": org.ingest_jobs.lock().len(),

@@ -18,6 +18,8 @@ use tokio::sync::mpsc;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 use tonic::{Code, Request, Streaming};
 
+// Subscriptions start at EARLIEST: a seeded org has no events yet, and LATEST would
+// race the server reading the first FetchRequest against the test's first write.
 struct Sub {
     tx: mpsc::Sender<FetchRequest>,
     rx: Streaming<FetchResponse>,
@@ -189,7 +191,7 @@ async fn auth_topics_schema_and_rest_events() {
         &c,
         &mut client,
         "/data/AccountChangeEvent",
-        ReplayPreset::Latest,
+        ReplayPreset::Earliest,
         Vec::new(),
         10,
     )
@@ -414,7 +416,7 @@ async fn bulk_events_share_a_transaction_and_overflow() {
         &c,
         &mut client,
         "/data/ChangeEvents",
-        ReplayPreset::Latest,
+        ReplayPreset::Earliest,
         Vec::new(),
         100,
     )

@@ -135,7 +135,7 @@ impl EventBus {
     }
 
     /// Appends events (replay ids assigned here, in order) and wakes subscribers.
-    pub fn publish(&self, events: Vec<(Arc<EventSchema>, Header, Vec<(usize, Value)>)>) {
+    pub fn publish(&self, events: Vec<super::events::Draft>) {
         if events.is_empty() {
             return;
         }
@@ -227,6 +227,11 @@ impl EventBus {
     /// Events retained now.
     pub fn len(&self) -> usize {
         self.log.lock().events.len()
+    }
+
+    /// Whether no event is retained.
+    pub fn is_empty(&self) -> bool {
+        self.log.lock().events.is_empty()
     }
 }
 

@@ -81,6 +81,13 @@ pub struct FakeOrgArgs {
     /// Churn: Object:inserts=N,updates=N,deletes=N per second; repeatable.
     #[arg(long, value_parser = ChurnSpec::parse)]
     pub churn: Vec<ChurnSpec>,
+    /// Address of the Pub/Sub API (gRPC over TLS, the --tls certificate) [127.0.0.1:7443];
+    /// port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:7443")]
+    pub pubsub_listen: SocketAddr,
+    /// How long change events are kept for replay, hours [72].
+    #[arg(long, default_value_t = 72.0)]
+    pub event_retention_hours: f64,
 }
 
 impl FakeOrgArgs {
@@ -124,6 +131,8 @@ impl FakeOrgArgs {
             bulk_delay: Duration::from_millis(self.bulk_delay_ms),
             ingest_failure_rate: self.ingest_failure_rate,
             churn: self.churn.clone(),
+            pubsub_listen: Some(self.pubsub_listen),
+            event_retention: Duration::from_secs_f64(self.event_retention_hours.max(0.0) * 3600.0),
             ..FakeOrgConfig::default()
         })
     }
@@ -149,6 +158,14 @@ impl FakeOrgArgs {
         writeln!(out, "  {:<15}{}", "security token", config.security_token)?;
         writeln!(out, "  {:<15}{}", "refresh token", config.refresh_token)?;
         writeln!(out, "  {:<15}v50.0 to v64.0", "api versions")?;
+        if let Some(url) = &org.pubsub_url {
+            writeln!(
+                out,
+                "  {:<15}{url} (gRPC eventbus.v1.PubSub, TLS; org id {})",
+                "pubsub",
+                org.org_id()
+            )?;
+        }
         writeln!(
             out,
             "  {:<15}{} accounts, {} contacts, {} products, {} opportunities, {} line items in {:.1}s",

@@ -43,6 +43,31 @@ pub struct FaultsPatch {
     pub churn: Option<Vec<String>>,
     /// Replace the validation rules in force (`[]` removes them all).
     pub validation_rules: Option<Vec<ValidationRule>>,
+    /// End every open Pub/Sub subscription now (UNAVAILABLE).
+    pub pubsub_drop_subscriptions: Option<bool>,
+    /// Publish a gap event: `{"object": "Account", "change_type": "GAP_UPDATE", "ids": [...]}`
+    /// (`GAP_CREATE`, `GAP_UPDATE`, `GAP_DELETE`, `GAP_UNDELETE` or `GAP_OVERFLOW`).
+    pub pubsub_gap: Option<GapPatch>,
+    /// Changes to one object in one transaction past this many become one
+    /// `GAP_OVERFLOW` event (default 100,000).
+    pub pubsub_overflow_threshold: Option<usize>,
+    /// Change-event retention in seconds (default 259,200: 72 h).
+    pub pubsub_retention_seconds: Option<f64>,
+    /// Keepalive interval of idle subscriptions in ms (default 5,000).
+    pub pubsub_keepalive_ms: Option<u64>,
+}
+
+/// A gap event to publish.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GapPatch {
+    /// The object (`Account`).
+    pub object: String,
+    /// The gap change type.
+    pub change_type: String,
+    /// Record Ids it names (may be empty).
+    #[serde(default)]
+    pub ids: Vec<String>,
 }
 
 /// `GET /__admin/state`.
@@ -117,6 +142,32 @@ pub async fn post_faults(
             s.api_used = 0;
         }
     });
+    if let Some(g) = &p.pubsub_gap
+        && !crate::pubsub::events::emit_named_gap(&org, &g.object, &g.change_type, g.ids.clone())
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_INPUT",
+            format!(
+                "pubsub_gap: no object {} or change type {} (use GAP_CREATE, GAP_UPDATE, GAP_DELETE, GAP_UNDELETE or GAP_OVERFLOW)",
+                g.object, g.change_type
+            ),
+        ));
+    }
+    org.store.pubsub.bus.update_settings(|s| {
+        if let Some(n) = p.pubsub_overflow_threshold {
+            s.overflow_threshold = n;
+        }
+        if let Some(secs) = p.pubsub_retention_seconds {
+            s.retention = Duration::from_secs_f64(secs.max(0.0));
+        }
+        if let Some(ms) = p.pubsub_keepalive_ms {
+            s.keepalive = Duration::from_millis(ms.max(1));
+        }
+    });
+    if p.pubsub_drop_subscriptions == Some(true) {
+        org.store.pubsub.bus.drop_subscriptions();
+    }
     if p.expire_tokens == Some(true) {
         auth::expire_all(&org);
     }

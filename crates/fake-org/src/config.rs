@@ -50,6 +50,13 @@ pub struct FakeOrgConfig {
     pub ingest_failure_rate: f64,
     /// Churn to generate from the start.
     pub churn: Vec<ChurnSpec>,
+    /// Where the Pub/Sub API (gRPC over TLS) listens (default `127.0.0.1:0`); `None`
+    /// serves no Pub/Sub API.
+    pub pubsub_listen: Option<SocketAddr>,
+    /// How long change events are kept for replay (default 72 h, Salesforce's).
+    pub event_retention: Duration,
+    /// Keepalive interval of idle subscriptions (default 5 s).
+    pub pubsub_keepalive: Duration,
 }
 
 /// Volume and shape of seeded data. Same seed and counts, same data.
@@ -156,6 +163,9 @@ impl Default for FakeOrgConfig {
             bulk_delay: Duration::from_millis(200),
             ingest_failure_rate: 0.0,
             churn: Vec::new(),
+            pubsub_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            event_retention: Duration::from_secs(72 * 3600),
+            pubsub_keepalive: Duration::from_secs(5),
         }
     }
 }

@@ -44,6 +44,12 @@ pub struct FakeOrg {
     pub(super) churn: ChurnHandle,
     pub(super) shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     pub(super) task: Option<tokio::task::JoinHandle<()>>,
+    /// `https://127.0.0.1:PORT` of the Pub/Sub API (gRPC), unless it is off.
+    pub pubsub_url: Option<String>,
+    /// The certificate (PEM) the Pub/Sub listener serves (the same as `--tls`'s).
+    pub pubsub_cert_pem: String,
+    pub(super) pubsub_stop: Option<tokio::sync::oneshot::Sender<()>>,
+    pub(super) pubsub_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl FakeOrg {
@@ -151,10 +157,32 @@ impl FakeOrg {
         state_json(&self.org)
     }
 
+    /// The org's event state (bus settings, retained events, gap injection).
+    pub fn pubsub(&self) -> &crate::pubsub::PubSubState {
+        &self.org.store.pubsub
+    }
+
+    /// The org Id (`00D...`), the Pub/Sub `tenantid`.
+    pub fn org_id(&self) -> &str {
+        &self.org.org_id
+    }
+
+    /// Publishes a gap event (`GAP_CREATE` .. `GAP_UNDELETE`, or `GAP_OVERFLOW`) for
+    /// `ids` of `object`; false for an unknown object or change type.
+    pub fn emit_gap(&self, object: &str, change_type: &str, ids: Vec<String>) -> bool {
+        crate::pubsub::events::emit_named_gap(&self.org, object, change_type, ids)
+    }
+
     /// Stops the server and waits for it.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some(tx) = self.pubsub_stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.pubsub_task.take() {
+            let _ = t.await;
         }
         if let Some(t) = self.task.take() {
             let _ = t.await;
@@ -165,6 +193,9 @@ impl FakeOrg {
 impl Drop for FakeOrg {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(tx) = self.pubsub_stop.take() {
             let _ = tx.send(());
         }
     }
@@ -194,6 +225,10 @@ pub fn state_json(org: &OrgState) -> Json {
         "bulk_delay_ms": f.bulk_delay.as_millis() as u64,
         "ingest_failure_rate": f.ingest_failure_rate,
         "validation_rules": store.validation_rules(),
+        "pubsub": {
+            "events_retained": org.store.pubsub.bus.len(),
+            "latest_replay_id": org.store.pubsub.bus.latest(),
+        },
         "tokens": org.tokens.lock().len(),
         "query_jobs": org.query_jobs.lock().len(),
         "ingest_jobs": org.ingest_jobs.lock().len(),

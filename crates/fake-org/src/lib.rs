@@ -25,6 +25,7 @@ pub mod ids;
 mod input;
 mod middleware;
 pub mod model;
+pub mod pubsub;
 pub mod query;
 mod record_error;
 mod rest;
@@ -38,6 +39,7 @@ mod standard;
 mod state;
 pub mod store;
 mod tls;
+mod userinfo;
 mod validation;
 pub mod value;
 

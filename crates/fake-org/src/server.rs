@@ -19,7 +19,8 @@ use super::seed::{SeedSummary, seed};
 use super::state::OrgState;
 use super::store::Store;
 use super::{
-    FakeOrgConfig, admin, auth, bulk, bulk1, churn, header_case, middleware, rest, soap, tls,
+    FakeOrgConfig, admin, auth, bulk, bulk1, churn, header_case, middleware, pubsub, rest, soap,
+    tls, userinfo,
 };
 
 /// Why a fake org could not start.
@@ -74,16 +75,21 @@ pub async fn serve(config: FakeOrgConfig, store: Store) -> Result<FakeOrg, Start
         addr: config.listen,
         source,
     })?;
+    // One certificate for both listeners: Pub/Sub is always TLS, REST with --tls.
+    let (tls_cfg, pem, key_pem) = tls::self_signed().map_err(StartError::Tls)?;
+    if let Some(path) = &config.tls_cert_out {
+        std::fs::write(path, &pem)
+            .map_err(|e| StartError::Tls(format!("cannot write {}: {e}", path.display())))?;
+    }
     let (tls, cert_pem) = if config.tls {
-        let (cfg, pem) = tls::self_signed().map_err(StartError::Tls)?;
-        if let Some(path) = &config.tls_cert_out {
-            std::fs::write(path, &pem)
-                .map_err(|e| StartError::Tls(format!("cannot write {}: {e}", path.display())))?;
-        }
-        (Some(tokio_rustls::TlsAcceptor::from(cfg)), Some(pem))
+        (
+            Some(tokio_rustls::TlsAcceptor::from(tls_cfg)),
+            Some(pem.clone()),
+        )
     } else {
         (None, None)
     };
+    let pubsub_listen = config.pubsub_listen;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let base_url = format!("{scheme}://{addr}");
     let churn_specs = config.churn.clone();
@@ -119,6 +125,17 @@ pub async fn serve(config: FakeOrgConfig, store: Store) -> Result<FakeOrg, Start
         api: (listener, addr),
         admin: admin_listener,
     };
+    let (pubsub_stop, pubsub_rx) = oneshot::channel();
+    let pubsub = match pubsub_listen {
+        Some(at) => {
+            let (bound, task) = pubsub::listen::start(org.clone(), at, &pem, &key_pem, pubsub_rx)
+                .await
+                .map_err(|e| StartError::Tls(e.to_string()))?;
+            Some((format!("https://{bound}"), task))
+        }
+        None => None,
+    };
+    let (pubsub_url, pubsub_task) = pubsub.unzip();
     let task = tokio::spawn(accept::run(
         org.clone(),
         listeners,
@@ -136,6 +153,10 @@ pub async fn serve(config: FakeOrgConfig, store: Store) -> Result<FakeOrg, Start
         churn,
         shutdown: Some(stop_tx),
         task: Some(task),
+        pubsub_url,
+        pubsub_cert_pem: pem,
+        pubsub_stop: Some(pubsub_stop),
+        pubsub_task,
     })
 }
 
@@ -209,6 +230,7 @@ fn router(org: Arc<OrgState>, churn: ChurnHandle, admin_on: bool) -> Router {
         .with_state(org.clone());
     let mut app = Router::new()
         .route("/services/oauth2/token", post(auth::token))
+        .route("/services/oauth2/userinfo", get(userinfo::userinfo))
         .route("/services/data", get(versions::versions))
         .route("/id/{org}/{user}", get(versions::identity))
         .with_state(org.clone())

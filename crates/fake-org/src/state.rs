@@ -6,12 +6,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
 use super::bulk::{IngestJob, QueryJob};
 use super::config::FakeOrgConfig;
 use super::faults::Faults;
 use super::ids::RecordId;
+use super::pubsub::PubSubState;
+use super::pubsub::bus::BusSettings;
+use super::pubsub::store_lock::StoreLock;
 use super::query::Column;
 use super::store::Store;
 
@@ -36,7 +39,8 @@ pub struct OrgState {
     /// Settings it was started with.
     pub config: FakeOrgConfig,
     /// The records.
-    pub store: RwLock<Store>,
+    /// The records; every write transaction publishes its change events.
+    pub store: StoreLock,
     /// Injected faults and API usage.
     pub faults: Faults,
     /// Access token -> expiry.
@@ -63,10 +67,16 @@ impl OrgState {
             config.ingest_failure_rate,
             config.api_limit,
         );
+        let objects = store.schema.objects.len();
+        let settings = BusSettings {
+            retention: config.event_retention,
+            keepalive: config.pubsub_keepalive,
+            ..BusSettings::default()
+        };
         OrgState {
             org_id: RecordId::new(*b"00D", 1).to_string(),
             config,
-            store: RwLock::new(store),
+            store: StoreLock::new(store, Arc::new(PubSubState::new(objects, settings))),
             faults,
             tokens: Mutex::new(HashMap::new()),
             cursors: Mutex::new(HashMap::new()),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::ids::{self, RecordId};
 use super::model::{FieldDef, FieldType, ObjectDef};
+use super::pubsub::capture::{Capture, Kind};
 use super::record_error::RecordError;
 use super::rules;
 use super::schema::Schema;
@@ -113,6 +114,8 @@ pub struct Store {
     current: Option<i64>,
     /// Validation rules in force (schema file, then admin).
     validation: Vec<CompiledRule>,
+    /// Changes of the transaction in progress, for Change Data Capture events.
+    pub(crate) capture: Capture,
 }
 
 impl Store {
@@ -130,6 +133,7 @@ impl Store {
             last_ms: 0,
             standard_pricebook: None,
             current: None,
+            capture: Capture::default(),
         };
         let assigns = store.assigns(
             user_obj,
@@ -263,6 +267,7 @@ impl Store {
         validation::check(&self.validation, obj, &values)?;
         self.check_unique(obj, &values, None)?;
         self.insert_row(obj, seq, values);
+        self.capture.record(obj, seq, Kind::Create, []);
         self.current = Some(now);
         rules::after_write(self, obj, seq, None);
         self.current = None;
@@ -327,7 +332,11 @@ impl Store {
         rules::derive(self, obj, &mut values, Some(&old))?;
         validation::check(&self.validation, obj, &values)?;
         self.check_unique(obj, &values, Some(seq))?;
+        let mut changed: Vec<usize> = (0..old.len()).filter(|&s| old[s] != values[s]).collect();
+        // CDC lists LastModifiedDate as changed by every update, even within its second.
+        changed.extend(def.try_slot("LastModifiedDate"));
         self.replace_row(obj, seq, values);
+        self.capture.record(obj, seq, Kind::Update, changed);
         self.current = Some(now);
         rules::after_write(self, obj, seq, Some(&old));
         self.current = None;
@@ -401,6 +410,8 @@ impl Store {
         } else {
             t.live -= 1;
             unindex_unique(&schema.objects[obj], t, &row.values);
+            // Emptying the recycle bin is not captured; a live record deleted for good is.
+            self.capture.record(obj, seq, Kind::Delete, []);
         }
         unindex_children(&schema.objects[obj], t, seq, &row.values);
         rules::after_delete(self, obj, &row.values);
@@ -435,6 +446,7 @@ impl Store {
         }
         stamp(def, &mut row.values, now, user);
         let values = row.values.clone();
+        self.capture.record(obj, seq, Kind::Delete, []);
         let t = &mut self.tables[obj];
         t.live -= 1;
         t.deleted += 1;
@@ -538,6 +550,9 @@ impl Store {
         if i >= t.rows.len() {
             return;
         }
+        // A rolled-back write leaves no event.
+        self.capture.forget(obj, seq);
+        let t = &mut self.tables[obj];
         if let Some(old) = t.rows[i].take() {
             if old.deleted {
                 t.deleted -= 1

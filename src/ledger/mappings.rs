@@ -171,3 +171,22 @@ pub async fn touch_schedule(pool: &PgPool, object: &str, clock: &str) -> Result<
     .await?;
     Ok(())
 }
+
+/// The `read_write` tables of `rows`, grouped by schema in the order first seen (the
+/// write-back listener, `orgpool writes` and status read them alike).
+pub fn read_write_tables(rows: &[MappingRow]) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for row in rows {
+        if !row
+            .mapping()
+            .is_ok_and(|m| m.access == crate::mirror::Access::ReadWrite)
+        {
+            continue;
+        }
+        match out.iter_mut().find(|(s, _)| *s == row.schema_name) {
+            Some((_, tables)) => tables.push(row.table_name.clone()),
+            None => out.push((row.schema_name.clone(), vec![row.table_name.clone()])),
+        }
+    }
+    out
+}

@@ -18,7 +18,6 @@ use crate::app::Services;
 use crate::jobs::dispatch::start_run;
 use crate::jobs::registry::WRITE_BACK;
 use crate::ledger::{self, Created, LedgerError};
-use crate::mirror::Access;
 use crate::mirror::capture::{CHANNEL, log};
 
 /// How often to look while a run is active or rows were just captured.
@@ -124,15 +123,7 @@ pub async fn read_write_schemas(pool: &PgPool) -> Result<Vec<String>, LedgerErro
 /// The `read_write` tables of each schema that has one (a table switched back to
 /// `read_only` keeps its log rows, which are then never sent).
 pub async fn read_write_tables(pool: &PgPool) -> Result<Vec<(String, Vec<String>)>, LedgerError> {
-    let mut out: Vec<(String, Vec<String>)> = Vec::new();
-    for row in ledger::mappings::all(pool).await? {
-        if !row.mapping().is_ok_and(|m| m.access == Access::ReadWrite) {
-            continue;
-        }
-        match out.iter_mut().find(|(s, _)| *s == row.schema_name) {
-            Some((_, tables)) => tables.push(row.table_name.clone()),
-            None => out.push((row.schema_name.clone(), vec![row.table_name.clone()])),
-        }
-    }
-    Ok(out)
+    Ok(ledger::mappings::read_write_tables(
+        &ledger::mappings::all(pool).await?,
+    ))
 }

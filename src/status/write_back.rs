@@ -184,13 +184,10 @@ pub async fn failed(
 
 /// Schemas among `mappings` with a read_write mapping, each once.
 pub fn schemas(mappings: &[MappingRow]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for m in mappings {
-        if is_read_write(m) && !out.contains(&m.schema_name) {
-            out.push(m.schema_name.clone());
-        }
-    }
-    out
+    crate::ledger::mappings::read_write_tables(mappings)
+        .into_iter()
+        .map(|(schema, _)| schema)
+        .collect()
 }
 
 fn is_read_write(m: &MappingRow) -> bool {

@@ -1,6 +1,3 @@
-//! The generated Pub/Sub API messages, server and client (from proto/pubsub_api.proto,
-//! compiled by build.rs). Public so tests and tools can use the client.
+//! The Pub/Sub API messages, server and client, from the shared proto crate.
 
-#![allow(missing_docs, clippy::all, clippy::pedantic)]
-
-tonic::include_proto!("eventbus.v1");
+pub use orgpool_pubsub_proto::*;

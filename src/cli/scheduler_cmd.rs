@@ -58,13 +58,25 @@ impl SchedulerArgs {
         let leader = Leader::new(
             s.queues.conn(),
             keys::leader(&s.queues.config().prefix),
-            identity,
+            identity.clone(),
             Duration::from_secs(self.tick_seconds * 3 + 5),
         );
         let is_leader = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let listener = tokio::spawn(crate::scheduler::write_back::listen(
             s.clone(),
             is_leader.clone(),
+            shutdown.clone(),
+        ));
+        // Change events under a lock of their own, so the subscriber's hand-over does
+        // not wait on the scheduler's tick.
+        let events = tokio::spawn(crate::scheduler::events::run(
+            s.clone(),
+            Leader::new(
+                s.queues.conn(),
+                keys::events_leader(&s.queues.config().prefix),
+                format!("events-{}", leader_identity(&identity)),
+                Duration::from_secs(15),
+            ),
             shutdown.clone(),
         ));
         let mut every = tokio::time::interval(Duration::from_secs(self.tick_seconds.max(1)));
@@ -115,9 +127,14 @@ impl SchedulerArgs {
             }
         }
         listener.abort();
+        let _ = tokio::time::timeout(Duration::from_secs(5), events).await;
         let _ = leader.release().await;
         Ok(())
     }
+}
+
+fn leader_identity(scheduler: &str) -> &str {
+    scheduler.strip_prefix("scheduler-").unwrap_or(scheduler)
 }
 
 /// A file that maps nothing leaves the scheduler with no mirror work: say so, naming it.

@@ -214,6 +214,19 @@ async fn start_fake_org(
         "SALESFORCE_CLIENT_SECRET".into(),
         config.client_secret.clone(),
     ));
+    // Change events: the org's Pub/Sub API, and its certificate to trust.
+    if let Some(url) = &org.pubsub_url {
+        let pem = std::env::temp_dir().join(format!("orgpool-dev-{}-ca.pem", std::process::id()));
+        std::fs::write(&pem, &org.pubsub_cert_pem).map_err(|e| {
+            DevError::other(format!(
+                "cannot write the fake org's certificate to {}: {e}",
+                pem.display()
+            ))
+        })?;
+        println!("orgpool dev: fake org Pub/Sub API at {url}");
+        env.push(("SALESFORCE_PUBSUB_URL".into(), url.clone()));
+        env.push(("SALESFORCE_CA_CERT".into(), pem.display().to_string()));
+    }
     Ok(Box::new(org))
 }
 

@@ -158,6 +158,11 @@ pub async fn start_each(
             "write_back runs start by themselves as soon as the app writes a read_write table (the scheduler listens for it); see them with `orgpool writes status`, send failed ones again with `orgpool writes retry`",
         ));
     }
+    if kind.name == registry::CHANGE_EVENTS.name {
+        return Err(invalid(
+            "change_events runs start by themselves as change events arrive for mappings with events = true (the scheduler subscribes); to catch up by polling instead, enqueue resync",
+        ));
+    }
     if req.object.is_some() || req.all {
         return Err(invalid(
             "a quote run takes no object or all; narrow it with where",

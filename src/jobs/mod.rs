@@ -1,9 +1,10 @@
 //! The job kinds and what runs them: one module per kind (`initial_load` with
-//! `reload`, `resync`, `reconcile`, `quote_generation`, `write_back`) with its typed arguments, chunk
+//! `reload`, `resync`, `reconcile`, `quote_generation`, `write_back`, `change_events`) with its typed arguments, chunk
 //! spec and plan / work / finalize steps; the [`registry`] that lists them once; the
 //! [`runner`] that gives every chunk the same life (claim, heartbeat, recorded
 //! outcome); and the dispatch that keeps the ledger's chunks in Redis.
 
+pub mod change_events;
 pub mod context;
 pub mod dispatch;
 pub mod enqueue;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::change_events::ChangeEvents;
 use super::context::JobContext;
 use super::initial_load::{InitialLoad, LoadArgs};
 use super::kind::JobKind;
@@ -161,14 +162,25 @@ pub static WRITE_BACK: Kind = kind::<WriteBack>(
     empty,
 );
 
+/// Apply an object's Change Data Capture events to its table (started by the
+/// scheduler's event subscriber).
+pub static CHANGE_EVENTS: Kind = kind::<ChangeEvents>(
+    "change_events",
+    "apply an object's change events to its table (started as events arrive)",
+    Lane::Prefixed("change_events"),
+    false,
+    empty,
+);
+
 /// Every run kind.
-pub static KINDS: [&Kind; 6] = [
+pub static KINDS: [&Kind; 7] = [
     &INITIAL_LOAD,
     &RELOAD,
     &RESYNC,
     &RECONCILE,
     &QUOTE_GENERATION,
     &WRITE_BACK,
+    &CHANGE_EVENTS,
 ];
 
 /// A kind by its stable name; `-` may stand for `_`, and `quotes` for
@@ -261,7 +273,8 @@ mod tests {
                 "resync",
                 "reconcile",
                 "quote_generation",
-                "write_back"
+                "write_back",
+                "change_events"
             ]
         );
     }

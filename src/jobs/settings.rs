@@ -30,6 +30,8 @@ pub struct JobSettings {
     pub quotes_path: String,
     /// Write-back's chunking and retries (docs/settings.md, "Write-back").
     pub write_back: super::write_back::WriteBackSettings,
+    /// Change Data Capture (docs/settings.md, "Change events").
+    pub events: super::change_events::EventSettings,
 }
 
 impl Default for JobSettings {
@@ -43,6 +45,7 @@ impl Default for JobSettings {
             mappings_path: "jobs/mappings.toml".into(),
             quotes_path: "jobs/quotes.toml".into(),
             write_back: Default::default(),
+            events: Default::default(),
         }
     }
 }
@@ -75,6 +78,7 @@ impl JobSettings {
             mappings_path: v.text("ORGPOOL_MAPPINGS").unwrap_or(d.mappings_path),
             quotes_path: v.text("ORGPOOL_QUOTES").unwrap_or(d.quotes_path),
             write_back: super::write_back::WriteBackSettings::from_checked(&v)?,
+            events: super::change_events::EventSettings::from_checked(&v)?,
         })
     }
 }

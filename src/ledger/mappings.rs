@@ -172,6 +172,27 @@ pub async fn touch_schedule(pool: &PgPool, object: &str, clock: &str) -> Result<
     Ok(())
 }
 
+/// Makes the mapping's next resync due at `at` at the latest (a gap in its change
+/// events: a resync reads up to now minus its lag, so the one that heals a gap starts
+/// once the lag has passed). An earlier due time stays.
+pub async fn resync_due_by(
+    pool: &PgPool,
+    object: &str,
+    at: DateTime<Utc>,
+    interval: std::time::Duration,
+) -> Result<(), LedgerError> {
+    let last = at - chrono::Duration::from_std(interval).unwrap_or_default();
+    sqlx::query(
+        "UPDATE orgpool.mappings SET last_resync_at = LEAST(COALESCE(last_resync_at, $2), $2)
+         WHERE object = $1",
+    )
+    .bind(object)
+    .bind(last)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// The `read_write` tables of `rows`, grouped by schema in the order first seen (the
 /// write-back listener, `orgpool writes` and status read them alike).
 pub fn read_write_tables(rows: &[MappingRow]) -> Vec<(String, Vec<String>)> {

@@ -8,6 +8,7 @@
 pub mod chunks;
 pub mod decode;
 pub mod error;
+pub mod events;
 pub mod lifecycle;
 pub mod mappings;
 pub mod pushes;

@@ -198,6 +198,7 @@ fn column(f: &FieldDescribe, mode: ColumnTypes) -> Option<Column> {
         update: f.updateable && !system,
         relationship: None,
         references: f.reference_to.clone(),
+        calculated: f.calculated,
         field: f.name.clone(),
         name,
         pg_type,

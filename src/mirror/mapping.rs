@@ -372,6 +372,10 @@ pub struct Column {
     /// write-back sends parents before their children.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
+    /// A formula or roll-up field (describe's `calculated`): change events never carry
+    /// it, so records of a mapping with one are read by Id when an event arrives.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub calculated: bool,
 }
 
 fn writable() -> bool {
@@ -391,6 +395,7 @@ impl Column {
             update: true,
             relationship: None,
             references: Vec::new(),
+            calculated: false,
         }
     }
 

@@ -18,6 +18,11 @@ pub fn leader(prefix: &str) -> String {
     format!("{prefix}:scheduler:leader")
 }
 
+/// The change-event subscriber's leader lock (one subscriber per org).
+pub fn events_leader(prefix: &str) -> String {
+    format!("{prefix}:events:leader")
+}
+
 /// A task's metadata hash.
 pub fn meta(cfg: &Config, task_id: &str) -> String {
     format!("{}:{task_id}", cfg.job_meta_hash())

@@ -93,6 +93,16 @@ impl Client {
         Ok(s.instance_url.clone())
     }
 
+    /// Logs in again unless the session of `generation` was already replaced (the
+    /// Pub/Sub API refused it).
+    pub(super) async fn refresh_session(&self, generation: u64) -> Result<(), SfError> {
+        self.inner
+            .tokens
+            .refresh(&self.inner.http, &self.inner.cfg, Some(generation))
+            .await?;
+        Ok(())
+    }
+
     pub(super) async fn session(&self) -> Result<Arc<Session>, SfError> {
         self.inner
             .tokens

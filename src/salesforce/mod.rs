@@ -14,6 +14,7 @@ mod collections;
 mod config;
 mod csv_rows;
 mod error;
+pub mod pubsub;
 mod request;
 mod rest;
 mod secret;

@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod error;
+pub mod events;
 pub mod leader;
 pub mod quotes;
 pub mod tick;

@@ -18,6 +18,8 @@ pub enum Section {
     Processes,
     /// `WebConfig`: the web process.
     Web,
+    /// `EventSettings`: Change Data Capture over the Pub/Sub API.
+    Events,
     /// `SalesforceConfig`: login and client behaviour.
     Salesforce,
     /// `BudgetConfig`: the fleet's share of the org's API allowance.
@@ -28,10 +30,11 @@ pub enum Section {
 
 impl Section {
     /// Every section, in the order the docs show them.
-    pub const ALL: [Section; 9] = [
+    pub const ALL: [Section; 10] = [
         Section::Connections,
         Section::Jobs,
         Section::WriteBack,
+        Section::Events,
         Section::Queue,
         Section::Processes,
         Section::Web,
@@ -59,6 +62,7 @@ impl Section {
             Section::Connections => "Connections (every process)",
             Section::Jobs => "Jobs (`JobSettings`: worker, scheduler, enqueue, web)",
             Section::WriteBack => "Write-back (`WriteBackSettings`: worker, scheduler)",
+            Section::Events => "Change events (`EventSettings`: scheduler, worker)",
             Section::Queue => "Queue (`QueueConfig`: every process that uses Redis)",
             Section::Processes => "Scheduler and worker processes",
             Section::Web => "Web process (`WebConfig`)",
@@ -157,6 +161,14 @@ pub const SETTINGS: &[Setting] = &[
         "sends a record gets for retryable refusals (`UNABLE_TO_LOCK_ROW`, ...) before its log row is FAILED (1 to 100)"),
     s("ORGPOOL_WRITE_BACK_RETRY_BASE", Value("2s"), WriteBack,
         "wait before a retryable refusal is sent again, doubling each time"),
+    s("SALESFORCE_PUBSUB_URL", Value(crate::jobs::change_events::settings::DEFAULT_PUBSUB_URL), Events,
+        "the Pub/Sub API endpoint the scheduler subscribes to for mappings with `events = true` (the fake org prints its own)"),
+    s("ORGPOOL_EVENTS_CREDIT", Value("100"), Events,
+        "change events asked for at a time per subscription (1 to 100, Salesforce's most); more are asked for once they are stored"),
+    s("ORGPOOL_EVENTS_RUN_EVENTS", Value("5000"), Events,
+        "events one `change_events` run applies at most; the rest wait for the next run (1 to 1,000,000)"),
+    s("ORGPOOL_EVENTS_RETRY", Value("2s"), Events,
+        "first wait before subscribing again after a failure, doubling to 5 minutes"),
     s("WORKER_CONCURRENCY", Value("2"), Queue,
         "chunks one worker process runs at once per job kind (1 to 64); `--concurrency` overrides it"),
     s("ORGPOOL_POLL_MS", Value("100"), Queue,

@@ -52,6 +52,10 @@ fn builder() -> Result<PrometheusBuilder, BuildError> {
         .set_buckets_for_metric(
             Matcher::Full(super::write_back::LAG_SECONDS.into()),
             super::write_back::LAG_BUCKETS,
+        )?
+        .set_buckets_for_metric(
+            Matcher::Full(super::events::LAG_SECONDS.into()),
+            super::events::LAG_BUCKETS,
         )
 }
 

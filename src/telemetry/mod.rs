@@ -4,6 +4,7 @@
 //! low-cardinality labels only). No metric is recorded outside this module
 //! (`tests/layering.rs` checks it).
 
+pub mod events;
 pub mod exporter;
 pub mod fleet;
 pub mod jobs;

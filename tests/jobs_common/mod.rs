@@ -172,6 +172,15 @@ impl Env {
             .env("ORGPOOL_RESYNC_OVERLAP", "2s")
             .env("ORGPOOL_POLL_MS", "100")
             .env("RUST_LOG", "info");
+        // The org's Pub/Sub API (change events) is TLS only, with its own certificate.
+        if let Some(url) = &self.org.pubsub_url {
+            let pem = self.mappings.with_file_name("pubsub-ca.pem");
+            if !pem.exists() {
+                std::fs::write(&pem, &self.org.pubsub_cert_pem).unwrap();
+            }
+            cmd.env("SALESFORCE_PUBSUB_URL", url)
+                .env("SALESFORCE_CA_CERT", &pem);
+        }
         cmd
     }
 

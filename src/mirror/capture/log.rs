@@ -67,6 +67,25 @@ pub async fn first_waiting(
     .await?)
 }
 
+/// Of `sfids`, those with a change to `table` not yet sent (`NEW` or `PENDING`): a
+/// change event must not overwrite a local edit still on its way to Salesforce.
+pub async fn waiting_sfids(
+    conn: &mut PgConnection,
+    schema: &str,
+    table: &str,
+    sfids: &[String],
+) -> Result<Vec<String>, MirrorError> {
+    let s = quote_ident(schema);
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT DISTINCT sfid::text FROM {s}._trigger_log
+         WHERE state IN ('NEW', 'PENDING') AND table_name = $1 AND sfid = ANY($2)"
+    )))
+    .bind(table)
+    .bind(sfids)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 /// Whether `schema` has a log row of one of `tables` ready to send now.
 pub async fn has_ready(
     pool: &PgPool,

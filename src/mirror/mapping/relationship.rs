@@ -110,6 +110,7 @@ pub fn resolve(entry: &str, describe: &Describe) -> Option<Result<Column, String
         update: lookup.updateable,
         // Its parent, so write-back sends the parent's table first.
         references: lookup.reference_to.clone(),
+        calculated: false,
         relationship: Some(Relationship {
             lookup: lookup.name.clone(),
             name,

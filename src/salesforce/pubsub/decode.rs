@@ -1,0 +1,264 @@
+//! Decoding a change event's payload: plain Avro binary in the writer schema that
+//! `GetSchema` returns for the event's `schema_id`. Field values become text as
+//! Salesforce writes them in CSV (times in UTC with milliseconds), so one path writes
+//! them to the mirror whatever their origin. The field lists of the header are bitmaps:
+//! `0x` + hex of a number whose bit `i` is top-level schema field `i`, and
+//! `<i>-0x<hex>` for the parts of compound field `i` (`BillingAddress`: its parts are
+//! the fields `BillingStreet`, `BillingCity`, ...).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use apache_avro::Schema;
+use apache_avro::schema::RecordSchema;
+use apache_avro::types::Value as Avro;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+
+use super::error::PubSubError;
+use super::event::{ChangeType, Event};
+
+/// A parsed event schema.
+#[derive(Debug)]
+pub struct EventSchema {
+    avro: Schema,
+    /// Top-level field names, in schema order (0 is `ChangeEventHeader`).
+    fields: Vec<String>,
+    /// For compound fields (records): their parts' names.
+    parts: BTreeMap<usize, Vec<String>>,
+}
+
+impl EventSchema {
+    /// Parses the schema JSON `GetSchema` returned.
+    pub fn parse(json: &str) -> Result<EventSchema, PubSubError> {
+        let avro = Schema::parse_str(json)
+            .map_err(|e| PubSubError::Decode(format!("event schema: {e}")))?;
+        let Schema::Record(RecordSchema { fields: top, .. }) = &avro else {
+            return Err(PubSubError::Decode("event schema is not a record".into()));
+        };
+        let fields: Vec<String> = top.iter().map(|f| f.name.clone()).collect();
+        let mut parts = BTreeMap::new();
+        for (i, f) in top.iter().enumerate() {
+            if let Some(names) = record_fields(&f.schema) {
+                parts.insert(i, names);
+            }
+        }
+        Ok(EventSchema {
+            avro,
+            fields,
+            parts,
+        })
+    }
+
+    /// Decodes one event's payload.
+    pub fn decode(&self, payload: &[u8]) -> Result<Event, PubSubError> {
+        let value = apache_avro::from_avro_datum(&self.avro, &mut &payload[..], None)
+            .map_err(|e| PubSubError::Decode(format!("event payload: {e}")))?;
+        let Avro::Record(top) = value else {
+            return Err(PubSubError::Decode("event payload is not a record".into()));
+        };
+        let mut header = None;
+        let mut present: BTreeMap<String, String> = BTreeMap::new();
+        for (name, v) in top {
+            if name == "ChangeEventHeader" {
+                header = Some(v);
+                continue;
+            }
+            match unwrap_union(v) {
+                Avro::Null => {}
+                Avro::Record(inner) => {
+                    for (part, pv) in inner {
+                        if let Some(t) = text(unwrap_union(pv)) {
+                            present.insert(part_field(&name, &part), t);
+                        }
+                    }
+                }
+                other => {
+                    if let Some(t) = text(other) {
+                        present.insert(name, t);
+                    }
+                }
+            }
+        }
+        let Some(Avro::Record(h)) = header.map(unwrap_union) else {
+            return Err(PubSubError::Decode(
+                "event payload has no ChangeEventHeader".into(),
+            ));
+        };
+        let get = |k: &str| h.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let string = |k: &str| match get(k).map(unwrap_union) {
+            Some(Avro::String(s)) => s,
+            _ => String::new(),
+        };
+        let strings = |k: &str| match get(k).map(unwrap_union) {
+            Some(Avro::Array(items)) => items
+                .into_iter()
+                .filter_map(|i| match i {
+                    Avro::String(s) => Some(s),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let change_type = match get("changeType").map(unwrap_union) {
+            Some(Avro::Enum(_, s)) | Some(Avro::String(s)) => ChangeType::parse(&s),
+            _ => None,
+        }
+        .ok_or_else(|| PubSubError::Decode("event header has no known changeType".into()))?;
+        let commit_ms = match get("commitTimestamp").map(unwrap_union) {
+            Some(Avro::Long(n)) | Some(Avro::TimestampMillis(n)) => n,
+            _ => 0,
+        };
+        let nulled = self.names(&strings("nulledFields"));
+        let values = if matches!(change_type, ChangeType::Update) {
+            self.names(&strings("changedFields"))
+                .into_iter()
+                .map(|f| {
+                    let v = if nulled.contains(&f) {
+                        None
+                    } else {
+                        present.get(&f).cloned()
+                    };
+                    (f, v)
+                })
+                .collect()
+        } else {
+            present.into_iter().map(|(k, v)| (k, Some(v))).collect()
+        };
+        Ok(Event {
+            change_type,
+            entity: string("entityName"),
+            record_ids: strings("recordIds"),
+            values,
+            commit_ms,
+            commit_user: string("commitUser"),
+            origin: string("changeOrigin"),
+            transaction_key: string("transactionKey"),
+        })
+    }
+
+    /// The field names a bitmap list names.
+    pub fn names(&self, bitmaps: &[String]) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for entry in bitmaps {
+            match entry.split_once('-') {
+                Some((parent, bits)) => {
+                    let Ok(p) = parent.parse::<usize>() else {
+                        continue;
+                    };
+                    let (Some(pname), Some(parts)) = (self.fields.get(p), self.parts.get(&p))
+                    else {
+                        continue;
+                    };
+                    for i in bits_of(bits) {
+                        if let Some(part) = parts.get(i) {
+                            out.insert(part_field(pname, part));
+                        }
+                    }
+                }
+                None => {
+                    for i in bits_of(entry) {
+                        if let Some(name) = self.fields.get(i).filter(|_| i > 0) {
+                            if self.parts.contains_key(&i) {
+                                // A whole compound field: every part.
+                                for part in &self.parts[&i] {
+                                    out.insert(part_field(name, part));
+                                }
+                            } else {
+                                out.insert(name.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The bit positions set in `0x<hex>`.
+pub fn bits_of(bitmap: &str) -> Vec<usize> {
+    let hex = bitmap
+        .trim()
+        .trim_start_matches("0x")
+        .trim_start_matches("0X");
+    let mut out = Vec::new();
+    for (n, c) in hex.chars().rev().enumerate() {
+        let Some(d) = c.to_digit(16) else {
+            return Vec::new();
+        };
+        for b in 0..4 {
+            if d & (1 << b) != 0 {
+                out.push(n * 4 + b);
+            }
+        }
+    }
+    out
+}
+
+/// The real field of part `part` of compound field `parent`: an address's parts carry
+/// its prefix (`BillingAddress.Street` is `BillingStreet`); a name's are fields already
+/// (`Name.FirstName` is `FirstName`).
+fn part_field(parent: &str, part: &str) -> String {
+    match parent.strip_suffix("Address") {
+        Some(prefix) if !prefix.is_empty() => format!("{prefix}{part}"),
+        _ => part.to_string(),
+    }
+}
+
+fn record_fields(s: &Schema) -> Option<Vec<String>> {
+    match s {
+        Schema::Record(r) => Some(r.fields.iter().map(|f| f.name.clone()).collect()),
+        Schema::Union(u) => u.variants().iter().find_map(record_fields),
+        _ => None,
+    }
+}
+
+fn unwrap_union(v: Avro) -> Avro {
+    match v {
+        Avro::Union(_, inner) => unwrap_union(*inner),
+        other => other,
+    }
+}
+
+/// A value as Salesforce's CSV writes it; None for null and for what a field never is.
+fn text(v: Avro) -> Option<String> {
+    Some(match v {
+        Avro::Null => return None,
+        Avro::Boolean(b) => b.to_string(),
+        Avro::Int(n) => n.to_string(),
+        Avro::Long(n) => n.to_string(),
+        Avro::Float(f) => f.to_string(),
+        Avro::Double(f) => f.to_string(),
+        Avro::String(s) | Avro::Enum(_, s) => s,
+        Avro::Date(days) => {
+            let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
+            (epoch + chrono::Duration::days(i64::from(days)))
+                .format("%Y-%m-%d")
+                .to_string()
+        }
+        Avro::TimestampMillis(ms) => millis_text(ms)?,
+        Avro::TimestampMicros(us) => millis_text(us / 1000)?,
+        Avro::TimeMillis(ms) => {
+            let t = NaiveTime::from_num_seconds_from_midnight_opt(
+                (ms / 1000) as u32,
+                ((ms % 1000) * 1_000_000) as u32,
+            )?;
+            format!("{}Z", t.format("%H:%M:%S%.3f"))
+        }
+        Avro::Array(items) => {
+            // Multi-select picklists arrive as arrays; the CSV form joins with `;`.
+            let parts: Vec<String> = items.into_iter().filter_map(text).collect();
+            parts.join(";")
+        }
+        _ => return None,
+    })
+}
+
+/// Epoch milliseconds as `2024-05-01T12:00:00.000Z`.
+pub fn millis_text(ms: i64) -> Option<String> {
+    let t: DateTime<Utc> = DateTime::from_timestamp_millis(ms)?;
+    Some(t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+}
+
+#[cfg(test)]
+#[path = "decode_tests.rs"]
+mod tests;

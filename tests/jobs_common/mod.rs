@@ -223,6 +223,11 @@ impl Env {
         pid
     }
 
+    /// The pid of the `index`-th process started with [`Env::spawn`].
+    pub fn pid_of(&self, index: usize) -> u32 {
+        self.children[index].id()
+    }
+
     /// Sends `signal` to a child started by [`Env::spawn`].
     pub fn signal(&self, pid: u32, signal: &str) {
         let _ = Command::new("kill")

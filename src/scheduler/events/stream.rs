@@ -64,11 +64,11 @@ pub async fn run(ctx: StreamCtx, object: String, mut stop: watch::Receiver<bool>
                         from_latest = true;
                         ("healing", std::time::Duration::ZERO)
                     }
-                    PubSubError::Unavailable(_) => {
-                        if live {
-                            heal(&ctx, &object, "stream_lost").await;
-                        }
-                        ("retrying", ctx.s.settings.events.backoff(failures))
+                    PubSubError::Unavailable(_) if live => {
+                        // A live stream that broke: subscribe again at once (the server
+                        // drops streams now and then); backoff only if that fails too.
+                        heal(&ctx, &object, "stream_lost").await;
+                        ("retrying", std::time::Duration::from_millis(100))
                     }
                     e if e.retryable() => ("retrying", ctx.s.settings.events.backoff(failures)),
                     // Refused (no such topic, CDC not enabled): say so and look again

@@ -59,6 +59,19 @@ impl Fleet {
         quotes: Option<&str>,
         workers: usize,
     ) -> Result<Fleet, BenchError> {
+        eprintln!("seeding a child fake org ({}) ...", org_args.join(" "));
+        let org = ChildOrg::spawn(None, org_args).await?;
+        Fleet::start_on(name, org, mappings, quotes, workers).await
+    }
+
+    /// Like [`Fleet::start`] on an org already running (several fleets on one org).
+    pub async fn start_on(
+        name: &str,
+        org: ChildOrg,
+        mappings: &str,
+        quotes: Option<&str>,
+        workers: usize,
+    ) -> Result<Fleet, BenchError> {
         let admin_url = crate::app::database_url();
         let db = format!("orgpool_bench_{name}_{}", std::process::id());
         let mut admin = PgConnection::connect(&admin_url).await?;
@@ -74,8 +87,6 @@ impl Fleet {
         url.set_path(&format!("/{db}"));
         let db_url = url.to_string();
         crate::migrate::run(&db_url).await?;
-        eprintln!("seeding a child fake org ({}) ...", org_args.join(" "));
-        let org = ChildOrg::spawn(None, org_args).await?;
         let prefix = format!("orgpool-bench-{name}:{}", std::process::id());
         let dir = std::env::temp_dir().join(prefix.replace(':', "-"));
         std::fs::create_dir_all(&dir)?;
@@ -94,39 +105,47 @@ impl Fleet {
             },
         );
         let pool = PgPool::connect(&db_url).await?;
-        let d = FakeOrgConfig::default();
-        let mut children = Vec::new();
-        for _ in 0..workers {
-            children.push(
-                Command::new(std::env::current_exe()?)
-                    .arg("worker")
-                    .env("DATABASE_URL", &db_url)
-                    .env("ORGPOOL_REDIS_PREFIX", &prefix)
-                    .env("ORGPOOL_MAPPINGS", dir.join("mappings.toml"))
-                    .env("SALESFORCE_LOGIN_URL", &org.base_url)
-                    .env("SALESFORCE_CLIENT_ID", &d.client_id)
-                    .env("SALESFORCE_CLIENT_SECRET", &d.client_secret)
-                    .env(
-                        "RUST_LOG",
-                        crate::settings::Vars::from_env()
-                            .text("ORGPOOL_BENCH_WORKER_LOG")
-                            .unwrap_or_else(|| "warn".into()),
-                    )
-                    .stdout(Stdio::null())
-                    .kill_on_drop(true)
-                    .spawn()?,
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        Ok(Fleet {
+        let mut fleet = Fleet {
             db_url,
             db,
             pool,
             org,
             queues,
             dir,
-            workers: children,
-        })
+            workers: Vec::new(),
+        };
+        for _ in 0..workers {
+            let w = fleet.command(&["worker"]).spawn()?;
+            fleet.workers.push(w);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Ok(fleet)
+    }
+
+    /// `orgpool ARGS` (this executable) with the fleet's environment: its database,
+    /// Redis prefix, mappings and org (change events too), output discarded unless
+    /// `ORGPOOL_BENCH_WORKER_LOG` sets a log level.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let d = FakeOrgConfig::default();
+        let exe = std::env::current_exe().unwrap_or_else(|_| "orgpool".into());
+        let mut cmd = Command::new(exe);
+        cmd.args(args)
+            .env("DATABASE_URL", &self.db_url)
+            .env("ORGPOOL_REDIS_PREFIX", &self.queues.config().prefix)
+            .env("ORGPOOL_MAPPINGS", self.dir.join("mappings.toml"))
+            .env("SALESFORCE_LOGIN_URL", &self.org.base_url)
+            .env("SALESFORCE_CLIENT_ID", &d.client_id)
+            .env("SALESFORCE_CLIENT_SECRET", &d.client_secret)
+            .envs(self.org.events_env())
+            .env(
+                "RUST_LOG",
+                crate::settings::Vars::from_env()
+                    .text("ORGPOOL_BENCH_WORKER_LOG")
+                    .unwrap_or_else(|| "warn".into()),
+            )
+            .stdout(Stdio::null())
+            .kill_on_drop(true);
+        cmd
     }
 
     /// Waits for run `id` to end; errors if it did not succeed.

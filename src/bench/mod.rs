@@ -3,6 +3,7 @@
 
 pub mod child_org;
 pub mod error;
+pub mod events;
 pub mod fake_org;
 pub mod fleet;
 pub mod load;

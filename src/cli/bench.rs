@@ -100,6 +100,32 @@ pub enum Bench {
         #[arg(long, default_value_t = 2)]
         workers: usize,
     },
+    /// Change Data Capture: commit-to-mirror latency under churn beside the fastest
+    /// poll (same changes, same run), and a SIGKILL of the subscriber and every worker
+    /// mid-churn. No mode flag: both.
+    Events {
+        /// Latency: events beside polling over the same churn [off].
+        #[arg(long)]
+        latency: bool,
+        /// Restart: SIGKILL mid-churn, then the mirror must equal the org [off].
+        #[arg(long)]
+        restart: bool,
+        /// Changes a second to Opportunities (90% updates, 5% inserts, 5% deletes) [100].
+        #[arg(long, default_value_t = 100)]
+        rate: u64,
+        /// Latency: seconds of churn [60].
+        #[arg(long, default_value_t = 60)]
+        duration_secs: u64,
+        /// Latency: the polling fleet's interval [2m, the fastest without allow_fast_poll].
+        #[arg(long, default_value = "2m")]
+        poll_interval: String,
+        /// Worker processes of the events fleet [2].
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+        /// Seeded Opportunities [5000].
+        #[arg(long, default_value_t = 5_000)]
+        opportunities: u64,
+    },
 }
 
 impl BenchArgs {
@@ -179,6 +205,26 @@ impl BenchArgs {
                     changes,
                     outage_secs,
                     workers,
+                })
+                .await?
+            }
+            Bench::Events {
+                latency,
+                restart,
+                rate,
+                duration_secs,
+                poll_interval,
+                workers,
+                opportunities,
+            } => {
+                bench::events::run(bench::events::Params {
+                    latency,
+                    restart,
+                    rate,
+                    duration_secs,
+                    poll_interval,
+                    workers,
+                    opportunities,
                 })
                 .await?
             }

@@ -92,6 +92,7 @@ impl StatusArgs {
         }
         println!("DEAD CHUNKS: {} (orgpool jobs dead)", st.dead_chunks);
         print_write_back(&st.write_back);
+        print_events(&st.events);
         let a = &st.api;
         let limit = if a.org_limit > 0 {
             a.org_limit.to_string()
@@ -119,6 +120,32 @@ impl StatusArgs {
             println!("     {}", p.describe(chrono::Utc::now()));
         }
         Ok(())
+    }
+}
+
+/// Per subscription its state, counts and the age of the last applied change.
+fn print_events(subs: &[crate::status::events::Subscription]) {
+    if subs.is_empty() {
+        println!("CHANGE EVENTS: no mapping with events = true");
+        return;
+    }
+    println!("CHANGE EVENTS (Change Data Capture; polling stays the safety net)");
+    for s in subs {
+        let age = s
+            .replay_age_seconds
+            .map_or("nothing applied yet".into(), |a| {
+                format!("last applied change {a:.1}s ago")
+            });
+        let waiting = s
+            .oldest_waiting_seconds
+            .map_or(String::new(), |a| format!(" (oldest {a:.1}s)"));
+        println!(
+            "  {:<24} {:<9} received {} applied {} waiting {}{waiting} gaps healed {}; {age}",
+            s.object, s.state, s.received, s.applied, s.waiting, s.gaps
+        );
+        if let Some(d) = &s.detail {
+            println!("    {d}");
+        }
     }
 }
 

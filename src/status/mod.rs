@@ -1,9 +1,10 @@
 //! The fleet's state in one document, read from Postgres and Redis: per mapping its
 //! state, rows, last sync, lag and errors; active runs with progress; queue depths;
 //! dead chunks and poison payloads; API usage against the budget; write-back's log per
-//! read_write table ([`write_back`]). Used by `orgpool status` (text or JSON) and the
+//! read_write table ([`write_back`]); change-event streams ([`events`]). Used by `orgpool status` (text or JSON) and the
 //! web process.
 
+pub mod events;
 pub mod write_back;
 
 use chrono::{DateTime, Utc};
@@ -145,6 +146,8 @@ pub struct Status {
     pub api: ApiStatus,
     /// The app's changes on their way to Salesforce, per read_write table.
     pub write_back: write_back::WriteBackStatus,
+    /// Change Data Capture streams, per mapping with `events = true`.
+    pub events: Vec<events::Subscription>,
 }
 
 /// How many refused write-back changes the document lists (`orgpool jobs failures`
@@ -236,6 +239,7 @@ pub async fn read(s: &Services) -> Result<Status, StatusError> {
         dead_chunks,
         api,
         write_back,
+        events: events::read(&s.pool).await?,
     })
 }
 

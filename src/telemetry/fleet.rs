@@ -49,6 +49,14 @@ pub const WRITE_BACK_BACKLOG: &str = "orgpool_write_back_backlog";
 /// (`NEW` or `PENDING`), by `object`; 0 when nothing waits.
 pub const WRITE_BACK_OLDEST: &str = "orgpool_write_back_oldest_seconds";
 
+/// Change events waiting in the inbox, by `object`.
+pub const EVENTS_BACKLOG: &str = "orgpool_events_backlog";
+/// Seconds since the commit of the last change event applied, by `object` (grows
+/// while nothing arrives, so alert on it only with the object's expected change rate).
+pub const EVENTS_REPLAY_AGE: &str = "orgpool_events_replay_age_seconds";
+/// 1 while the object's subscription is live, 0 otherwise, from the ledger.
+pub const EVENTS_LIVE: &str = "orgpool_events_live";
+
 /// Describes every fleet series (once per scrape recorder).
 pub fn describe() {
     describe_gauge!(QUEUE_TASKS, "Tasks in Redis by job kind and state.");
@@ -86,6 +94,18 @@ pub fn describe() {
     describe_gauge!(
         WRITE_BACK_OLDEST,
         "Age of the oldest change waiting to be written back, per table."
+    );
+    describe_gauge!(
+        EVENTS_BACKLOG,
+        "Change events waiting to be applied, per object."
+    );
+    describe_gauge!(
+        EVENTS_REPLAY_AGE,
+        "Seconds since the commit of the last change event applied, per object."
+    );
+    describe_gauge!(
+        EVENTS_LIVE,
+        "1 while the object's change-event subscription is live."
     );
 }
 
@@ -306,5 +326,30 @@ impl WriteBackBacklog<'_> {
         }
         gauge!(WRITE_BACK_OLDEST, "object" => self.object.to_ascii_lowercase())
             .set(self.oldest_seconds.unwrap_or(0.0).max(0.0));
+    }
+}
+
+/// One change-event subscription's fleet figures.
+#[derive(Debug, Clone, Copy)]
+pub struct EventsFigure<'a> {
+    /// The object.
+    pub object: &'a str,
+    /// Whether its stream is live.
+    pub live: bool,
+    /// Events waiting in the inbox.
+    pub waiting: i64,
+    /// Seconds since the last applied change's commit.
+    pub replay_age_seconds: Option<f64>,
+}
+
+impl EventsFigure<'_> {
+    /// Records it.
+    pub fn emit(self) {
+        let object = self.object.to_ascii_lowercase();
+        gauge!(EVENTS_BACKLOG, "object" => object.clone()).set(self.waiting as f64);
+        gauge!(EVENTS_LIVE, "object" => object.clone()).set(if self.live { 1.0 } else { 0.0 });
+        if let Some(a) = self.replay_age_seconds {
+            gauge!(EVENTS_REPLAY_AGE, "object" => object).set(a.max(0.0));
+        }
     }
 }

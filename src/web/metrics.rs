@@ -94,6 +94,15 @@ fn record(snap: &Snapshot) {
         }
         .emit();
     }
+    for e in &st.events {
+        crate::telemetry::fleet::EventsFigure {
+            object: &e.object,
+            live: e.state == "live",
+            waiting: e.waiting,
+            replay_age_seconds: e.replay_age_seconds,
+        }
+        .emit();
+    }
     let a = &st.api;
     ApiUsage {
         fleet_used: a.fleet_used,

@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod metrics;
 pub mod page;
+pub mod page_events;
 pub mod server;
 pub mod snapshot;
 

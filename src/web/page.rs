@@ -79,6 +79,7 @@ pub fn render(snap: &Snapshot, refresh_secs: u64) -> Markup {
                     }
                 }
                 (write_back(&st.write_back))
+                (super::page_events::events(&st.events))
                 h2 { "Queues" }
                 table {
                     tr { th { "job kind" } th.num { "ready" } th.num { "scheduled" } th.num { "running" } th.num { "dead" } th.num { "poison" } }
@@ -191,11 +192,11 @@ fn write_back(wb: &crate::status::write_back::WriteBackStatus) -> Markup {
 }
 
 /// The class of a number cell, marked when it needs attention.
-fn num_class(bad: bool) -> &'static str {
+pub(super) fn num_class(bad: bool) -> &'static str {
     if bad { "num bad" } else { "num" }
 }
 
-fn human_secs(s: f64) -> String {
+pub(super) fn human_secs(s: f64) -> String {
     match s {
         s if s < 120.0 => format!("{s:.0} s"),
         s if s < 7200.0 => format!("{:.0} min", s / 60.0),

@@ -17,11 +17,10 @@ pub mod backlog;
 pub mod latency;
 pub mod throughput;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 use super::BenchError;
 use super::fleet::Fleet;
@@ -152,22 +151,8 @@ impl World {
         )
         .await?;
         let d = FakeOrgConfig::default();
-        let scheduler = Command::new(std::env::current_exe()?)
-            .args(["scheduler", "--tick-seconds", "1"])
-            .env("DATABASE_URL", &fleet.db_url)
-            .env("ORGPOOL_REDIS_PREFIX", &fleet.queues.config().prefix)
-            .env("ORGPOOL_MAPPINGS", fleet.dir.join("mappings.toml"))
-            .env("SALESFORCE_LOGIN_URL", &fleet.org.base_url)
-            .env("SALESFORCE_CLIENT_ID", &d.client_id)
-            .env("SALESFORCE_CLIENT_SECRET", &d.client_secret)
-            .env(
-                "RUST_LOG",
-                crate::settings::Vars::from_env()
-                    .text("ORGPOOL_BENCH_WORKER_LOG")
-                    .unwrap_or_else(|| "warn".into()),
-            )
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
+        let scheduler = fleet
+            .command(&["scheduler", "--tick-seconds", "1"])
             .spawn()?;
         let session = OrgSession::login(
             &fleet.org.token_url(),

@@ -25,6 +25,7 @@ pub mod ids;
 mod input;
 mod middleware;
 pub mod model;
+mod origin;
 pub mod pubsub;
 pub mod query;
 mod record_error;

@@ -40,6 +40,7 @@ mod standard;
 mod state;
 pub mod store;
 mod tls;
+mod undelete;
 mod userinfo;
 mod validation;
 pub mod value;

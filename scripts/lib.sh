@@ -322,6 +322,33 @@ ensure_jsforce_client() {
   printf '%s\n' "$want" >"$stamp"
 }
 
+# ------------------------------------------------------ Pub/Sub client
+
+PUBSUB_CLIENT_DIR="$ORGPOOL_ROOT/tests/clients/pubsub"
+
+# Installs the pinned salesforce-pubsub-api-client into tests/clients/pubsub/node_modules
+# (for tests/pubsub_client.rs), unless the installed tree already matches package.json
+# and package-lock.json.
+ensure_pubsub_client() {
+  ensure_node
+  local stamp="$PUBSUB_CLIENT_DIR/node_modules/.orgpool-installed" want
+  want=$(cat "$PUBSUB_CLIENT_DIR/package.json" "$PUBSUB_CLIENT_DIR/package-lock.json" 2>/dev/null | cksum)
+  if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+    return 0
+  fi
+  header "Installing the Pub/Sub test client (tests/clients/pubsub)"
+  local npm_args=(--prefix "$PUBSUB_CLIENT_DIR" --no-audit --no-fund --loglevel=error)
+  if [[ -f $PUBSUB_CLIENT_DIR/package-lock.json ]]; then
+    npm ci "${npm_args[@]}" || die "npm ci in tests/clients/pubsub failed"
+  else
+    npm install "${npm_args[@]}" || die "npm install in tests/clients/pubsub failed"
+    want=$(cat "$PUBSUB_CLIENT_DIR/package.json" "$PUBSUB_CLIENT_DIR/package-lock.json" 2>/dev/null | cksum)
+  fi
+  [[ -f $PUBSUB_CLIENT_DIR/node_modules/salesforce-pubsub-api-client/package.json ]] \
+    || die "salesforce-pubsub-api-client is still missing from tests/clients/pubsub/node_modules"
+  printf '%s\n' "$want" >"$stamp"
+}
+
 # ------------------------------------------------- simple-salesforce client
 
 SIMPLE_SF_DIR="$ORGPOOL_ROOT/tests/clients/simple-salesforce"

@@ -1,7 +1,8 @@
 //! The fake org's Pub/Sub API with a tonic client: auth, topics and schemas, change
 //! events from REST and Collections writes (Avro payloads, bitmaps naming the right
 //! fields, several recordIds per event), flow control, replay, keepalives, gaps and
-//! dropped subscriptions.
+//! dropped subscriptions; `changeOrigin` on every write path (REST, Collections, Bulk
+//! 2.0 and 1.0, SOAP undelete; empty for admin and churn) and UNDELETE events.
 
 mod fake_org_common;
 
@@ -498,4 +499,357 @@ async fn bulk_events_share_a_transaction_and_overflow() {
         get(&hs[1], "changeType"),
         &Avro::Enum(8, "GAP_OVERFLOW".into())
     );
+}
+
+/// The client id the origin tests name.
+const NAMED: &str = "orgpool-origin-test/2";
+
+/// Decodes events of any object, fetching each schema once.
+struct Decoder {
+    pending: std::collections::VecDeque<orgpool::fake_org::pubsub::proto::ConsumerEvent>,
+    schemas: std::collections::HashMap<String, String>,
+}
+
+impl Decoder {
+    fn new() -> Decoder {
+        Decoder {
+            pending: Default::default(),
+            schemas: Default::default(),
+        }
+    }
+
+    /// The next event's decoded record.
+    async fn next(
+        &mut self,
+        c: &Ctx,
+        client: &mut PubSubClient<Channel>,
+        sub: &mut Sub,
+    ) -> Vec<(String, Avro)> {
+        if self.pending.is_empty() {
+            self.pending.extend(next_events(sub).await.events);
+        }
+        let ev = self
+            .pending
+            .pop_front()
+            .and_then(|e| e.event)
+            .expect("event");
+        if !self.schemas.contains_key(&ev.schema_id) {
+            let s = client
+                .get_schema(authed(
+                    c,
+                    &c.token,
+                    SchemaRequest {
+                        schema_id: ev.schema_id.clone(),
+                    },
+                ))
+                .await
+                .expect("schema")
+                .into_inner();
+            self.schemas.insert(ev.schema_id.clone(), s.schema_json);
+        }
+        decode(&self.schemas[&ev.schema_id], &ev.payload)
+    }
+
+    /// `(changeType, changeOrigin, recordIds)` of the next event.
+    async fn head(
+        &mut self,
+        c: &Ctx,
+        client: &mut PubSubClient<Channel>,
+        sub: &mut Sub,
+    ) -> (String, String, Vec<String>) {
+        let h = header(&self.next(c, client, sub).await);
+        let kind = match get(&h, "changeType") {
+            Avro::Enum(_, s) => s.clone(),
+            o => panic!("{o:?}"),
+        };
+        let origin = match get(&h, "changeOrigin") {
+            Avro::String(s) => s.clone(),
+            o => panic!("{o:?}"),
+        };
+        (kind, origin, strings(get(&h, "recordIds")))
+    }
+}
+
+fn origin(api: &str, named: bool) -> String {
+    if named {
+        format!("com/salesforce/api/{api}/62.0;client={NAMED}")
+    } else {
+        format!("com/salesforce/api/{api}/62.0")
+    }
+}
+
+/// A REST call with `Sforce-Call-Options: client=NAMED`.
+async fn named(
+    c: &Ctx,
+    method: reqwest::Method,
+    path: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let resp = c
+        .req(method, path)
+        .header(
+            "Sforce-Call-Options",
+            format!("client={NAMED}, defaultNamespace=battle"),
+        )
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status();
+    let text = resp.text().await.expect("body");
+    assert!(status.is_success(), "{path}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_origin_names_the_api_and_the_client_on_every_write_path() {
+    use reqwest::Method;
+    let c = Ctx::with(orgpool::fake_org::FakeOrgConfig {
+        admin: true,
+        ..config()
+    })
+    .await;
+    let mut client = channel(&c).await;
+    let mut sub = subscribe(
+        &c,
+        &mut client,
+        "/data/ChangeEvents",
+        ReplayPreset::Earliest,
+        Vec::new(),
+        100,
+    )
+    .await
+    .expect("subscribe");
+    let mut d = Decoder::new();
+    let opp = c.any_id("Opportunity").await;
+
+    // REST sObjects: create, update, upsert by external Id named; a delete unnamed.
+    let a = named(
+        &c,
+        Method::POST,
+        "/sobjects/Account",
+        json!({"Name": "Origin A"}),
+    )
+    .await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_eq!(
+        d.head(&c, &mut client, &mut sub).await,
+        ("CREATE".into(), origin("rest", true), vec![a.clone()])
+    );
+    named(
+        &c,
+        Method::PATCH,
+        &format!("/sobjects/Account/{a}"),
+        json!({"Phone": "1"}),
+    )
+    .await;
+    assert_eq!(
+        d.head(&c, &mut client, &mut sub).await.1,
+        origin("rest", true)
+    );
+    let q = named(
+        &c,
+        Method::PATCH,
+        "/sobjects/Quote/Orgpool_Key__c/ORIGIN-1",
+        json!({"Name": "Origin Quote", "OpportunityId": opp}),
+    )
+    .await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_eq!(
+        d.head(&c, &mut client, &mut sub).await,
+        ("CREATE".into(), origin("rest", true), vec![q.clone()])
+    );
+    assert!(
+        c.delete(&format!("/sobjects/Account/{a}"))
+            .await
+            .status()
+            .is_success()
+    );
+    assert_eq!(
+        d.head(&c, &mut client, &mut sub).await,
+        ("DELETE".into(), origin("rest", false), vec![a.clone()])
+    );
+
+    // sObject Collections: create (two equal records: one event), update, upsert, delete.
+    let rec = json!({"attributes": {"type": "Account"}, "Name": "Origin Twin"});
+    let out = named(
+        &c,
+        Method::POST,
+        "/composite/sobjects",
+        json!({"records": [rec, rec]}),
+    )
+    .await;
+    let twins: Vec<String> = out
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["id"].as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(
+        d.head(&c, &mut client, &mut sub).await,
+        ("CREATE".into(), origin("rest", true), twins.clone())
+    );
+    let upd =
+        json!({"records": [{"attributes": {"type": "Account"}, "id": twins[0], "Phone": "2"}]});
+    named(&c, Method::PATCH, "/composite/sobjects", upd).await;
+    assert_eq!(
+        d.head(&c, &mut client, &mut sub).await,
+        (
+            "UPDATE".into(),
+            origin("rest", true),
+            vec![twins[0].clone()]
+        )
+    );
+    let ups = json!({"records": [{"attributes": {"type": "Quote"}, "Orgpool_Key__c": "ORIGIN-1", "Name": "Renamed"}]});
+    named(
+        &c,
+        Method::PATCH,
+        "/composite/sobjects/Quote/Orgpool_Key__c",
+        ups,
+    )
+    .await;
+    assert_eq!(
+        d.head(&c, &mut client, &mut sub).await,
+        ("UPDATE".into(), origin("rest", true), vec![q.clone()])
+    );
+    let path = format!("/composite/sobjects?ids={}", twins[1]);
+    named(&c, Method::DELETE, &path, json!({})).await;
+    assert_eq!(
+        d.head(&c, &mut client, &mut sub).await,
+        (
+            "DELETE".into(),
+            origin("rest", true),
+            vec![twins[1].clone()]
+        )
+    );
+
+    // Bulk 2.0 ingest: the client named on job creation, not on the upload.
+    let job = named(
+        &c,
+        Method::POST,
+        "/jobs/ingest",
+        json!({"object": "Account", "operation": "insert", "lineEnding": "LF"}),
+    )
+    .await;
+    let resp = c
+        .http
+        .put(format!(
+            "{}/{}",
+            c.org.base_url,
+            job["contentUrl"].as_str().expect("url")
+        ))
+        .bearer_auth(&c.token)
+        .header("Content-Type", "text/csv")
+        .body("Name\nOrigin Bulk Two\n")
+        .send()
+        .await
+        .expect("upload");
+    assert!(resp.status().is_success());
+    let done = c
+        .patch(
+            &format!("/jobs/ingest/{}", job["id"].as_str().expect("id")),
+            &json!({"state": "UploadComplete"}),
+        )
+        .await;
+    assert!(done.status().is_success());
+    let (kind, o, _) = d.head(&c, &mut client, &mut sub).await;
+    assert_eq!((kind.as_str(), o), ("CREATE", origin("bulkapi", true)));
+
+    // Bulk 1.0: the client named on job creation.
+    let async_url = |p: &str| format!("{}/services/async/62.0{p}", c.org.base_url);
+    let resp = c
+        .http
+        .post(async_url("/job"))
+        .header("X-SFDC-Session", &c.token)
+        .header("Sforce-Call-Options", format!("client={NAMED}"))
+        .json(&json!({"operation": "insert", "object": "Account", "contentType": "JSON"}))
+        .send()
+        .await
+        .expect("job");
+    let job: serde_json::Value = resp.json().await.expect("jobInfo");
+    let resp = c
+        .http
+        .post(async_url(&format!(
+            "/job/{}/batch",
+            job["id"].as_str().expect("id")
+        )))
+        .header("X-SFDC-Session", &c.token)
+        .json(&json!([{"Name": "Origin Bulk One"}]))
+        .send()
+        .await
+        .expect("batch");
+    assert!(resp.status().is_success());
+    let (kind, o, _) = d.head(&c, &mut client, &mut sub).await;
+    assert_eq!((kind.as_str(), o), ("CREATE", origin("bulkapi", true)));
+
+    // SOAP undelete, named in CallOptions; the admin undelete names no API.
+    let envelope = format!(
+        r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:urn="urn:partner.soap.sforce.com"><soapenv:Header><urn:SessionHeader><urn:sessionId>{}</urn:sessionId></urn:SessionHeader><urn:CallOptions><urn:client>{NAMED}</urn:client></urn:CallOptions></soapenv:Header><soapenv:Body><urn:undelete><urn:ids>{a}</urn:ids></urn:undelete></soapenv:Body></soapenv:Envelope>"#,
+        c.token
+    );
+    let resp = c
+        .http
+        .post(format!(
+            "{}/services/Soap/u/62.0/{}",
+            c.org.base_url,
+            c.org.org_id()
+        ))
+        .header("Content-Type", "text/xml")
+        .header("SOAPAction", "undelete")
+        .body(envelope)
+        .send()
+        .await
+        .expect("soap");
+    let body = resp.text().await.expect("body");
+    assert!(body.contains("<success>true</success>"), "{body}");
+    let rec = d.next(&c, &mut client, &mut sub).await;
+    let h = header(&rec);
+    assert_eq!(get(&h, "changeType"), &Avro::Enum(3, "UNDELETE".into()));
+    assert_eq!(get(&h, "changeOrigin"), &Avro::String(origin("soap", true)));
+    assert_eq!(strings(get(&h, "recordIds")), vec![a.clone()]);
+    assert!(strings(get(&h, "changedFields")).is_empty());
+    // Every non-null field, as CREATE carries them.
+    assert_eq!(
+        get(&rec, "Name"),
+        &Avro::Union(1, Box::new(Avro::String("Origin A".into())))
+    );
+    assert_eq!(
+        get(&rec, "Phone"),
+        &Avro::Union(1, Box::new(Avro::String("1".into())))
+    );
+    assert!(matches!(get(&rec, "CreatedDate"), Avro::Union(1, _)));
+
+    let resp = c
+        .http
+        .post(format!("{}/__admin/undelete", c.org.base_url))
+        .json(&json!({"ids": [twins[1], a]}))
+        .send()
+        .await
+        .expect("admin undelete");
+    let out: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(
+        out[0],
+        json!({"id": twins[1], "success": true, "errors": []})
+    );
+    assert_eq!(out[1]["success"], false);
+    assert_eq!(
+        out[1]["errors"][0]["statusCode"], "UNDELETE_FAILED",
+        "{out}"
+    );
+    assert_eq!(
+        d.head(&c, &mut client, &mut sub).await,
+        ("UNDELETE".into(), String::new(), vec![twins[1].clone()])
+    );
+
+    // Churn names no API either.
+    c.org.set_churn(vec![
+        orgpool::fake_org::ChurnSpec::parse("Account:inserts=20").expect("spec"),
+    ]);
+    let (kind, o, _) = d.head(&c, &mut client, &mut sub).await;
+    c.org.set_churn(Vec::new());
+    assert_eq!((kind.as_str(), o.as_str()), ("CREATE", ""));
 }

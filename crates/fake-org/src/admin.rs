@@ -70,6 +70,36 @@ pub struct GapPatch {
     pub ids: Vec<String>,
 }
 
+/// Body of `POST /__admin/undelete`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UndeleteBody {
+    /// Record Ids of any objects.
+    pub ids: Vec<String>,
+    /// Roll every restore back when one Id fails (default false).
+    #[serde(default)]
+    pub all_or_none: bool,
+}
+
+/// `POST /__admin/undelete`: restores records from the recycle bin as the SOAP
+/// `undelete` call does (no API request counted, empty `changeOrigin`), answering one
+/// sObject Collections-shaped result per Id.
+pub async fn post_undelete(
+    State((org, _)): State<(Arc<OrgState>, ChurnHandle)>,
+    Json(b): Json<UndeleteBody>,
+) -> Response {
+    let out: Vec<serde_json::Value> =
+        crate::undelete::run(&org, &b.ids, b.all_or_none, String::new())
+            .into_iter()
+            .zip(&b.ids)
+            .map(|(r, text)| match r {
+                Ok(id) => json!({"id": id.to_string(), "success": true, "errors": []}),
+                Err(e) => json!({"id": text, "success": false, "errors": [e.collection_json()]}),
+            })
+            .collect();
+    json_response(StatusCode::OK, &serde_json::Value::Array(out))
+}
+
 /// `GET /__admin/state`.
 pub async fn get_state(State((org, _)): State<(Arc<OrgState>, ChurnHandle)>) -> Response {
     json_response(StatusCode::OK, &state_json(&org))

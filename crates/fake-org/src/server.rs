@@ -254,6 +254,7 @@ fn admin_routes(org: Arc<OrgState>, churn: ChurnHandle) -> Router {
     Router::new()
         .route("/state", get(admin::get_state))
         .route("/faults", post(admin::post_faults))
+        .route("/undelete", post(admin::post_undelete))
         .with_state((org, churn))
 }
 

@@ -14,6 +14,8 @@ use super::schema::Schema;
 use super::validation::{self, CompiledRule, ValidationRule};
 use super::value::{self, Value};
 
+mod undelete;
+
 /// One stored record.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -21,6 +23,9 @@ pub struct Row {
     pub values: Box<[Value]>,
     /// Soft-deleted (in the recycle bin; visible to queryAll only).
     pub deleted: bool,
+    /// Deleted along with its master-detail parent, not by itself: it comes back when
+    /// the parent is undeleted and cannot be undeleted on its own.
+    pub cascaded: bool,
 }
 
 /// The records of one object. Sequence number `n` lives at `rows[n - 1]`; Ids are issued
@@ -380,7 +385,7 @@ impl Store {
     pub fn delete(&mut self, obj: usize, id: RecordId) -> Result<(), RecordError> {
         let seq = self.live_seq(obj, id)?;
         let now = self.tick();
-        self.soft_delete(obj, seq, now);
+        self.soft_delete(obj, seq, now, false);
         Ok(())
     }
 
@@ -430,7 +435,7 @@ impl Store {
         seqs.len()
     }
 
-    fn soft_delete(&mut self, obj: usize, seq: u64, now: i64) {
+    fn soft_delete(&mut self, obj: usize, seq: u64, now: i64, cascaded: bool) {
         let schema = self.schema.clone();
         let def = &schema.objects[obj];
         let user = self.user;
@@ -441,6 +446,7 @@ impl Store {
             return;
         }
         row.deleted = true;
+        row.cascaded = cascaded;
         if let Some(s) = def.try_slot("IsDeleted") {
             row.values[s] = Value::Bool(true);
         }
@@ -452,7 +458,7 @@ impl Store {
         t.deleted += 1;
         unindex_unique(def, t, &values);
         for (cobj, cseq) in self.cascade_children(&schema, obj, seq) {
-            self.soft_delete(cobj, cseq, now);
+            self.soft_delete(cobj, cseq, now, true);
         }
         rules::after_delete(self, obj, &values);
     }
@@ -586,6 +592,7 @@ impl Store {
         t.rows.push(Some(Row {
             values,
             deleted: false,
+            cascaded: false,
         }));
         t.live += 1;
     }

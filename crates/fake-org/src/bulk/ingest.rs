@@ -18,6 +18,7 @@ use super::super::api_error::{ApiError, json_response};
 use super::super::ids::RecordId;
 use super::super::input::{self, CsvColumn};
 use super::super::middleware::ApiVersion;
+use super::super::origin::CallOrigin;
 use super::super::query::quote_into;
 use super::super::record_error::{RecordError, parse_id};
 use super::super::state::OrgState;
@@ -54,6 +55,8 @@ pub struct IngestJob {
     outcomes: Vec<Outcome>,
     error: Option<String>,
     processing_ms: u64,
+    /// `changeOrigin` of its writes: the API version and client of the creating request.
+    origin: String,
 }
 
 impl IngestJob {
@@ -95,6 +98,7 @@ const OPERATIONS: &[&str] = &["insert", "update", "upsert", "delete", "hardDelet
 pub async fn create_ingest(
     State(org): State<Arc<OrgState>>,
     Extension(ApiVersion(v)): Extension<ApiVersion>,
+    origin: CallOrigin,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let req = json_body(&body)?;
@@ -161,6 +165,7 @@ pub async fn create_ingest(
         outcomes: Vec::new(),
         error: None,
         processing_ms: 0,
+        origin: origin.bulk(),
     };
     let info = job.info(false, &v);
     org.ingest_jobs.lock().insert(id, Arc::new(Mutex::new(job)));
@@ -303,7 +308,7 @@ async fn process(org: Arc<OrgState>, job: Arc<Mutex<IngestJob>>) {
             if j.state != JobState::InProgress {
                 return false;
             }
-            let mut store = org2.store.write();
+            let mut store = org2.store.write_from(j.origin.clone());
             let mut rng = rand::rng();
             for i in done..stop {
                 let outcome = if rate > 0.0 && rng.random_bool(rate.min(1.0)) {

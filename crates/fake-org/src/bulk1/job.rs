@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::Value as Json;
 
+use super::super::origin::{Api, change_origin, client_of};
 use super::super::state::OrgState;
 use super::batch::{Batch, BatchState};
 use super::error::{Bulk1Error, Failure};
@@ -178,6 +179,8 @@ pub struct Job {
     pub batches: Vec<Arc<Mutex<Batch>>>,
     /// Batches of a job are processed one at a time, in order.
     pub lane: Arc<tokio::sync::Mutex<()>>,
+    /// `changeOrigin` of its writes: the version and client of the creating request.
+    pub origin: String,
 }
 
 impl Job {
@@ -408,6 +411,11 @@ pub async fn create(
         pk_chunking,
         batches: Vec::new(),
         lane: Arc::new(tokio::sync::Mutex::new(())),
+        origin: change_origin(
+            Api::Bulk,
+            &format!("{version:.1}"),
+            client_of(&headers).as_deref(),
+        ),
     };
     let user = b1.org.store.read().user.to_string();
     let info = job.info(&user);

@@ -30,6 +30,7 @@ struct Ctx {
     ext: Option<String>,
     pk: Option<PkChunking>,
     lane: Arc<tokio::sync::Mutex<()>>,
+    origin: String,
 }
 
 /// Queues `batch` of `job` for processing.
@@ -41,6 +42,7 @@ pub fn spawn(b1: Arc<Bulk1>, job: &Job, batch: Arc<Mutex<Batch>>) {
         ext: job.external_id.clone(),
         pk: job.pk_chunking.clone(),
         lane: job.lane.clone(),
+        origin: job.origin.clone(),
     };
     tokio::spawn(run(b1, ctx, batch));
 }
@@ -219,7 +221,7 @@ fn run_ingest(b1: &Bulk1, ctx: &Ctx, batch: &Mutex<Batch>) {
         let stop = (done + GROUP).min(total);
         let rate = b1.org.faults.snapshot().ingest_failure_rate;
         let mut rng = rand::rng();
-        let mut store = b1.org.store.write();
+        let mut store = b1.org.store.write_from(ctx.origin.clone());
         for i in done..stop {
             // The injected lock failure, as Bulk 2.0 ingest injects it.
             if rate > 0.0 && rng.random_bool(rate.min(1.0)) {

@@ -38,7 +38,7 @@ pub struct Header {
     pub record_ids: Vec<String>,
     /// Index into [`super::avro_schema::CHANGE_TYPES`].
     pub change_type: usize,
-    /// `changeOrigin` (empty unless the client named itself).
+    /// `changeOrigin`: the API call that made the change (empty for churn and admin).
     pub origin: String,
     /// Shared by the events of one transaction.
     pub transaction_key: String,

@@ -66,10 +66,10 @@ impl Capture {
                 );
             }
             Some(p) => match (p.kind, kind) {
-                // Created then changed: still a create, carrying the final state.
-                (Kind::Create, Kind::Update) => {}
-                // Created and deleted in one transaction: nothing left to tell.
-                (Kind::Create, Kind::Delete) => {
+                // Created (or undeleted) then changed: still that, with the final state.
+                (Kind::Create | Kind::Undelete, Kind::Update) => {}
+                // Created (or undeleted) and deleted in one transaction: nothing to tell.
+                (Kind::Create | Kind::Undelete, Kind::Delete) => {
                     self.pending.remove(&key);
                 }
                 (Kind::Update, Kind::Update) => p.slots.extend(slots),

@@ -21,13 +21,20 @@ pub const GAP_OVERFLOW: usize = 8;
 /// An event before it has a replay id.
 pub type Draft = (Arc<EventSchema>, Header, Vec<(usize, Value)>);
 
-/// Publishes the events of one transaction's changes.
-pub fn commit(state: &PubSubState, store: &Store, changes: Vec<((usize, u64), Pending)>) {
+/// Publishes the events of one transaction's changes, made through the API call that
+/// `origin` names (empty for churn and admin writes).
+pub fn commit(
+    state: &PubSubState,
+    store: &Store,
+    origin: &str,
+    changes: Vec<((usize, u64), Pending)>,
+) {
     if changes.is_empty() {
         return;
     }
     let threshold = state.bus.settings().overflow_threshold;
     let base = BaseHeader {
+        origin: origin.to_string(),
         transaction_key: uuid_v4(),
         commit_number: state.bus.next_commit(),
         commit_timestamp: chrono::Utc::now().timestamp_millis(),
@@ -120,6 +127,7 @@ pub fn gap(state: &PubSubState, store: &Store, obj: usize, change_type: usize, i
         return;
     };
     let base = BaseHeader {
+        origin: String::new(),
         transaction_key: uuid_v4(),
         commit_number: state.bus.next_commit(),
         commit_timestamp: chrono::Utc::now().timestamp_millis(),
@@ -137,6 +145,7 @@ pub fn gap(state: &PubSubState, store: &Store, obj: usize, change_type: usize, i
 }
 
 struct BaseHeader {
+    origin: String,
     transaction_key: String,
     commit_number: i64,
     commit_timestamp: i64,
@@ -156,8 +165,7 @@ impl BaseHeader {
             entity: entity.to_string(),
             record_ids,
             change_type,
-            // Salesforce fills this only when the client names itself (Sforce-Call-Options).
-            origin: String::new(),
+            origin: self.origin.clone(),
             transaction_key: self.transaction_key.clone(),
             sequence_number: 0,
             commit_timestamp: self.commit_timestamp,

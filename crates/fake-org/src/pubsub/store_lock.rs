@@ -1,6 +1,7 @@
 //! The lock around the store. A write guard is one transaction: when it is released,
 //! the changes the store captured meanwhile become change events, published while the
-//! lock is still held so replay ids follow commit order.
+//! lock is still held so replay ids follow commit order. A guard taken for an API call
+//! carries that call's `changeOrigin` into its events.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -34,11 +35,18 @@ impl StoreLock {
         self.lock.read()
     }
 
-    /// Exclusive access: one transaction.
+    /// Exclusive access: one transaction that no API made (churn, admin, set-up), so
+    /// its events carry an empty `changeOrigin`.
     pub fn write(&self) -> StoreWrite<'_> {
+        self.write_from(String::new())
+    }
+
+    /// Exclusive access for an API call: its events carry `origin` (see `origin`).
+    pub fn write_from(&self, origin: String) -> StoreWrite<'_> {
         StoreWrite {
             guard: self.lock.write(),
             pubsub: &self.pubsub,
+            origin,
         }
     }
 }
@@ -47,6 +55,7 @@ impl StoreLock {
 pub struct StoreWrite<'a> {
     guard: RwLockWriteGuard<'a, Store>,
     pubsub: &'a PubSubState,
+    origin: String,
 }
 
 impl Deref for StoreWrite<'_> {
@@ -68,6 +77,6 @@ impl Drop for StoreWrite<'_> {
             return;
         }
         let changes = self.guard.capture.drain();
-        events::commit(self.pubsub, &self.guard, changes);
+        events::commit(self.pubsub, &self.guard, &self.origin, changes);
     }
 }

@@ -17,6 +17,7 @@ use super::super::api_error::{ApiError, json_response};
 use super::super::ids::RecordId;
 use super::super::input;
 use super::super::middleware::ApiVersion;
+use super::super::origin::CallOrigin;
 use super::super::query::{direct_columns, record_json};
 use super::super::record_error::RecordError;
 use super::super::state::OrgState;
@@ -201,10 +202,16 @@ fn one(
     }
 }
 
-fn run(org: &OrgState, op: Op, fixed: Option<&str>, body: &Bytes) -> Result<Response, ApiError> {
+fn run(
+    org: &OrgState,
+    origin: &CallOrigin,
+    op: Op,
+    fixed: Option<&str>,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
     let (all_or_none, records) = parse_body(body)?;
     let mut locks = LockFaults::new(org);
-    let mut store = org.store.write();
+    let mut store = org.store.write_from(origin.rest());
     let fixed_obj = match fixed {
         Some(n) => Some(store.schema.index(n).ok_or_else(ApiError::not_found)?),
         None => None,
@@ -251,29 +258,39 @@ fn run(org: &OrgState, op: Op, fixed: Option<&str>, body: &Bytes) -> Result<Resp
 }
 
 /// `POST /composite/sobjects`.
-pub async fn create(State(org): State<Arc<OrgState>>, body: Bytes) -> Result<Response, ApiError> {
-    run(&org, Op::Create, None, &body)
+pub async fn create(
+    State(org): State<Arc<OrgState>>,
+    origin: CallOrigin,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    run(&org, &origin, Op::Create, None, &body)
 }
 
 /// `PATCH /composite/sobjects`.
-pub async fn update(State(org): State<Arc<OrgState>>, body: Bytes) -> Result<Response, ApiError> {
-    run(&org, Op::Update, None, &body)
+pub async fn update(
+    State(org): State<Arc<OrgState>>,
+    origin: CallOrigin,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    run(&org, &origin, Op::Update, None, &body)
 }
 
 /// `PATCH /composite/sobjects/{Obj}/{ExtField}`.
 pub async fn upsert(
     State(org): State<Arc<OrgState>>,
+    origin: CallOrigin,
     Path(p): Path<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let obj = p.get("obj").cloned().unwrap_or_default();
     let field = p.get("field").cloned().unwrap_or_default();
-    run(&org, Op::Upsert(field), Some(&obj), &body)
+    run(&org, &origin, Op::Upsert(field), Some(&obj), &body)
 }
 
 /// `DELETE /composite/sobjects?ids=a,b&allOrNone=false`.
 pub async fn delete(
     State(org): State<Arc<OrgState>>,
+    origin: CallOrigin,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let ids: Vec<String> = q
@@ -292,7 +309,7 @@ pub async fn delete(
         .get("allOrNone")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let mut locks = LockFaults::new(&org);
-    let mut store = org.store.write();
+    let mut store = org.store.write_from(origin.rest());
     let mut undo: Undo = Vec::new();
     let mut results: Vec<(String, Result<(), RecordError>)> = Vec::new();
     for text in &ids {

@@ -14,6 +14,7 @@ use super::super::api_error::{ApiError, json_response};
 use super::super::ids::RecordId;
 use super::super::input;
 use super::super::middleware::ApiVersion;
+use super::super::origin::CallOrigin;
 use super::super::query::{direct_columns, record_json};
 use super::super::record_error::RecordError;
 use super::super::state::OrgState;
@@ -46,11 +47,12 @@ fn body_map(body: &Bytes) -> Result<Map<String, Json>, ApiError> {
 pub async fn create(
     State(org): State<Arc<OrgState>>,
     Extension(ApiVersion(v)): Extension<ApiVersion>,
+    origin: CallOrigin,
     Path(p): Path<RecordPath>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let map = body_map(&body)?;
-    let mut store = org.store.write();
+    let mut store = org.store.write_from(origin.rest());
     let obj = object(&store, &p.obj)?;
     let assigns = input::from_json(&store.schema, obj, &map).map_err(|e| ApiError::record(&e))?;
     let id = store
@@ -126,11 +128,12 @@ pub async fn get(
 /// `PATCH /sobjects/{Obj}/{id}`: 204.
 pub async fn update(
     State(org): State<Arc<OrgState>>,
+    origin: CallOrigin,
     Path(p): Path<RecordPath>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let map = body_map(&body)?;
-    let mut store = org.store.write();
+    let mut store = org.store.write_from(origin.rest());
     let obj = object(&store, &p.obj)?;
     let id = parse_id(&store, obj, p.id.as_deref().unwrap_or(""))?;
     if !store.issued(obj, id) {
@@ -146,9 +149,10 @@ pub async fn update(
 /// `DELETE /sobjects/{Obj}/{id}`: 204.
 pub async fn delete(
     State(org): State<Arc<OrgState>>,
+    origin: CallOrigin,
     Path(p): Path<RecordPath>,
 ) -> Result<Response, ApiError> {
-    let mut store = org.store.write();
+    let mut store = org.store.write_from(origin.rest());
     let obj = object(&store, &p.obj)?;
     let id = parse_id(&store, obj, p.id.as_deref().unwrap_or(""))?;
     if !store.issued(obj, id) {
@@ -194,11 +198,12 @@ pub async fn get_by_external(
 /// `PATCH /sobjects/{Obj}/{ExtField}/{value}`: 201 when created, 200 when updated.
 pub async fn upsert(
     State(org): State<Arc<OrgState>>,
+    origin: CallOrigin,
     Path(p): Path<RecordPath>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let map = body_map(&body)?;
-    let mut store = org.store.write();
+    let mut store = org.store.write_from(origin.rest());
     let obj = object(&store, &p.obj)?;
     let field = external_field(&store, obj, p.field.as_deref().unwrap_or(""))?;
     let assigns = input::from_json(&store.schema, obj, &map).map_err(|e| ApiError::record(&e))?;

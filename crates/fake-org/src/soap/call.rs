@@ -1,4 +1,5 @@
-//! `POST /services/Soap/u/{version}[/{orgId}]`: dispatches `login` and `logout`.
+//! `POST /services/Soap/u/{version}[/{orgId}]`: dispatches `login`, `logout` and
+//! `undelete` (see `undelete`).
 //! Credentials are checked as the OAuth password grant checks them (the password, or
 //! the password followed by the security token); a bad login is the `INVALID_LOGIN`
 //! fault with HTTP 500, as Salesforce answers.
@@ -23,7 +24,7 @@ pub fn routes(org: Arc<OrgState>) -> Router {
         .with_state(org)
 }
 
-fn xml(status: StatusCode, body: String) -> Response {
+pub(super) fn xml(status: StatusCode, body: String) -> Response {
     let mut resp = (status, body).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -32,7 +33,7 @@ fn xml(status: StatusCode, body: String) -> Response {
     resp
 }
 
-fn fault(code: &str, message: &str, detail: &str) -> Response {
+pub(super) fn fault(code: &str, message: &str, detail: &str) -> Response {
     xml(
         StatusCode::INTERNAL_SERVER_ERROR,
         envelope::fault(code, message, detail),
@@ -83,6 +84,7 @@ async fn call(
     let named = match &call {
         Call::Login { .. } => "login",
         Call::Logout { .. } => "logout",
+        Call::Undelete { .. } => "undelete",
     };
     // An empty SOAPAction is allowed; one naming another call is not.
     if !action.is_empty() && action != named {
@@ -98,14 +100,25 @@ async fn call(
             if auth::revoke(&org, &session_id) {
                 xml(StatusCode::OK, envelope::logout_response())
             } else {
-                fault(
-                    "INVALID_SESSION_ID",
-                    "Invalid Session ID found in SessionHeader: Illegal Session",
-                    "UnexpectedErrorFault",
-                )
+                invalid_session()
             }
         }
+        Call::Undelete {
+            session_id,
+            client,
+            all_or_none,
+            ids,
+        } => super::undelete::call(&org, &v, &session_id, client.as_deref(), all_or_none, &ids),
     }
+}
+
+/// The fault for a missing, unknown or expired `SessionHeader`.
+pub(super) fn invalid_session() -> Response {
+    fault(
+        "INVALID_SESSION_ID",
+        "Invalid Session ID found in SessionHeader: Illegal Session",
+        "UnexpectedErrorFault",
+    )
 }
 
 fn login(org: &OrgState, v: &str, username: &str, password: &str) -> Response {

@@ -1,10 +1,13 @@
 //! SOAP envelopes on the wire: the request parsed with quick-xml's serde support (by
 //! local name, so any prefix a client picks works), and the `loginResponse`,
-//! `logoutResponse` and fault bodies written as Salesforce writes them.
+//! `logoutResponse`, `undeleteResponse` and fault bodies written as Salesforce writes
+//! them.
 
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use serde::Deserialize;
+
+use crate::record_error::RecordError;
 
 /// SOAP 1.1 envelope namespace.
 const SOAPENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -27,6 +30,22 @@ pub struct Envelope {
 struct Header {
     #[serde(rename = "SessionHeader", default)]
     session: Option<SessionHeader>,
+    #[serde(rename = "CallOptions", default)]
+    call_options: Option<CallOptions>,
+    #[serde(rename = "AllOrNoneHeader", default)]
+    all_or_none: Option<AllOrNoneHeader>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CallOptions {
+    #[serde(default)]
+    client: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AllOrNoneHeader {
+    #[serde(rename = "allOrNone", default)]
+    all_or_none: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -41,6 +60,14 @@ struct Body {
     login: Option<Login>,
     #[serde(default)]
     logout: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    undelete: Option<Undelete>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Undelete {
+    #[serde(default)]
+    ids: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -66,6 +93,17 @@ pub enum Call {
         /// The session to end ("" when the header is missing).
         session_id: String,
     },
+    /// `undelete(ids)`.
+    Undelete {
+        /// The `SessionHeader`'s session ("" when the header is missing).
+        session_id: String,
+        /// The `CallOptions` header's `client`, when given.
+        client: Option<String>,
+        /// The `AllOrNoneHeader`'s `allOrNone`.
+        all_or_none: bool,
+        /// The Ids, in request order.
+        ids: Vec<String>,
+    },
 }
 
 /// Why an envelope could not be read.
@@ -75,7 +113,7 @@ pub enum EnvelopeError {
     #[error("Could not parse the SOAP envelope: {0}")]
     Malformed(String),
     /// A call this fake org does not serve.
-    #[error("No operation available for request (this org serves login and logout)")]
+    #[error("No operation available for request (this org serves login, logout and undelete)")]
     UnknownCall,
 }
 
@@ -101,13 +139,26 @@ pub fn parse(body: &str) -> Result<Call, EnvelopeError> {
             password: l.password,
         });
     }
+    let header = env.header.unwrap_or_default();
+    let session_id = header
+        .session
+        .map(|s| s.session_id.trim().to_string())
+        .unwrap_or_default();
     if b.logout.is_some() {
-        let session_id = env
-            .header
-            .and_then(|h| h.session)
-            .map(|s| s.session_id.trim().to_string())
-            .unwrap_or_default();
         return Ok(Call::Logout { session_id });
+    }
+    if let Some(u) = b.undelete {
+        return Ok(Call::Undelete {
+            session_id,
+            client: header
+                .call_options
+                .map(|c| c.client.trim().to_string())
+                .filter(|c| !c.is_empty()),
+            all_or_none: header
+                .all_or_none
+                .is_some_and(|a| a.all_or_none.trim().eq_ignore_ascii_case("true")),
+            ids: u.ids.into_iter().map(|i| i.trim().to_string()).collect(),
+        });
     }
     Err(EnvelopeError::UnknownCall)
 }
@@ -180,6 +231,40 @@ pub fn login_response(result: &[Item]) -> String {
     })
 }
 
+/// `<undeleteResponse>` with one `result` per Id, as the partner WSDL's
+/// `UndeleteResult` orders its elements: `errors` (each `fields`, `message`,
+/// `statusCode`), `id` (nil when it failed), `success`.
+pub fn undelete_response(results: &[Result<String, RecordError>]) -> String {
+    envelope(|w| {
+        w.write_event(Event::Start(BytesStart::new("undeleteResponse")))?;
+        for r in results {
+            let items = match r {
+                Ok(id) => vec![
+                    Item::Text("id", id.clone()),
+                    Item::Text("success", "true".into()),
+                ],
+                Err(e) => {
+                    let mut err: Vec<Item> = e
+                        .fields
+                        .iter()
+                        .map(|f| Item::Text("fields", f.clone()))
+                        .collect();
+                    err.push(Item::Text("message", e.message.clone()));
+                    err.push(Item::Text("statusCode", e.code.to_string()));
+                    vec![
+                        Item::Group("errors", err),
+                        Item::Nil("id"),
+                        Item::Text("success", "false".into()),
+                    ]
+                }
+            };
+            write_items(w, &[Item::Group("result", items)])?;
+        }
+        w.write_event(Event::End(BytesEnd::new("undeleteResponse")))?;
+        Ok(())
+    })
+}
+
 /// `<logoutResponse/>`.
 pub fn logout_response() -> String {
     envelope(|w| {
@@ -247,5 +332,36 @@ mod tests {
             }
         );
         assert!(matches!(parse("not xml"), Err(EnvelopeError::Malformed(_))));
+    }
+
+    #[test]
+    fn reads_undelete_with_its_headers() {
+        let body = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:urn="urn:partner.soap.sforce.com">
+  <soapenv:Header>
+    <urn:SessionHeader><urn:sessionId>00D!abc</urn:sessionId></urn:SessionHeader>
+    <urn:CallOptions><urn:client>orgpool/1</urn:client></urn:CallOptions>
+    <urn:AllOrNoneHeader><urn:allOrNone>true</urn:allOrNone></urn:AllOrNoneHeader>
+  </soapenv:Header>
+  <soapenv:Body><urn:undelete><urn:ids>001A</urn:ids><urn:ids> 001B </urn:ids></urn:undelete></soapenv:Body>
+</soapenv:Envelope>"#;
+        assert_eq!(
+            parse(body).unwrap(),
+            Call::Undelete {
+                session_id: "00D!abc".into(),
+                client: Some("orgpool/1".into()),
+                all_or_none: true,
+                ids: vec!["001A".into(), "001B".into()],
+            }
+        );
+        let one = r#"<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><undelete xmlns="urn:partner.soap.sforce.com"><ids>001A</ids></undelete></e:Body></e:Envelope>"#;
+        assert_eq!(
+            parse(one).unwrap(),
+            Call::Undelete {
+                session_id: String::new(),
+                client: None,
+                all_or_none: false,
+                ids: vec!["001A".into()],
+            }
+        );
     }
 }

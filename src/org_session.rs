@@ -1,5 +1,5 @@
 //! The few HTTP calls the demo and the benchmarks make against an org (client-credentials
-//! login, JSON GETs, a Bulk API 2.0 query read page by page), in one place. The full
+//! login, JSON GETs, a record PATCH, a Bulk API 2.0 query read page by page), in one place. The full
 //! Salesforce client with retries and budgets is a separate module; this stays minimal.
 
 use std::time::Duration;
@@ -103,6 +103,18 @@ impl OrgSession {
             req = req.header(*k, *v);
         }
         Ok(req.send().await?.error_for_status()?.json().await?)
+    }
+
+    /// PATCHes `body` to `path` under the versioned API (a record update).
+    pub async fn patch_json(&self, path: &str, body: &Json) -> Result<(), OrgSessionError> {
+        self.http
+            .patch(self.api(path))
+            .bearer_auth(&self.access)
+            .json(body)
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
     }
 
     /// Creates a Bulk API 2.0 query job and waits until it is complete; returns its id.

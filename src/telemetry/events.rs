@@ -103,7 +103,7 @@ impl Applied<'_> {
                     .increment(n);
             }
         }
-        tracing::info!(
+        tracing::debug!(
             object = self.object,
             events = self.events.len(),
             upserted = self.upserted,

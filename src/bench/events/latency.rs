@@ -1,14 +1,15 @@
-//! The latency mode: churn for `duration_secs`, and for every change (a new
-//! `SystemModstamp`) the time until it showed in each fleet's table: the events fleet's
-//! beside the polling fleet's, over the changes both saw.
+//! The latency mode: `rate` changes a second for `duration_secs`, and for every change
+//! the time from its commit (the org's answer) until it showed in each fleet's table:
+//! the events fleet's beside the polling fleet's, over the changes both saw.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use tokio::sync::watch as signal;
 
-use super::watch::watch;
-use super::{Mirror, Params, churn, org, until};
+use super::driver::drive;
+use super::watch::{Seen, watch};
+use super::{Mirror, Params, churn, org, targets, until, update_rate};
 use crate::bench::BenchError;
 use crate::bench::write_back::{quantile, verdict};
 
@@ -31,19 +32,23 @@ pub async fn run(p: &Params) -> Result<Vec<String>, BenchError> {
     poll.ready(false).await?;
     // The resync right after each load runs first.
     tokio::time::sleep(Duration::from_secs(3)).await;
+    let ids = targets(&ev.fleet.pool).await?;
 
-    let (stop, rx) = signal::channel(false);
+    let (stop_watch, rx) = signal::channel(false);
     let table = "salesforce.opportunity";
     let seen_ev = tokio::spawn(watch(ev.fleet.pool.clone(), table, rx.clone()));
     let seen_poll = tokio::spawn(watch(poll.fleet.pool.clone(), table, rx));
-    let t0 = Utc::now();
+    let (stop_drive, drive_rx) = signal::channel(false);
     eprintln!(
         "latency: {} changes a second for {} s ...",
         p.rate, p.duration_secs
     );
     churn(&org, p.rate).await?;
+    let driver = tokio::spawn(drive(org.token_url(), ids, update_rate(p.rate), drive_rx));
     tokio::time::sleep(Duration::from_secs(p.duration_secs)).await;
+    let _ = stop_drive.send(true);
     churn(&org, 0).await?;
+    let commits = driver.await.map_err(BenchError::other)??;
     let t1 = Utc::now();
     until(
         "the events fleet to apply every event",
@@ -57,11 +62,11 @@ pub async fn run(p: &Params) -> Result<Vec<String>, BenchError> {
     )
     .await?;
     eprintln!(
-        "latency: waiting for a poll to cover the churn (every {}) ...",
+        "latency: waiting for a poll to cover the changes (every {}) ...",
         p.poll_interval
     );
     until(
-        "the polling fleet's watermark to pass the churn",
+        "the polling fleet's watermark to pass the changes",
         Duration::from_secs(900),
         || async {
             let w: Option<chrono::DateTime<Utc>> =
@@ -73,31 +78,41 @@ pub async fn run(p: &Params) -> Result<Vec<String>, BenchError> {
     )
     .await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let _ = stop.send(true);
+    let _ = stop_watch.send(true);
     let ev_seen = seen_ev.await.map_err(BenchError::other)??;
     let poll_seen = seen_poll.await.map_err(BenchError::other)??;
-    // The same changes: stamped during the churn and seen by both fleets.
-    let both: Vec<(f64, f64)> = ev_seen
-        .changes
+    let commits = commits.lock().clone();
+    let lag = |seen: &Seen, n: &u64, at: &Instant| {
+        seen.changes
+            .get(n)
+            .map(|s| s.saturating_duration_since(*at).as_secs_f64())
+    };
+    // The same changes: those both fleets showed (a change overwritten before a poll
+    // never shows in the polled table).
+    let both: Vec<(f64, f64)> = commits
         .iter()
-        .filter(|((_, ms), _)| *ms >= t0.timestamp_millis() && *ms < t1.timestamp_millis())
-        .filter_map(|(k, l)| poll_seen.changes.get(k).map(|pl| (*l, *pl)))
+        .filter_map(|(n, at)| Some((lag(&ev_seen, n, at)?, lag(&poll_seen, n, at)?)))
         .collect();
-    let ev_l: Vec<f64> = both.iter().map(|b| b.0).collect();
-    let poll_l: Vec<f64> = both.iter().map(|b| b.1).collect();
-    let all_ev = ev_seen.latencies(t0, t1);
+    let ev_all: Vec<f64> = commits
+        .iter()
+        .filter_map(|(n, at)| lag(&ev_seen, n, at))
+        .collect();
     eprintln!(
-        "latency: {} changes seen by events, {} by both fleets",
-        all_ev.len(),
+        "latency: {} changes committed, {} shown by the events fleet, {} by both",
+        commits.len(),
+        ev_all.len(),
         both.len()
     );
     ev.stop().await?;
     poll.stop().await?;
     org.stop().await;
+    let ev_l: Vec<f64> = both.iter().map(|b| b.0).collect();
+    let poll_l: Vec<f64> = both.iter().map(|b| b.1).collect();
     let p95 = quantile(&ev_l, 0.95);
+    let missing = commits.len() - ev_all.len();
     Ok(vec![
         format!(
-            "commit in the org to row in the mirror, p50 ({} changes, {}/s, {} workers) | {:.3} s | {:.1} s (poll every {}) | |",
+            "commit in the org to row in the mirror, p50 ({} changes both showed; {}/s, {} workers) | {:.3} s | {:.1} s (poll every {}) | |",
             both.len(),
             p.rate,
             p.workers,
@@ -109,6 +124,10 @@ pub async fn run(p: &Params) -> Result<Vec<String>, BenchError> {
             "commit in the org to row in the mirror, p95 | {p95:.3} s | {:.1} s | ≤ 1 s: {} |",
             quantile(&poll_l, 0.95),
             verdict(p95 <= 1.0 && !ev_l.is_empty())
+        ),
+        format!(
+            "changes never shown by the events fleet (of {}) | {missing} | | 0 |",
+            commits.len()
         ),
         format!(
             "rows seen moving backwards | {} | {} | 0 |",

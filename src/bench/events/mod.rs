@@ -1,5 +1,7 @@
 //! `orgpool bench events`: Change Data Capture measured through the real job system.
-//! One child fake org churns Opportunities; two fleets mirror it, each with its own
+//! One child fake org; the benchmark updates its Opportunities through REST (each change
+//! a `bench-<n>` token, its commit the moment the org answered) while the org's churn
+//! inserts and deletes; two fleets mirror it, each with its own
 //! database, scheduler and workers: one by change events (`events = true`), one by
 //! the fastest poll allowed without `allow_fast_poll` (every 2 minutes, with the default
 //! resync lag), so both latencies come from the same changes in the same run
@@ -7,6 +9,7 @@
 //! SIGKILL mid-churn and restarted, and once the churn stops the mirror must equal the
 //! org, with no row ever moved backwards ([`restart`]).
 
+pub mod driver;
 pub mod latency;
 pub mod restart;
 pub mod watch;
@@ -93,6 +96,17 @@ impl Mirror {
     }
 }
 
+/// Seeded Opportunities the benchmark updates (from the fleet's loaded table).
+pub async fn targets(pool: &sqlx::PgPool) -> Result<Vec<String>, BenchError> {
+    Ok(
+        sqlx::query_scalar(
+            "SELECT sfid::text FROM salesforce.opportunity ORDER BY sfid LIMIT 1000",
+        )
+        .fetch_all(pool)
+        .await?,
+    )
+}
+
 /// Runs the chosen modes (both when none is chosen) and prints one table.
 pub async fn run(p: Params) -> Result<(), BenchError> {
     let both = !(p.latency || p.restart);
@@ -138,19 +152,20 @@ pub async fn org(p: &Params) -> Result<ChildOrg, BenchError> {
     .await
 }
 
-/// Sets the org's churn on Opportunity to `rate` changes a second (mostly updates,
-/// some inserts and deletes), or off with 0.
+/// The benchmark's updates: 90% of the changes (the org's churn makes the inserts and
+/// deletes).
+pub fn update_rate(rate: u64) -> u64 {
+    (rate * 9 / 10).max(1)
+}
+
+/// Sets the org's own churn on Opportunity to `rate` changes a second of inserts and
+/// deletes, 5% each (the benchmark makes the updates), or off with 0.
 pub async fn churn(org: &ChildOrg, rate: u64) -> Result<(), BenchError> {
     let specs: Vec<String> = if rate == 0 {
         Vec::new()
     } else {
-        let r = rate as f64;
-        vec![format!(
-            "Opportunity:inserts={},updates={},deletes={}",
-            r * 0.05,
-            r * 0.9,
-            r * 0.05
-        )]
+        let r = rate as f64 * 0.05;
+        vec![format!("Opportunity:inserts={r},deletes={r}")]
     };
     reqwest::Client::new()
         .post(format!("{}/__admin/faults", org.base_url))

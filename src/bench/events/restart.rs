@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use tokio::sync::watch as signal;
 
+use super::driver::drive;
 use super::watch::watch;
-use super::{Mirror, Params, churn, org, until};
+use super::{Mirror, Params, churn, org, targets, until, update_rate};
 use crate::bench::BenchError;
 use crate::bench::write_back::verdict;
 use crate::fake_org::FakeOrgConfig;
@@ -31,8 +32,11 @@ pub async fn run(p: &Params) -> Result<Vec<String>, BenchError> {
     let (stop, rx) = signal::channel(false);
     let seen = tokio::spawn(watch(ev.fleet.pool.clone(), "salesforce.opportunity", rx));
 
-    eprintln!("restart: churn, then SIGKILL to the scheduler and every worker ...");
+    eprintln!("restart: changes, then SIGKILL to the scheduler and every worker ...");
+    let ids = targets(&ev.fleet.pool).await?;
+    let (stop_drive, drive_rx) = signal::channel(false);
     churn(&org, p.rate).await?;
+    let driver = tokio::spawn(drive(org.token_url(), ids, update_rate(p.rate), drive_rx));
     tokio::time::sleep(Duration::from_secs(5)).await;
     let _ = ev.scheduler.start_kill();
     for w in &mut ev.fleet.workers {
@@ -53,7 +57,9 @@ pub async fn run(p: &Params) -> Result<Vec<String>, BenchError> {
     }
     ev.fleet.workers = workers;
     tokio::time::sleep(Duration::from_secs(10)).await;
+    let _ = stop_drive.send(true);
     churn(&org, 0).await?;
+    let commits = driver.await.map_err(BenchError::other)??.lock().len();
     until(
         "every event applied after the restart",
         Duration::from_secs(180),
@@ -84,7 +90,9 @@ pub async fn run(p: &Params) -> Result<Vec<String>, BenchError> {
     )
     .fetch_one(&ev.fleet.pool)
     .await?;
-    eprintln!("restart: {received} events received, {applied} applied; {differing} rows differ");
+    eprintln!(
+        "restart: {commits} updates committed; {received} events received, {applied} applied; {differing} rows differ"
+    );
     ev.stop().await?;
     org.stop().await;
     Ok(vec![

@@ -1,11 +1,11 @@
-//! Watching a mirror table while the org churns: when each change (a record's new
-//! `SystemModstamp`) first shows in the table, and whether any row's stamp ever went
-//! backwards (an older change applied over a newer one). A change's latency is the
-//! moment it showed minus its `SystemModstamp`, the org's commit time (same clock: the
-//! org runs on this machine).
+//! Watching a mirror table while the benchmark changes the org: each change sets an
+//! Opportunity's `Description` to `bench-<n>` (n increasing), so a change is known
+//! when its token shows in the row, and a row whose token goes down was moved
+//! backwards (an older change applied over a newer one). Salesforce keeps times to the
+//! second, so tokens, not stamps, tell changes apart.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -16,26 +16,19 @@ use crate::bench::BenchError;
 /// What a watch saw.
 #[derive(Debug, Default)]
 pub struct Seen {
-    /// `(sfid, stamp ms)` -> seconds from the stamp until it showed.
-    pub changes: HashMap<(String, i64), f64>,
-    /// Rows whose stamp went down between two full looks.
+    /// Change number -> when it first showed.
+    pub changes: HashMap<u64, Instant>,
+    /// Rows whose token went down between two looks.
     pub backwards: Vec<String>,
 }
 
-impl Seen {
-    /// Latencies of the changes stamped in `[from, to)`.
-    pub fn latencies(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<f64> {
-        let (f, t) = (from.timestamp_millis(), to.timestamp_millis());
-        self.changes
-            .iter()
-            .filter(|((_, ms), _)| *ms >= f && *ms < t)
-            .map(|(_, l)| *l)
-            .collect()
-    }
+/// The change number of a `bench-<n>` token.
+pub fn token(description: &str) -> Option<u64> {
+    description.strip_prefix("bench-")?.parse().ok()
 }
 
-/// Watches `table` until `stop` turns true: every 20 ms the rows stamped after the
-/// newest seen minus 5 s, every 500 ms every row's stamp.
+/// Watches `table` every 10 ms until `stop` turns true: the rows stamped since the
+/// newest stamp seen minus 2 s.
 pub async fn watch(
     pool: PgPool,
     table: &str,
@@ -43,43 +36,44 @@ pub async fn watch(
 ) -> Result<Seen, BenchError> {
     let mut seen = Seen::default();
     let mut cursor: DateTime<Utc> = Utc::now() - chrono::Duration::minutes(10);
-    let mut stamps: HashMap<String, DateTime<Utc>> = HashMap::new();
-    let mut last_full = std::time::Instant::now();
-    let recent =
-        format!("SELECT sfid::text, systemmodstamp FROM {table} WHERE systemmodstamp > $1");
-    let full =
-        format!("SELECT sfid::text, systemmodstamp FROM {table} WHERE systemmodstamp IS NOT NULL");
+    let mut newest: HashMap<String, u64> = HashMap::new();
+    let sql = format!(
+        "SELECT sfid::text, description::text, systemmodstamp FROM {table}
+         WHERE systemmodstamp >= $1 AND description LIKE 'bench-%'"
+    );
     loop {
-        let rows: Vec<(String, DateTime<Utc>)> =
-            sqlx::query_as(sqlx::AssertSqlSafe(recent.clone()))
-                .bind(cursor - chrono::Duration::seconds(5))
+        let rows: Vec<(String, String, DateTime<Utc>)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(cursor - chrono::Duration::seconds(2))
                 .fetch_all(&pool)
                 .await?;
-        let now = Utc::now();
-        for (sfid, stamp) in rows {
+        let now = Instant::now();
+        for (sfid, description, stamp) in rows {
             cursor = cursor.max(stamp);
-            let key = (sfid, stamp.timestamp_millis());
-            seen.changes
-                .entry(key)
-                .or_insert_with(|| (now - stamp).num_milliseconds() as f64 / 1000.0);
-        }
-        if last_full.elapsed() >= Duration::from_millis(500) {
-            last_full = std::time::Instant::now();
-            let all: Vec<(String, DateTime<Utc>)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(full.clone()))
-                    .fetch_all(&pool)
-                    .await?;
-            for (sfid, stamp) in all {
-                if let Some(prev) = stamps.insert(sfid.clone(), stamp)
-                    && stamp < prev
-                {
-                    seen.backwards.push(sfid);
+            let Some(n) = token(&description) else {
+                continue;
+            };
+            seen.changes.entry(n).or_insert(now);
+            match newest.get(&sfid) {
+                Some(&prev) if n < prev => seen.backwards.push(sfid),
+                Some(&prev) if n == prev => {}
+                _ => {
+                    newest.insert(sfid, n);
                 }
             }
         }
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
             _ = stop.wait_for(|s| *s) => return Ok(seen),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_parse() {
+        assert_eq!(super::token("bench-42"), Some(42));
+        assert_eq!(super::token("churn update 3"), None);
     }
 }

@@ -105,8 +105,10 @@ pub fn wait_with_timeout(guard: &mut KillOnDrop, timeout: Duration) -> Option<Ex
 
 /// Starts `orgpool fake-org ARGS` and waits until its banner has the URL and `labels`.
 pub fn start_fake_org(args: &[&str], labels: &[&str]) -> (KillOnDrop, Banner) {
+    // A port of its own for the Pub/Sub API too, so two client tests never collide.
     let child = Command::new(env!("CARGO_BIN_EXE_orgpool"))
         .arg("fake-org")
+        .args(["--pubsub-listen", "127.0.0.1:0"])
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

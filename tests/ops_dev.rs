@@ -136,6 +136,7 @@ async fn the_demo_runs_end_to_end_with_the_apps_writes_reaching_the_org() {
         "the app writes to salesforce.account (read_write)",
         "write-back: 5 app change(s) to salesforce.account reached the org",
         "Renamed by the app",
+        "change events: Opportunity received",
         "Demo Rocket Co (renamed)     Demo_Key__c DEMO-1   live",
         "Demo Pop-up Shop             Demo_Key__c DEMO-2   deleted",
         "Quotes with",

@@ -272,6 +272,10 @@ pub async fn run(
         step += 1;
     }
     if let Some(org) = org {
+        // Mappings with events = true subscribe once loaded; the churn's changes then
+        // arrive as change events, before the resync below.
+        let events =
+            super::demo_events::wait_live(&s.services.pool, Duration::from_secs(20)).await?;
         println!(
             "{step}. the org changes for 3 s (Opportunity: 20 inserts, 50 updates, 5 deletes a second)"
         );
@@ -279,6 +283,10 @@ pub async fn run(
         tokio::time::sleep(Duration::from_secs(3)).await;
         org.churn_opportunities(false);
         tokio::time::sleep(Duration::from_millis(1_100)).await;
+        if events {
+            super::demo_events::report(&s.services.pool).await?;
+            compare_only(s, Some(org), |m| m.events).await?;
+        }
         step += 1;
     }
     println!("{step}. resync of every mapping:");
@@ -336,8 +344,17 @@ async fn summarise(
 }
 
 async fn compare(s: &DemoSetup, org: Option<&dyn LocalOrg>) -> Result<(), DevError> {
+    compare_only(s, org, |_| true).await
+}
+
+/// Like [`compare`], for the mappings `keep` selects.
+async fn compare_only(
+    s: &DemoSetup,
+    org: Option<&dyn LocalOrg>,
+    keep: impl Fn(&crate::mirror::Mapping) -> bool,
+) -> Result<(), DevError> {
     println!("   {:<22} {:>10} {:>10}", "object", "org", "mirror");
-    for m in &s.mappings {
+    for m in s.mappings.iter().filter(|m| keep(m)) {
         let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT count(*) FROM {}.{} WHERE isdeleted IS NOT TRUE",
             quote_ident(&m.schema),

@@ -2,6 +2,7 @@
 //! prefixed output and a clean stop, plus the end-to-end demo that drives them (and its write-back step).
 
 pub mod demo;
+pub mod demo_events;
 pub mod demo_writes;
 pub mod error;
 pub mod group;

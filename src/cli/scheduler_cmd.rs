@@ -7,6 +7,7 @@ use clap::Args;
 
 use crate::app::{SalesforceUse, Services, shutdown_signal};
 use crate::mirror::parse_duration;
+use crate::pg_pool::{self, Process};
 use crate::queue::keys;
 use crate::scheduler::{Leader, catalog, tick};
 
@@ -34,7 +35,9 @@ impl SchedulerArgs {
             )
         })?;
         crate::telemetry::exporter::install(self.metrics_port)?;
-        let s = Services::connect(SalesforceUse::Calls, 4, None).await?;
+        let pool = pg_pool::size(Process::Scheduler, &crate::settings::Vars::from_env(), 0)?;
+        let s = Services::connect(SalesforceUse::Calls, pool.size, None).await?;
+        pg_pool::log_start(Process::Scheduler, pool);
         let path = s.settings.mappings_path.clone();
         let client = s.client.clone().expect("connected with Salesforce");
         let mut file = catalog::read(&path)?;

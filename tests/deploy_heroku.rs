@@ -11,6 +11,7 @@
 
 mod jobs_common;
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -23,10 +24,11 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// `PATH` on a Cedar dyno before any profile script runs.
 const DYNO_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
-/// What a dyno does before its command: source the profile scripts, then run it.
+/// What a dyno does: a login bash sources the profile scripts, then runs the command
+/// string as `bash -c` does (a single command replaces the shell).
 const STARTUP: &str = r#"for f in "$HOME"/.profile.d/*.sh; do [ -r "$f" ] && . "$f"; done
 [ -r "$HOME/.profile" ] && . "$HOME/.profile"
-eval "$1""#;
+exec /bin/bash -c "$1""#;
 
 /// The slug: HEAD's files and the buildpack's `target/release/orgpool`.
 struct Slug {
@@ -86,7 +88,9 @@ impl Slug {
             .current_dir(self.app())
             .env("HOME", self.app())
             .env("PATH", DYNO_PATH)
-            .args(["--noprofile", "--norc", "-c", STARTUP, "dyno", command]);
+            .args(["--noprofile", "--norc", "-c", STARTUP, "dyno", command])
+            // A dyno of its own: stopping it signals every process in it.
+            .process_group(0);
         for (k, v) in config {
             c.env(k, v);
         }
@@ -118,11 +122,12 @@ impl Dynos {
             .collect()
     }
 
-    /// SIGTERM, as Heroku stops a dyno; true when it exited 0 within 30 s.
+    /// SIGTERM to every process of the dyno, as Heroku stops one; true when it exited
+    /// 0 within 30 s.
     fn stop(&mut self, name: &str) -> bool {
         let (_, child, _) = self.0.iter_mut().find(|(n, _, _)| n == name).unwrap();
         let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args(["-TERM", "--", &format!("-{}", child.id())])
             .status();
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(30) {
@@ -254,7 +259,7 @@ async fn each_procfile_command_runs_as_a_dyno_runs_it() {
         ("WORKER_CONCURRENCY", "2".into()),
         ("RUST_LOG", "info".into()),
     ];
-    let with = |extra: &[(&str, String)]| {
+    let with = |extra: &[(&'static str, String)]| {
         let mut all = config.clone();
         all.extend(extra.iter().cloned());
         all

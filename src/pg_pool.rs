@@ -211,7 +211,13 @@ mod tests {
     fn the_setting_wins_and_is_range_checked() {
         let v = vars(&[("ORGPOOL_WORKER_PG_POOL", "7")]);
         let s = size(Process::Worker, &v, 2).unwrap();
-        assert_eq!(s, PoolSize { size: 7, from_setting: true });
+        assert_eq!(
+            s,
+            PoolSize {
+                size: 7,
+                from_setting: true
+            }
+        );
         assert_eq!(s.source(Process::Worker), "ORGPOOL_WORKER_PG_POOL");
         let e = size(Process::Web, &vars(&[("ORGPOOL_WEB_PG_POOL", "1")]), 2).unwrap_err();
         assert!(e.to_string().contains("from 2 to 1000"), "{e}");

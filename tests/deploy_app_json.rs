@@ -68,8 +68,8 @@ fn tier(size: &str) -> Option<&'static str> {
     match size {
         "eco" => Some("eco"),
         "basic" => Some("basic"),
-        "standard-1x" | "standard-2x" | "performance-m" | "performance-l"
-        | "performance-l-ram" | "performance-xl" | "performance-2xl" => Some("professional"),
+        "standard-1x" | "standard-2x" | "performance-m" | "performance-l" | "performance-l-ram"
+        | "performance-xl" | "performance-2xl" => Some("professional"),
         s if s.starts_with("private-") => Some("private"),
         s if s.starts_with("shield-") => Some("shield"),
         _ => None,
@@ -133,7 +133,10 @@ fn problems(app: &Value, procfile: &Procfile) -> Vec<String> {
     }
     for t in procfile.types.iter().filter(|t| t.name != "release") {
         if !formation.contains_key(&t.name) {
-            out.push(format!("{}: a Procfile type the formation leaves out", t.name));
+            out.push(format!(
+                "{}: a Procfile type the formation leaves out",
+                t.name
+            ));
         }
     }
 
@@ -173,12 +176,16 @@ fn problems(app: &Value, procfile: &Procfile) -> Vec<String> {
                 out.push(format!("add-on {plan}: Heroku Redis has no plan {p:?}"))
             }
             Some(("heroku-redis", _)) => {}
-            _ => out.push(format!("add-on {plan:?}: not one orgpool uses, or no plan named")),
+            _ => out.push(format!(
+                "add-on {plan:?}: not one orgpool uses, or no plan named"
+            )),
         }
     }
     let mut total = 0u64;
     for (name, entry) in &formation {
-        let Some(process) = procfile.get(name).and_then(|t| Process::of_command(&t.command))
+        let Some(process) = procfile
+            .get(name)
+            .and_then(|t| Process::of_command(&t.command))
         else {
             continue;
         };
@@ -239,21 +246,35 @@ fn the_rules_refuse_what_heroku_would() {
         a["formation"]["scheduler"]["size"] = json!("basic");
     });
     assert!(p.contains("mixes dyno tiers (basic, professional)"), "{p}");
-    let p = broken(&|a| a["formation"] = json!({"web": {"quantity": 1, "size": "basic"},
-        "scheduler": {"quantity": 1, "size": "basic"}, "worker": {"quantity": 2, "size": "basic"}}));
-    assert!(p.contains("worker: basic dynos run one per process type, not 2"), "{p}");
+    let p = broken(&|a| {
+        a["formation"] = json!({"web": {"quantity": 1, "size": "basic"},
+        "scheduler": {"quantity": 1, "size": "basic"}, "worker": {"quantity": 2, "size": "basic"}})
+    });
+    assert!(
+        p.contains("worker: basic dynos run one per process type, not 2"),
+        "{p}"
+    );
     let p = broken(&|a| a["formation"]["release"] = json!({"quantity": 1}));
     assert!(p.contains("release: not a long-running type"), "{p}");
     let p = broken(&|a| {
         a["formation"].as_object_mut().unwrap().remove("scheduler");
     });
-    assert!(p.contains("scheduler: a Procfile type the formation leaves out"), "{p}");
+    assert!(
+        p.contains("scheduler: a Procfile type the formation leaves out"),
+        "{p}"
+    );
     let p = broken(&|a| a["addons"][0]["plan"] = json!("heroku-postgresql:hobby-dev"));
-    assert!(p.contains("Heroku Postgres has no plan \"hobby-dev\""), "{p}");
+    assert!(
+        p.contains("Heroku Postgres has no plan \"hobby-dev\""),
+        "{p}"
+    );
     let p = broken(&|a| a["addons"][1]["plan"] = json!("heroku-redis:hobby-dev"));
     assert!(p.contains("Heroku Redis has no plan \"hobby-dev\""), "{p}");
     let p = broken(&|a| a["env"]["ORGPOOL_WORKER_CONCURENCY"] = json!({"value": "2"}));
-    assert!(p.contains("ORGPOOL_WORKER_CONCURENCY: not a setting"), "{p}");
+    assert!(
+        p.contains("ORGPOOL_WORKER_CONCURENCY: not a setting"),
+        "{p}"
+    );
     // Four workers at the default pool, on a plan of 20 connections.
     let p = broken(&|a| a["formation"]["worker"]["quantity"] = json!(4));
     assert!(

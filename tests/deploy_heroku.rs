@@ -161,7 +161,9 @@ async fn empty_database() -> (String, String) {
         std::process::id(),
         rand::random::<u16>()
     );
-    let admin = PgPool::connect(&admin_url()).await.expect("Postgres answers");
+    let admin = PgPool::connect(&admin_url())
+        .await
+        .expect("Postgres answers");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\"")))
         .execute(&admin)
         .await
@@ -243,7 +245,9 @@ fn the_slug_holds_what_the_buildpack_reads() {
 async fn each_procfile_command_runs_as_a_dyno_runs_it() {
     let slug = Slug::build();
     let (db, db_url) = empty_database().await;
-    let org = orgpool::fake_org::start(seeded_org(20, 40, 1)).await.unwrap();
+    let org = orgpool::fake_org::start(seeded_org(20, 40, 1))
+        .await
+        .unwrap();
     let c = org.config();
     let prefix = format!("orgpool-test:heroku:{}", rand::random::<u32>());
     // The config vars: add-on URLs, app.json's settings; no ORGPOOL_MAPPINGS, so the
@@ -267,18 +271,24 @@ async fn each_procfile_command_runs_as_a_dyno_runs_it() {
 
     let log = slug.dir.join("release.log");
     let status = slug
-        .dyno(&slug.command("release"), &with(&[("DYNO", "release.1".into())]), &log)
+        .dyno(
+            &slug.command("release"),
+            &with(&[("DYNO", "release.1".into())]),
+            &log,
+        )
         .status()
         .unwrap();
     let release_log = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(status.success(), "release: {release_log}");
-    assert!(release_log.contains("migration(s) applied"), "{release_log}");
+    assert!(
+        release_log.contains("migration(s) applied"),
+        "{release_log}"
+    );
     let pool = PgPool::connect(&db_url).await.unwrap();
-    let (migrated,): (bool,) =
-        sqlx::query_as("SELECT to_regclass('orgpool.runs') IS NOT NULL")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let (migrated,): (bool,) = sqlx::query_as("SELECT to_regclass('orgpool.runs') IS NOT NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert!(migrated, "release created the control schema");
 
     let port = free_port();
@@ -301,7 +311,9 @@ async fn each_procfile_command_runs_as_a_dyno_runs_it() {
 
     let url = format!("http://127.0.0.1:{port}/healthz");
     wait_for("web to answer /healthz", &dynos, async || {
-        reqwest::get(&url).await.is_ok_and(|r| r.status().is_success())
+        reqwest::get(&url)
+            .await
+            .is_ok_and(|r| r.status().is_success())
     })
     .await;
     // The scheduler recorded the slug's six mappings; the worker loaded them.

@@ -53,7 +53,9 @@ async fn a_pool_setting_out_of_range_stops_the_process_naming_it() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?} with {name}=1 starts");
         assert!(
-            stderr.contains(&format!("{name} is invalid: \"1\" is not a whole number from 2 to 1000")),
+            stderr.contains(&format!(
+                "{name} is invalid: \"1\" is not a whole number from 2 to 1000"
+            )),
             "{args:?}: {stderr}"
         );
     }
@@ -70,12 +72,7 @@ async fn max_connections(env: &Env) -> u32 {
 /// Runs `orgpool dev` (the `index`-th process the test spawns) on the repository's
 /// Procfile until its output holds every one of `want`, then stops it with SIGINT;
 /// returns its output.
-async fn dev_until(
-    env: &mut Env,
-    index: usize,
-    extra: &[(&str, &str)],
-    want: &[&str],
-) -> String {
+async fn dev_until(env: &mut Env, index: usize, extra: &[(&str, &str)], want: &[&str]) -> String {
     let procfile = concat!(env!("CARGO_MANIFEST_DIR"), "/Procfile");
     let port = free_port().to_string();
     let pid = env.spawn(
@@ -118,7 +115,10 @@ async fn dev_prints_the_formations_total_and_warns_only_over_max_connections() {
         ],
     )
     .await;
-    assert!(!out.contains("warning"), "no warning under the limit:\n{out}");
+    assert!(
+        !out.contains("warning"),
+        "no warning under the limit:\n{out}"
+    );
 
     // Workers sized past what the server accepts (two of them).
     let per_worker = (max / 2 + 1).min(1000);
@@ -137,5 +137,8 @@ async fn dev_prints_the_formations_total_and_warns_only_over_max_connections() {
         ],
     )
     .await;
-    assert!(out.contains("ORGPOOL_*_PG_POOL"), "the warning names the fix:\n{out}");
+    assert!(
+        out.contains("ORGPOOL_*_PG_POOL"),
+        "the warning names the fix:\n{out}"
+    );
 }

@@ -10,6 +10,7 @@ use crate::mirror::parse_duration;
 use crate::pg_pool::{self, Process};
 use crate::queue::keys;
 use crate::scheduler::{Leader, catalog, tick};
+use crate::telemetry::scheduler::MappingsInForce;
 
 /// Run the scheduler.
 #[derive(Debug, Args)]
@@ -51,6 +52,10 @@ impl SchedulerArgs {
             return Ok(());
         }
         catalog::record(&s.pool, &file.mapping).await?;
+        MappingsInForce {
+            mappings: &file.mapping,
+        }
+        .emit();
         let mut seen = modified(&path);
         tracing::info!(mappings = file.mapping.len(), %path, "mappings checked against the org");
         let identity = format!(
@@ -84,6 +89,10 @@ impl SchedulerArgs {
                     Ok(f) => {
                         tracing::info!(mappings = f.mapping.len(), %path, "mappings file changed; new mappings in force");
                         warn_if_empty(&f, &path);
+                        MappingsInForce {
+                            mappings: &f.mapping,
+                        }
+                        .emit();
                         file = f;
                     }
                     Err(e) => {

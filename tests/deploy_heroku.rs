@@ -44,7 +44,7 @@ impl Slug {
         ));
         let app = dir.join("app");
         std::fs::create_dir_all(&app).unwrap();
-        let archive = Command::new("git")
+        let mut archive = Command::new("git")
             .args(["-C", ROOT, "archive", "--format=tar", "HEAD"])
             .stdout(Stdio::piped())
             .spawn()
@@ -53,9 +53,10 @@ impl Slug {
             .arg("-x")
             .arg("-C")
             .arg(&app)
-            .stdin(archive.stdout.unwrap())
+            .stdin(archive.stdout.take().unwrap())
             .status()
             .expect("tar runs");
+        assert!(archive.wait().unwrap().success(), "git archive HEAD");
         assert!(untar.success(), "git archive HEAD | tar -x");
         // The buildpack: `rm -rf target/`, build, copy the executables of the release
         // folder into the slug's target/release/.

@@ -3,7 +3,7 @@
 //! process and a worker (`METRICS_PORT`) through a short run (an initial load, the
 //! app's writes to a read_write Account table sent back by a scheduler-started
 //! write-back, one of them meeting a newer change in the org (a conflict), and a quote
-//! run), and every PromQL expression in `grafana/dashboards/orgpool.json` (its variables
+//! run; the Account mapping has `events = true`, so its stream applies the write-back's own changes and heals one gap), and every PromQL expression in `grafana/dashboards/orgpool.json` (its variables
 //! at "All") must parse and return data through the HTTP API; the "Dead chunks" panel
 //! then follows the ledger's count, and the alerting rules (`grafana/alerts.yml`) load
 //! and evaluate without error. The dashboard takes its datasource and object from
@@ -25,6 +25,7 @@ const READ_WRITE_ACCOUNT: &str = r#"
 object = "Account"
 access = "read_write"
 upsert_field = "Ext_Key__c"
+events = true
 "#;
 
 const RULES: &str =
@@ -167,8 +168,24 @@ fn the_dashboard_takes_its_datasource_and_object_from_variables() {
 
 /// The app inserts an Account and renames one the org renamed a moment earlier (a
 /// conflict the app's later write wins); a scheduler's write-back sends both.
-async fn app_writes_with_a_conflict(env: &mut Env) {
-    env.spawn(&["scheduler", "--tick-seconds", "1"], &[]);
+async fn app_writes_with_a_conflict(env: &mut Env, metrics_port: u16) {
+    env.spawn(
+        &["scheduler", "--tick-seconds", "1"],
+        &[("METRICS_PORT", &metrics_port.to_string())],
+    );
+    // Account has events = true: its stream is live before the app writes, so the
+    // write-back's own changes come back as change events.
+    let e = &*env;
+    e.eventually(
+        "the Account event stream live",
+        Duration::from_secs(60),
+        || async move {
+            e.count("SELECT count(*) FROM orgpool.subscriptions WHERE state = 'live'")
+                .await
+                == 1
+        },
+    )
+    .await;
     let (sfid,): (String,) =
         sqlx::query_as("SELECT sfid FROM salesforce.account ORDER BY id LIMIT 1")
             .fetch_one(&env.pool)
@@ -198,6 +215,18 @@ async fn app_writes_with_a_conflict(env: &mut Env) {
                 == 2
         },
     )
+    .await;
+    e.eventually(
+        "their change events applied",
+        Duration::from_secs(60),
+        || async move { e.count("SELECT applied FROM orgpool.subscriptions").await >= 2 },
+    )
+    .await;
+    // And a gap, healed by reading the record by Id and a resync.
+    assert!(e.org.emit_gap("Account", "GAP_UPDATE", vec![sfid.clone()]));
+    e.eventually("the gap counted", Duration::from_secs(60), || async move {
+        e.count("SELECT gaps FROM orgpool.subscriptions").await >= 1
+    })
     .await;
 }
 
@@ -245,7 +274,7 @@ async fn every_dashboard_expression_returns_data_from_a_real_prometheus() {
     assert!(mappings.contains("read_write"), "{mappings}");
     let mut env = Env::new("prom", org, &mappings).await;
     std::fs::write(&env.quotes, RULES).unwrap();
-    let (web, worker, prom) = (free_port(), free_port(), free_port());
+    let (web, worker, prom, scheduler) = (free_port(), free_port(), free_port(), free_port());
     env.spawn(&["web", "--port", &web.to_string()], &[]);
     env.spawn(&["worker"], &[("METRICS_PORT", &worker.to_string())]);
 
@@ -255,7 +284,7 @@ async fn every_dashboard_expression_returns_data_from_a_real_prometheus() {
     std::fs::write(
         &config,
         format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nscrape_configs:\n  - job_name: orgpool_web\n    static_configs:\n      - targets: ['127.0.0.1:{web}']\n  - job_name: orgpool_workers\n    static_configs:\n      - targets: ['127.0.0.1:{worker}']\n",
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nscrape_configs:\n  - job_name: orgpool_web\n    static_configs:\n      - targets: ['127.0.0.1:{web}']\n  - job_name: orgpool_workers\n    static_configs:\n      - targets: ['127.0.0.1:{worker}']\n  - job_name: orgpool_scheduler\n    static_configs:\n      - targets: ['127.0.0.1:{scheduler}']\n",
             concat!(env!("CARGO_MANIFEST_DIR"), "/grafana/alerts.yml")
         ),
     )
@@ -285,7 +314,7 @@ async fn every_dashboard_expression_returns_data_from_a_real_prometheus() {
         let id = run_id(&env.ok(&["enqueue", "initial-load", object]));
         env.wait_succeeded(id, Duration::from_secs(120)).await;
     }
-    app_writes_with_a_conflict(&mut env).await;
+    app_writes_with_a_conflict(&mut env, scheduler).await;
     let id = run_id(&env.ok(&["enqueue", "quotes"]));
     env.wait_succeeded(id, Duration::from_secs(120)).await;
 

@@ -1,8 +1,8 @@
 //! Change Data Capture end to end, through the real binaries: the scheduler subscribes
 //! to the fake org's Pub/Sub API for the Account mapping (`events = true`, polled only
 //! hourly) and workers apply the events. Creates, updates (a nulled field too) and
-//! deletes through REST, sObject Collections and Bulk ingest reach the mirror without
-//! a resync; a restart of the scheduler resumes from the stored replay id.
+//! deletes through REST, sObject Collections, Bulk ingest and the org's churn reach the
+//! mirror without a resync, and `orgpool status` shows the stream.
 
 mod events_common;
 mod jobs_common;

@@ -9,7 +9,7 @@ use tokio::sync::watch as signal;
 
 use super::driver::drive;
 use super::watch::{Seen, watch};
-use super::{Mirror, Params, churn, org, targets, until, update_rate};
+use super::{Mirror, Params, churn, org, targets, until, update_rate, waiting};
 use crate::bench::BenchError;
 use crate::bench::write_back::{quantile, verdict};
 
@@ -53,12 +53,7 @@ pub async fn run(p: &Params) -> Result<Vec<String>, BenchError> {
     until(
         "the events fleet to apply every event",
         Duration::from_secs(120),
-        || async {
-            let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM orgpool.change_events")
-                .fetch_one(&ev.fleet.pool)
-                .await?;
-            Ok(waiting == 0)
-        },
+        || async { Ok(waiting(&ev.fleet.pool).await? == 0) },
     )
     .await?;
     eprintln!(
@@ -69,11 +64,8 @@ pub async fn run(p: &Params) -> Result<Vec<String>, BenchError> {
         "the polling fleet's watermark to pass the changes",
         Duration::from_secs(900),
         || async {
-            let w: Option<chrono::DateTime<Utc>> =
-                sqlx::query_scalar("SELECT max(watermark) FROM orgpool.mappings")
-                    .fetch_one(&poll.fleet.pool)
-                    .await?;
-            Ok(w.is_some_and(|w| w >= t1))
+            let rows = crate::ledger::mappings::all(&poll.fleet.pool).await?;
+            Ok(rows.iter().filter_map(|r| r.watermark).any(|w| w >= t1))
         },
     )
     .await?;

@@ -14,7 +14,7 @@ pub mod latency;
 pub mod restart;
 pub mod watch;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use tokio::process::Child;
@@ -72,20 +72,22 @@ impl Mirror {
 
     /// Waits until the mapping is loaded (and, with events, its stream is live).
     pub async fn ready(&self, events: bool) -> Result<(), BenchError> {
-        until("the Opportunity mapping to load", Duration::from_secs(600), || async {
-            let loaded = sqlx::query_scalar::<_, i64>(
-                "SELECT count(*) FROM orgpool.mappings WHERE state = 'ready' AND watermark IS NOT NULL",
-            )
-            .fetch_one(&self.fleet.pool)
-            .await?
-                == 1;
-            let live = !events
-                || crate::ledger::events::subscriptions(&self.fleet.pool)
+        until(
+            "the Opportunity mapping to load",
+            Duration::from_secs(600),
+            || async {
+                let loaded = crate::ledger::mappings::all(&self.fleet.pool)
                     .await?
                     .iter()
-                    .any(|s| s.state == "live");
-            Ok(loaded && live)
-        })
+                    .any(|m| m.state == "ready" && m.watermark.is_some());
+                let live = !events
+                    || crate::ledger::events::subscriptions(&self.fleet.pool)
+                        .await?
+                        .iter()
+                        .any(|s| s.state == "live");
+                Ok(loaded && live)
+            },
+        )
         .await
     }
 
@@ -94,6 +96,25 @@ impl Mirror {
         let _ = self.scheduler.kill().await;
         self.fleet.stop().await
     }
+}
+
+/// Events waiting in the fleet's inbox.
+pub async fn waiting(pool: &sqlx::PgPool) -> Result<i64, BenchError> {
+    Ok(crate::ledger::events::backlog(pool)
+        .await?
+        .iter()
+        .map(|(_, n, _)| n)
+        .sum())
+}
+
+/// Runs planning or running in the fleet.
+pub async fn active_runs(pool: &sqlx::PgPool) -> Result<i64, BenchError> {
+    Ok(crate::ledger::stats::runs_by_state(pool)
+        .await?
+        .iter()
+        .filter(|r| r.state == "planning" || r.state == "running")
+        .map(|r| r.count)
+        .sum())
 }
 
 /// Seeded Opportunities the benchmark updates (from the fleet's loaded table).
@@ -180,20 +201,10 @@ pub async fn churn(org: &ChildOrg, rate: u64) -> Result<(), BenchError> {
 }
 
 /// Polls `check` every 100 ms until it holds, up to `limit`.
-pub async fn until<F, Fut>(what: &str, limit: Duration, mut check: F) -> Result<(), BenchError>
+pub async fn until<F, Fut>(what: &str, limit: Duration, check: F) -> Result<(), BenchError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<bool, BenchError>>,
 {
-    let t = Instant::now();
-    while t.elapsed() < limit {
-        if check().await? {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(BenchError::other(format!(
-        "timed out after {} s waiting for {what}; the logs (ORGPOOL_BENCH_WORKER_LOG=info) say why",
-        limit.as_secs()
-    )))
+    super::write_back::until(what, limit, Duration::from_millis(100), check).await
 }

@@ -9,7 +9,7 @@ use tokio::sync::watch as signal;
 
 use super::driver::drive;
 use super::watch::watch;
-use super::{Mirror, Params, churn, org, targets, until, update_rate};
+use super::{Mirror, Params, active_runs, churn, org, targets, until, update_rate, waiting};
 use crate::bench::BenchError;
 use crate::bench::write_back::verdict;
 use crate::fake_org::FakeOrgConfig;
@@ -64,15 +64,7 @@ pub async fn run(p: &Params) -> Result<Vec<String>, BenchError> {
         "every event applied after the restart",
         Duration::from_secs(180),
         || async {
-            let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM orgpool.change_events")
-                .fetch_one(&ev.fleet.pool)
-                .await?;
-            let active: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM orgpool.runs WHERE state IN ('planning', 'running')",
-            )
-            .fetch_one(&ev.fleet.pool)
-            .await?;
-            Ok(waiting == 0 && active == 0)
+            Ok(waiting(&ev.fleet.pool).await? == 0 && active_runs(&ev.fleet.pool).await? == 0)
         },
     )
     .await?;
@@ -85,11 +77,11 @@ pub async fn run(p: &Params) -> Result<Vec<String>, BenchError> {
     let equal = org_rows == mirror_rows;
     let differing = org_rows.iter().filter(|r| !mirror_rows.contains(r)).count()
         + mirror_rows.iter().filter(|r| !org_rows.contains(r)).count();
-    let (received, applied): (i64, i64) = sqlx::query_as(
-        "SELECT received, applied FROM orgpool.subscriptions WHERE object = 'Opportunity'",
-    )
-    .fetch_one(&ev.fleet.pool)
-    .await?;
+    let subs = crate::ledger::events::subscriptions(&ev.fleet.pool).await?;
+    let (received, applied) = subs
+        .iter()
+        .find(|s| s.object == "Opportunity")
+        .map_or((0, 0), |s| (s.received, s.applied));
     eprintln!(
         "restart: {commits} updates committed; {received} events received, {applied} applied; {differing} rows differ"
     );

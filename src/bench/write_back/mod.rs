@@ -193,23 +193,13 @@ impl World {
         &self,
         what: &str,
         limit: Duration,
-        mut check: F,
+        check: F,
     ) -> Result<(), BenchError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<bool, BenchError>>,
     {
-        let t = Instant::now();
-        while t.elapsed() < limit {
-            if check().await? {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Err(BenchError::other(WriteBackBenchError::Timeout {
-            what: what.into(),
-            secs: limit.as_secs(),
-        }))
+        until(what, limit, Duration::from_millis(50), check).await
     }
 
     /// Log rows of `salesforce._trigger_log` per state.
@@ -317,6 +307,30 @@ impl World {
         let _ = std::fs::remove_file(&self.schema_file);
         self.fleet.stop().await
     }
+}
+
+/// Polls `check` every `every` until it holds, up to `limit`; a timeout names `what`.
+pub async fn until<F, Fut>(
+    what: &str,
+    limit: Duration,
+    every: Duration,
+    mut check: F,
+) -> Result<(), BenchError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, BenchError>>,
+{
+    let t = Instant::now();
+    while t.elapsed() < limit {
+        if check().await? {
+            return Ok(());
+        }
+        tokio::time::sleep(every).await;
+    }
+    Err(BenchError::other(WriteBackBenchError::Timeout {
+        what: what.into(),
+        secs: limit.as_secs(),
+    }))
 }
 
 /// `met` or `NOT met`.

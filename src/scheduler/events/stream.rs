@@ -54,7 +54,14 @@ pub async fn run(ctx: StreamCtx, object: String, mut stop: watch::Receiver<bool>
                 }
                 failures += 1;
                 let (state, pause) = match &e {
-                    PubSubError::Unauthenticated => ("retrying", std::time::Duration::ZERO),
+                    // Logged in again already: subscribe at once, unless that keeps
+                    // failing (a login that works for REST but not for the Pub/Sub API).
+                    PubSubError::Unauthenticated if failures <= 1 => {
+                        ("retrying", std::time::Duration::ZERO)
+                    }
+                    PubSubError::Unauthenticated => {
+                        ("retrying", ctx.s.settings.events.backoff(failures - 1))
+                    }
                     PubSubError::ReplayInvalid => {
                         heal(&ctx, &object, "replay_expired").await;
                         if let Err(e) = ledger::events::forget_position(&ctx.s.pool, &object).await
@@ -104,10 +111,11 @@ async fn subscribed(
     let start = resume.map_or(Start::Latest, Start::After);
     // Checks the topic (CDC enabled for the object, the user may subscribe) first, so
     // a refusal names the topic.
-    ctx.pubsub
-        .topic_schema_id(topic)
-        .await
-        .map_err(|e| (e, false))?;
+    match ctx.pubsub.topic_schema_id(topic).await {
+        Ok(_) => {}
+        Err(PubSubError::Unauthenticated) => return Err(relogin(ctx, None).await),
+        Err(e) => return Err((e, false)),
+    }
     let credit = ctx.s.settings.events.credit;
     let mut sub = match ctx.pubsub.subscribe(topic, &start, credit).await {
         Ok(sub) => sub,

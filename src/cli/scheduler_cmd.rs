@@ -33,6 +33,8 @@ impl SchedulerArgs {
                 self.reconcile_every
             )
         })?;
+        // A bad retention value stops the start, naming the variable, not each pass.
+        crate::scheduler::retention::RetentionSettings::from_env()?;
         crate::telemetry::exporter::install(self.metrics_port)?;
         let s = Services::connect(SalesforceUse::Calls, 4, None).await?;
         let path = s.settings.mappings_path.clone();

@@ -61,7 +61,7 @@ SELECT r.id FROM orgpool.runs r
 /// Deletes at most `batch` chunks and at most `batch` runs past `rules`, in one short
 /// transaction. A run's chunks go first (the foreign key would otherwise cascade an
 /// unbounded number of them in one statement); the run itself goes in the pass that
-/// finds it without chunks.
+/// finds it without chunks. Chunks go run by run, so each pass finishes whole runs.
 pub async fn prune_runs(
     pool: &PgPool,
     rules: &RunRules,
@@ -83,7 +83,7 @@ pub async fn prune_runs(
     let ids: Vec<i64> = ids.into_iter().map(|(id,)| id).collect();
     let chunks = sqlx::query(
         "DELETE FROM orgpool.chunks WHERE id IN (
-           SELECT id FROM orgpool.chunks WHERE run_id = ANY($1) ORDER BY id LIMIT $2)",
+           SELECT id FROM orgpool.chunks WHERE run_id = ANY($1) ORDER BY run_id, id LIMIT $2)",
     )
     .bind(&ids)
     .bind(batch)

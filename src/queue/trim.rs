@@ -67,7 +67,11 @@ return n
 
 impl Queues {
     /// Trims `kind`'s finished tasks and stopped workers to `bound`.
-    pub async fn trim_finished(&self, kind: &str, bound: &TaskBound) -> Result<Trimmed, QueueError> {
+    pub async fn trim_finished(
+        &self,
+        kind: &str,
+        bound: &TaskBound,
+    ) -> Result<Trimmed, QueueError> {
         let cfg = self.apalis_config(kind);
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -147,11 +151,7 @@ async fn members(
 /// `bound.keep` counted from the newest, and those older than `bound.max_age` (one
 /// without a finish time is an orphan and goes too), the oldest `bound.batch` of them.
 /// Ids are ULIDs, so they order ties by push time.
-fn victims(
-    mut finished: Vec<(Option<u64>, String)>,
-    bound: &TaskBound,
-    now: u64,
-) -> Vec<String> {
+fn victims(mut finished: Vec<(Option<u64>, String)>, bound: &TaskBound, now: u64) -> Vec<String> {
     let cutoff = now.saturating_sub(bound.max_age.as_secs());
     finished.sort_by(|a, b| b.cmp(a));
     let mut gone: Vec<String> = finished
@@ -184,24 +184,36 @@ mod tests {
     #[test]
     fn the_newest_are_kept_up_to_the_count() {
         let now = 100_000;
-        let f = entries(&[(Some(now - 5), "c"), (Some(now - 9), "a"), (Some(now - 7), "b")]);
+        let f = entries(&[
+            (Some(now - 5), "c"),
+            (Some(now - 9), "a"),
+            (Some(now - 7), "b"),
+        ]);
         assert_eq!(victims(f.clone(), &bound(2, 24, 100), now), vec!["a"]);
-        assert_eq!(victims(f.clone(), &bound(0, 24, 100), now), vec!["a", "b", "c"]);
+        assert_eq!(
+            victims(f.clone(), &bound(0, 24, 100), now),
+            vec!["a", "b", "c"]
+        );
         assert!(victims(f, &bound(3, 24, 100), now).is_empty());
     }
 
     #[test]
     fn old_and_orphaned_entries_go_whatever_the_count() {
         let now = 100_000;
-        let f = entries(&[(Some(now - 10), "new"), (Some(now - 7_200), "old"), (None, "orphan")]);
+        let f = entries(&[
+            (Some(now - 10), "new"),
+            (Some(now - 7_200), "old"),
+            (None, "orphan"),
+        ]);
         assert_eq!(victims(f, &bound(10, 1, 100), now), vec!["orphan", "old"]);
     }
 
     #[test]
     fn a_batch_takes_the_oldest_first() {
         let now = 100_000;
-        let f: Vec<(Option<u64>, String)> =
-            (0..10).map(|i| (Some(now - 100 + i), format!("t{i}"))).collect();
+        let f: Vec<(Option<u64>, String)> = (0..10)
+            .map(|i| (Some(now - 100 + i), format!("t{i}")))
+            .collect();
         assert_eq!(victims(f, &bound(2, 24, 3), now), vec!["t0", "t1", "t2"]);
     }
 

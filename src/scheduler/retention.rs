@@ -64,7 +64,9 @@ impl RetentionSettings {
         };
         let tasks_age = match v.duration("ORGPOOL_RETAIN_TASKS_AGE")? {
             None => d.tasks_age,
-            Some(a) if (Duration::from_secs(60)..=Duration::from_secs(720 * 3600)).contains(&a) => a,
+            Some(a) if (Duration::from_secs(60)..=Duration::from_secs(720 * 3600)).contains(&a) => {
+                a
+            }
             Some(_) => {
                 let raw = v.text("ORGPOOL_RETAIN_TASKS_AGE").unwrap_or_default();
                 return Err(v.refuse(
@@ -81,9 +83,13 @@ impl RetentionSettings {
                 "ORGPOOL_RETAIN_RESOLVED_FAILURES_DAYS",
                 d.resolved_failures_days,
             )?,
-            tasks: v.whole("ORGPOOL_RETAIN_TASKS", 0..=1_000_000)?.unwrap_or(d.tasks),
+            tasks: v
+                .whole("ORGPOOL_RETAIN_TASKS", 0..=1_000_000)?
+                .unwrap_or(d.tasks),
             tasks_age,
-            batch: v.whole("ORGPOOL_RETENTION_BATCH", 1..=100_000)?.unwrap_or(d.batch),
+            batch: v
+                .whole("ORGPOOL_RETENTION_BATCH", 1..=100_000)?
+                .unwrap_or(d.batch),
         })
     }
 
@@ -223,7 +229,8 @@ mod tests {
         ] {
             let err = RetentionSettings::from_vars(vars(&[(k, v)])).unwrap_err();
             assert!(
-                err.to_string().starts_with(&format!("{k} is invalid: {v:?}")),
+                err.to_string()
+                    .starts_with(&format!("{k} is invalid: {v:?}")),
                 "{err}"
             );
         }

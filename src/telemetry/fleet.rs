@@ -116,7 +116,10 @@ pub fn describe() {
         LEDGER_TABLE_BYTES,
         "Bytes of each ledger table with its indexes."
     );
-    describe_gauge!(LEDGER_TABLE_ROWS, "Estimated live rows of each ledger table.");
+    describe_gauge!(
+        LEDGER_TABLE_ROWS,
+        "Estimated live rows of each ledger table."
+    );
 }
 
 /// One queue's tasks, by state.

@@ -378,3 +378,36 @@ ensure_simple_salesforce() {
     || die "pip install in tests/clients/simple-salesforce failed"
   printf '%s\n' "$want" >"$stamp"
 }
+
+# ------------------------------------------------------------ deploy checkers
+
+DEPLOY_TOOLS_DIR="$ORGPOOL_ROOT/tests/tools"
+
+# The checkers of tests/deploy_manifests.rs and tests/deploy_app_json.rs, pinned in
+# tests/tools/: kubernetes-validate and check-jsonschema in tests/tools/.venv, and
+# Heroku's app.json schema taken from the npm package named in
+# heroku-app-json-schema.txt. Skipped when both are already current.
+ensure_deploy_tools() {
+  ensure_python
+  ensure_node
+  local venv="$DEPLOY_TOOLS_DIR/.venv" stamp want spec member
+  stamp="$venv/.orgpool-installed"
+  want=$(cat "$DEPLOY_TOOLS_DIR/requirements.txt" "$DEPLOY_TOOLS_DIR/heroku-app-json-schema.txt" | cksum)
+  if [[ -f $stamp && $(cat "$stamp") == "$want" && -x $venv/bin/kubernetes-validate \
+    && -x $venv/bin/check-jsonschema && -f $DEPLOY_TOOLS_DIR/heroku/app-json.schema.json ]]; then
+    return 0
+  fi
+  header "Installing the deploy checkers (tests/tools)"
+  python3 -m venv "$venv" || die "python3 -m venv $venv failed"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$DEPLOY_TOOLS_DIR/requirements.txt" \
+    || die "pip install in tests/tools failed"
+  read -r spec member <"$DEPLOY_TOOLS_DIR/heroku-app-json-schema.txt"
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$spec" >/dev/null) || die "npm pack $spec failed"
+  tar -xzf "$tmp"/*.tgz -C "$tmp" "$member" || die "$spec has no $member"
+  mkdir -p "$DEPLOY_TOOLS_DIR/heroku"
+  cp "$tmp/$member" "$DEPLOY_TOOLS_DIR/heroku/app-json.schema.json"
+  rm -rf "$tmp"
+  printf '%s\n' "$want" >"$stamp"
+}

@@ -17,6 +17,7 @@ pub mod migrate;
 pub mod mirror;
 pub mod org_session;
 pub mod pg_conn;
+pub mod pg_pool;
 pub mod queue;
 pub mod quotes;
 pub mod redis_conn;

@@ -11,6 +11,12 @@ use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 /// How long a connection attempt may take before the server counts as not answering.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a statement waits for a free connection of its pool. Pools are sized to
+/// what a process does at once ([`crate::pg_pool`]), so in a busy moment a chunk's
+/// statement may queue behind another chunk's merge; waiting for it is better than
+/// spending one of the chunk's attempts on a pool timeout.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Postgres cannot be used. Messages carry the host and port, never the password.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PgConnectError {
@@ -101,7 +107,7 @@ pub async fn connect(url: &str, size: u32) -> Result<PgPool, PgConnectError> {
     let options = options.log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(30));
     PgPoolOptions::new()
         .max_connections(size)
-        .acquire_timeout(CONNECT_TIMEOUT)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options.clone())
         .await
         .map_err(|e| classify(&options, &e))
@@ -112,12 +118,32 @@ pub async fn check(url: &str) -> Result<(), PgConnectError> {
     probe(&options(url)?).await
 }
 
+/// The server's `max_connections`: how many connections it accepts from everyone
+/// (a few of them reserved for superusers).
+pub async fn max_connections(url: &str) -> Result<u32, PgConnectError> {
+    let options = options(url)?;
+    let mut conn = open(&options).await?;
+    let shown: Result<(String,), _> = sqlx::query_as("SHOW max_connections")
+        .fetch_one(&mut conn)
+        .await;
+    let _ = conn.close().await;
+    let (text,) = shown.map_err(|e| classify(&options, &e))?;
+    text.trim().parse().map_err(|_| PgConnectError::Other {
+        at: address(&options),
+        reason: format!("max_connections is {text:?}, not a number"),
+    })
+}
+
 async fn probe(options: &PgConnectOptions) -> Result<(), PgConnectError> {
+    let conn = open(options).await?;
+    let _ = conn.close().await;
+    Ok(())
+}
+
+/// One connection, or the reason there is none within [`CONNECT_TIMEOUT`].
+async fn open(options: &PgConnectOptions) -> Result<PgConnection, PgConnectError> {
     match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(options)).await {
-        Ok(Ok(conn)) => {
-            let _ = conn.close().await;
-            Ok(())
-        }
+        Ok(Ok(conn)) => Ok(conn),
         Ok(Err(e)) => Err(classify(options, &e)),
         Err(_) => Err(PgConnectError::Unreachable {
             at: address(options),

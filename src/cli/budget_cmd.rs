@@ -30,7 +30,7 @@ pub enum BudgetCommand {
 impl BudgetArgs {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<()> {
-        let s = Services::connect(SalesforceUse::None, 2, None).await?;
+        let s = Services::connect(SalesforceUse::None, crate::pg_pool::COMMAND, None).await?;
         match self.command {
             BudgetCommand::Clear => {
                 fleet(&s).clear_budget().await?;

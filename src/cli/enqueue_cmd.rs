@@ -46,7 +46,7 @@ pub struct EnqueueArgs {
 impl EnqueueArgs {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<()> {
-        let mut s = Services::connect(SalesforceUse::None, 2, None).await?;
+        let mut s = Services::connect(SalesforceUse::None, crate::pg_pool::COMMAND, None).await?;
         // Quote generation is the one kind that does not run per mapped object.
         let outcomes = if !self.kind.per_object {
             if self.object.is_some() || self.all {

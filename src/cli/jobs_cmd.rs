@@ -68,7 +68,7 @@ pub enum JobsCommand {
 impl JobsArgs {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<()> {
-        let s = Services::connect(SalesforceUse::None, 2, None).await?;
+        let s = Services::connect(SalesforceUse::None, crate::pg_pool::COMMAND, None).await?;
         match self.command {
             JobsCommand::Dead {
                 limit,

@@ -7,8 +7,10 @@ use clap::Args;
 
 use crate::app::{SalesforceUse, Services, shutdown_signal};
 use crate::mirror::parse_duration;
+use crate::pg_pool::{self, Process};
 use crate::queue::keys;
 use crate::scheduler::{Leader, catalog, tick};
+use crate::telemetry::scheduler::MappingsInForce;
 
 /// Run the scheduler.
 #[derive(Debug, Args)]
@@ -36,7 +38,9 @@ impl SchedulerArgs {
         // A bad retention value stops the start, naming the variable, not each pass.
         crate::scheduler::retention::RetentionSettings::from_env()?;
         crate::telemetry::exporter::install(self.metrics_port)?;
-        let s = Services::connect(SalesforceUse::Calls, 4, None).await?;
+        let pool = pg_pool::size(Process::Scheduler, &crate::settings::Vars::from_env(), 0)?;
+        let s = Services::connect(SalesforceUse::Calls, pool.size, None).await?;
+        pg_pool::log_start(Process::Scheduler, pool);
         let path = s.settings.mappings_path.clone();
         let client = s.client.clone().expect("connected with Salesforce");
         let mut file = catalog::read(&path)?;
@@ -50,6 +54,10 @@ impl SchedulerArgs {
             return Ok(());
         }
         catalog::record(&s.pool, &file.mapping).await?;
+        MappingsInForce {
+            mappings: &file.mapping,
+        }
+        .emit();
         let mut seen = modified(&path);
         tracing::info!(mappings = file.mapping.len(), %path, "mappings checked against the org");
         let identity = format!(
@@ -95,6 +103,10 @@ impl SchedulerArgs {
                     Ok(f) => {
                         tracing::info!(mappings = f.mapping.len(), %path, "mappings file changed; new mappings in force");
                         warn_if_empty(&f, &path);
+                        MappingsInForce {
+                            mappings: &f.mapping,
+                        }
+                        .emit();
                         file = f;
                     }
                     Err(e) => {

@@ -19,7 +19,7 @@ pub struct StatusArgs {
 impl StatusArgs {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<()> {
-        let mut s = Services::connect(SalesforceUse::None, 2, None).await?;
+        let mut s = Services::connect(SalesforceUse::None, crate::pg_pool::COMMAND, None).await?;
         // API usage lives in Redis: no login needed, so status works during an outage.
         if let Ok(cfg) = SalesforceConfig::from_env() {
             s.client = Client::new(cfg, s.queues.conn(), &s.queues.config().prefix)

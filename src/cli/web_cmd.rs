@@ -6,6 +6,7 @@ use std::sync::Arc;
 use clap::Args;
 
 use crate::app::{SalesforceUse, Services, shutdown_signal};
+use crate::pg_pool::{self, Process};
 use crate::web::{WebConfig, WebState};
 
 /// Serve the status page, fleet metrics, health check and enqueue API.
@@ -23,7 +24,9 @@ impl WebArgs {
         if let Some(p) = self.port {
             config.port = p;
         }
-        let mut services = Services::connect(SalesforceUse::None, 4, None).await?;
+        let pool = pg_pool::size(Process::Web, &crate::settings::Vars::from_env(), 0)?;
+        let mut services = Services::connect(SalesforceUse::None, pool.size, None).await?;
+        pg_pool::log_start(Process::Web, pool);
         // The enqueue API checks mappings against the org's describe, logging in on its
         // first call; without Salesforce settings that check is skipped (pages work).
         if let Err(e) = services.attach_salesforce() {

@@ -5,7 +5,9 @@ use clap::Args;
 
 use crate::app::{SalesforceUse, Services, shutdown_signal};
 use crate::jobs::registry;
-use crate::queue::run_queue;
+use crate::pg_pool::{self, Process};
+use crate::queue::{QueueConfig, run_queue};
+use crate::settings::Vars;
 
 /// Run a worker process.
 #[derive(Debug, Args)]
@@ -22,7 +24,14 @@ impl WorkerArgs {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<()> {
         crate::telemetry::exporter::install(self.metrics_port)?;
-        let services = Services::connect(SalesforceUse::Jobs, 16, self.concurrency).await?;
+        // The pool follows the concurrency this process really runs with.
+        let vars = Vars::from_env();
+        let concurrency = match self.concurrency {
+            Some(n) => n,
+            None => QueueConfig::from_vars(vars.clone())?.concurrency,
+        };
+        let pool = pg_pool::size(Process::Worker, &vars, concurrency)?;
+        let services = Services::connect(SalesforceUse::Jobs, pool.size, self.concurrency).await?;
         let shutdown = shutdown_signal();
         let ctx = services.job_context(shutdown.clone())?;
         let host = std::env::var("DYNO")
@@ -31,6 +40,7 @@ impl WorkerArgs {
         // Unique per start: apalis mis-handles a reused worker name.
         let identity = format!("{host}-{}-{}", std::process::id(), ulid::Ulid::generate());
         tracing::info!(%identity, concurrency = services.queues.config().concurrency, "worker started");
+        pg_pool::log_start(Process::Worker, pool);
         let runners = registry::runners(&ctx);
         let mut tasks = tokio::task::JoinSet::new();
         for (kind, runner) in runners {

@@ -39,7 +39,7 @@ pub enum WritesCommand {
 impl WritesArgs {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<()> {
-        let s = Services::connect(SalesforceUse::None, 2, None).await?;
+        let s = Services::connect(SalesforceUse::None, crate::pg_pool::COMMAND, None).await?;
         let schemas = read_write_schemas(&s.pool).await?;
         if schemas.is_empty() {
             println!(

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Connection, PgConnection};
 
 use super::DevError;
 use super::demo_writes::{self, Written};
@@ -148,7 +148,10 @@ pub async fn prepare(
     };
     Ok(DemoSetup {
         services: Services {
-            pool: PgPool::connect_lazy(&db_url)?,
+            // A one-off's pool: `orgpool dev` counts it with the formation's.
+            pool: sqlx::postgres::PgPoolOptions::new()
+                .max_connections(crate::pg_pool::COMMAND)
+                .connect_lazy(&db_url)?,
             queues,
             client: None,
             settings,

@@ -1,6 +1,7 @@
 //! `orgpool dev`: running the Procfile's processes locally with counts per type,
 //! prefixed output and a clean stop, plus the end-to-end demo that drives them (and its write-back step).
 
+pub mod connections;
 pub mod demo;
 pub mod demo_events;
 pub mod demo_writes;

@@ -77,6 +77,14 @@ pub async fn run(opts: DevOptions) -> Result<(), DevError> {
         }
     }
 
+    // The demo's own pool is small ([`demo::prepare`]); count it with the formation's.
+    let own = if setup.is_some() {
+        crate::pg_pool::COMMAND
+    } else {
+        0
+    };
+    super::connections::report(&procfile, &counts, &env, own).await;
+
     let mut group = Group::new(width);
     let mut workers = 0;
     for t in procfile.types.iter().filter(|t| t.name != RELEASE) {

@@ -9,4 +9,5 @@ pub mod exporter;
 pub mod fleet;
 pub mod jobs;
 pub mod salesforce;
+pub mod scheduler;
 pub mod write_back;

@@ -110,18 +110,20 @@ pub async fn targets(pool: &sqlx::PgPool) -> Result<Vec<String>, BenchError> {
 /// Runs the chosen modes (both when none is chosen) and prints one table.
 pub async fn run(p: Params) -> Result<(), BenchError> {
     let both = !(p.latency || p.restart);
-    let mut rows = Vec::new();
+    // Each mode's rows as it ends, so a later mode's failure keeps the earlier result.
+    let print = |rows: Vec<String>| {
+        println!();
+        println!("| measure | change events | baseline (same run) | target |");
+        println!("|---|---|---|---|");
+        for r in rows {
+            println!("{r}");
+        }
+    };
     if both || p.latency {
-        rows.extend(latency::run(&p).await?);
+        print(latency::run(&p).await?);
     }
     if both || p.restart {
-        rows.extend(restart::run(&p).await?);
-    }
-    println!();
-    println!("| measure | change events | baseline (same run) | target |");
-    println!("|---|---|---|---|");
-    for r in rows {
-        println!("{r}");
+        print(restart::run(&p).await?);
     }
     Ok(())
 }

@@ -35,6 +35,8 @@ impl SchedulerArgs {
                 self.reconcile_every
             )
         })?;
+        // A bad retention value stops the start, naming the variable, not each pass.
+        crate::scheduler::retention::RetentionSettings::from_env()?;
         crate::telemetry::exporter::install(self.metrics_port)?;
         let pool = pg_pool::size(Process::Scheduler, &crate::settings::Vars::from_env(), 0)?;
         let s = Services::connect(SalesforceUse::Calls, pool.size, None).await?;

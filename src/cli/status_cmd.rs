@@ -1,5 +1,5 @@
 //! `orgpool status [--json]`: mappings, active runs, queues, dead chunks, write-back per
-//! read_write table (with the latest refused changes), API usage.
+//! read_write table (with the latest refused changes), the ledger's table sizes, API usage.
 
 use std::sync::Arc;
 
@@ -93,6 +93,7 @@ impl StatusArgs {
         println!("DEAD CHUNKS: {} (orgpool jobs dead)", st.dead_chunks);
         print_write_back(&st.write_back);
         print_events(&st.events);
+        print_ledger_tables(&st.ledger_tables);
         let a = &st.api;
         let limit = if a.org_limit > 0 {
             a.org_limit.to_string()
@@ -198,5 +199,44 @@ fn print_write_back(wb: &crate::status::write_back::WriteBackStatus) {
         println!(
             "  fix the data or the org, then `orgpool writes retry` (all: `orgpool jobs failures`)"
         );
+    }
+}
+
+/// The ledger's tables with estimated rows and size, largest first (retention keeps
+/// them bounded: docs/mirror.md, "Retention").
+fn print_ledger_tables(tables: &[crate::ledger::retention::TableSize]) {
+    println!("LEDGER TABLES (estimated rows, size on disk with indexes)");
+    for t in tables {
+        println!(
+            "  {:<24} rows ~{:<10} {}",
+            t.table,
+            t.rows_estimate,
+            human_bytes(t.bytes)
+        );
+    }
+}
+
+/// `123 B`, `4.5 kB`, `12.3 MB`, `1.2 GB`.
+fn human_bytes(n: i64) -> String {
+    let n = n.max(0) as f64;
+    match n {
+        n if n < 1e3 => format!("{n:.0} B"),
+        n if n < 1e6 => format!("{:.1} kB", n / 1e3),
+        n if n < 1e9 => format!("{:.1} MB", n / 1e6),
+        n => format!("{:.1} GB", n / 1e9),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(8_192), "8.2 kB");
+        assert_eq!(human_bytes(12_345_678), "12.3 MB");
+        assert_eq!(human_bytes(2_500_000_000), "2.5 GB");
+        assert_eq!(human_bytes(-1), "0 B");
     }
 }

@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod mappings;
 pub mod pushes;
 pub mod quotes;
+pub mod retention;
 pub mod runs;
 pub mod stats;
 

@@ -1,6 +1,5 @@
 //! Pushing chunk tasks, checking that a task still exists (the scheduler re-pushes the
-//! ones Redis lost), queue depths, and trimming finished tasks (apalis-redis never
-//! deletes them: its issue #10).
+//! ones Redis lost) and queue depths. Trimming finished tasks is [`super::trim`]'s.
 
 use std::time::Duration;
 
@@ -57,17 +56,6 @@ impl std::fmt::Debug for Queues {
             .finish()
     }
 }
-
-const TRIM: &str = r"
--- KEYS[1]: a set of finished task ids (done or dead); KEYS[2]: the task data hash
--- ARGV[1]: the metadata key prefix; ARGV[2]: how many to remove at most
-local ids = redis.call('SPOP', KEYS[1], tonumber(ARGV[2]))
-for _, id in ipairs(ids) do
-  redis.call('HDEL', KEYS[2], id)
-  redis.call('DEL', ARGV[1] .. ':' .. id)
-end
-return #ids
-";
 
 impl Queues {
     /// Queues on `conn` with `cfg`.
@@ -164,26 +152,6 @@ impl Queues {
             dead,
             poison,
         })
-    }
-
-    /// Deletes up to `max` finished tasks (done, and dead ones: the ledger keeps every
-    /// failure) so Redis does not grow without bound. Returns how many went.
-    pub async fn trim(&self, kind: &str, max: usize) -> Result<u64, QueueError> {
-        let cfg = self.apalis_config(kind);
-        let mut c = self.conn.clone();
-        let script = redis::Script::new(TRIM);
-        let mut removed = 0;
-        for set in [cfg.done_jobs_set(), cfg.dead_jobs_set()] {
-            let n: u64 = script
-                .key(set)
-                .key(cfg.job_data_hash())
-                .arg(cfg.job_meta_hash())
-                .arg(max)
-                .invoke_async(&mut c)
-                .await?;
-            removed += n;
-        }
-        Ok(removed)
     }
 
     /// Poison payloads moved aside: (task id, report JSON).

@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod leader;
 pub mod quotes;
+pub mod retention;
 pub mod tick;
 pub mod write_back;
 

@@ -1,6 +1,6 @@
 //! One scheduler pass: start the runs that are due (an initial load for a new mapping,
 //! a resync when its interval has passed, a reconcile when its period has), re-push
-//! chunks Redis lost, and trim finished tasks from Redis. Runs close themselves, with
+//! chunks Redis lost, and prune what is past retention ([`super::retention`]). Runs close themselves, with
 //! their last chunk (`ledger::lifecycle`).
 
 use std::time::Duration;
@@ -11,7 +11,7 @@ use super::SchedulerError;
 use crate::app::Services;
 use crate::jobs::dispatch::start_run;
 use crate::jobs::push::sweep;
-use crate::jobs::registry::{self, INITIAL_LOAD, RECONCILE, RESYNC, WRITE_BACK};
+use crate::jobs::registry::{INITIAL_LOAD, RECONCILE, RESYNC};
 use crate::ledger::{self, LedgerError};
 use crate::mirror::Mapping;
 
@@ -86,15 +86,9 @@ pub async fn tick(
         }
     }
     out.repushed = sweep(&s.pool, &s.queues).await?.pushed;
-    // Processed capture-log rows move to the archive, a small batch a pass; succeeded
-    // write-back runs go after a day (the log rows keep what each change became).
+    // Processed capture-log rows move to the archive, a small batch a pass.
     crate::mirror::capture::archive_all(&s.pool, mappings).await;
-    let day = Duration::from_secs(86_400);
-    if let Err(e) = ledger::runs::prune_succeeded(&s.pool, WRITE_BACK.name, day, 1_000).await {
-        tracing::warn!(error = %e, "succeeded write-back runs not pruned; trying again next pass");
-    }
-    for kind in registry::queues() {
-        s.queues.trim(kind, 1_000).await?;
-    }
+    // Old runs, resolved failures and finished Redis tasks, a small batch a pass.
+    super::retention::run(s).await;
     Ok(out)
 }

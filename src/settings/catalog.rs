@@ -16,6 +16,8 @@ pub enum Section {
     Queue,
     /// The scheduler and worker processes' own flags.
     Processes,
+    /// `RetentionSettings`: what the scheduler prunes from the ledger and Redis.
+    Retention,
     /// `WebConfig`: the web process.
     Web,
     /// `EventSettings`: Change Data Capture over the Pub/Sub API.
@@ -30,13 +32,14 @@ pub enum Section {
 
 impl Section {
     /// Every section, in the order the docs show them.
-    pub const ALL: [Section; 10] = [
+    pub const ALL: [Section; 11] = [
         Section::Connections,
         Section::Jobs,
         Section::WriteBack,
         Section::Events,
         Section::Queue,
         Section::Processes,
+        Section::Retention,
         Section::Web,
         Section::Salesforce,
         Section::ApiBudget,
@@ -65,6 +68,7 @@ impl Section {
             Section::Events => "Change events (`EventSettings`: scheduler, worker)",
             Section::Queue => "Queue (`QueueConfig`: every process that uses Redis)",
             Section::Processes => "Scheduler and worker processes",
+            Section::Retention => "Retention (`RetentionSettings`: scheduler)",
             Section::Web => "Web process (`WebConfig`)",
             Section::Salesforce => "Salesforce client (`SalesforceConfig`)",
             Section::ApiBudget => "API budget (`BudgetConfig`)",
@@ -183,7 +187,19 @@ pub const SETTINGS: &[Setting] = &[
         "seconds between scheduler passes (`orgpool scheduler --tick-seconds`)"),
     s("ORGPOOL_RECONCILE_EVERY", Value("24h"), Processes,
         "how often the scheduler reconciles each mapping (`--reconcile-every`)"),
-    s("ORGPOOL_TRIGGER_LOG_RETENTION_DAYS", Value("30"), Processes,
+    s("ORGPOOL_RETAIN_RUNS_DAYS", Value("30"), Retention,
+        "days `succeeded` and `cancelled` runs and their chunks are kept after they end (1 to 3650); succeeded `write_back` and `change_events` runs, one per burst of changes, go after one day"),
+    s("ORGPOOL_RETAIN_FAILED_RUNS_DAYS", Value("90"), Retention,
+        "days `failed` and `succeeded_with_failures` runs and their chunks are kept after they end (1 to 3650); a run with open record failures is kept until they are resolved"),
+    s("ORGPOOL_RETAIN_RESOLVED_FAILURES_DAYS", Value("90"), Retention,
+        "days a resolved per-record failure is kept after its last refusal (1 to 3650); open ones are kept until resolved"),
+    s("ORGPOOL_RETAIN_TASKS", Value("1000"), Retention,
+        "finished tasks (done, dead) Redis keeps per queue and set, newest first (0 to 1000000); the ledger keeps every outcome"),
+    s("ORGPOOL_RETAIN_TASKS_AGE", Value("24h"), Retention,
+        "finished tasks older than this leave Redis whatever their count, and so do workers silent this long (1m to 720h)"),
+    s("ORGPOOL_RETENTION_BATCH", Value("1000"), Retention,
+        "rows (or Redis tasks) deleted per table and scheduler pass at most, so a backlog is worked off without long locks (1 to 100000)"),
+    s("ORGPOOL_TRIGGER_LOG_RETENTION_DAYS", Value("30"), Retention,
         "days processed rows of `<schema>._trigger_log_archive` are kept (1 to 3650); the scheduler prunes older ones"),
     s("METRICS_PORT", Note("none"), Processes,
         "port of a worker's or the scheduler's own `/metrics`; unset, none is served"),

@@ -1,8 +1,8 @@
 //! The fleet's state in one document, read from Postgres and Redis: per mapping its
 //! state, rows, last sync, lag and errors; active runs with progress; queue depths;
 //! dead chunks and poison payloads; API usage against the budget; write-back's log per
-//! read_write table ([`write_back`]); change-event streams ([`events`]). Used by `orgpool status` (text or JSON) and the
-//! web process.
+//! read_write table ([`write_back`]); change-event streams ([`events`]); the sizes of
+//! the ledger's own tables. Used by `orgpool status` (text or JSON) and the web process.
 
 pub mod events;
 pub mod write_back;
@@ -148,6 +148,9 @@ pub struct Status {
     pub write_back: write_back::WriteBackStatus,
     /// Change Data Capture streams, per mapping with `events = true`.
     pub events: Vec<events::Subscription>,
+    /// The ledger's own tables (`orgpool` schema) with their estimated rows and bytes,
+    /// largest first: what retention keeps bounded.
+    pub ledger_tables: Vec<ledger::retention::TableSize>,
 }
 
 /// How many refused write-back changes the document lists (`orgpool jobs failures`
@@ -240,6 +243,7 @@ pub async fn read(s: &Services) -> Result<Status, StatusError> {
         api,
         write_back,
         events: events::read(&s.pool).await?,
+        ledger_tables: ledger::retention::table_sizes(&s.pool).await?,
     })
 }
 

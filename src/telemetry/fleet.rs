@@ -1,6 +1,6 @@
 //! The fleet's figures as the web process's `/metrics` reports them: queue depths, live
 //! workers, runs and chunks from the ledger, mirror tables, Quotes, record failures,
-//! API usage and write-back's log backlog, one typed figure per group whose `emit()` records its series. They are
+//! API usage, write-back's log backlog and the ledger's table sizes, one typed figure per group whose `emit()` records its series. They are
 //! read afresh for every scrape into a recorder made for that scrape, so they log
 //! nothing: the scrape is the record, and a log line per scrape would be noise.
 
@@ -57,6 +57,11 @@ pub const EVENTS_REPLAY_AGE: &str = "orgpool_events_replay_age_seconds";
 /// 1 while the object's subscription is live, 0 otherwise, from the ledger.
 pub const EVENTS_LIVE: &str = "orgpool_events_live";
 
+/// Bytes on disk of each ledger table (`orgpool` schema) with its indexes, by `table`.
+pub const LEDGER_TABLE_BYTES: &str = "orgpool_ledger_table_bytes";
+/// Estimated live rows of each ledger table, by `table`.
+pub const LEDGER_TABLE_ROWS: &str = "orgpool_ledger_table_rows";
+
 /// Describes every fleet series (once per scrape recorder).
 pub fn describe() {
     describe_gauge!(QUEUE_TASKS, "Tasks in Redis by job kind and state.");
@@ -106,6 +111,14 @@ pub fn describe() {
     describe_gauge!(
         EVENTS_LIVE,
         "1 while the object's change-event subscription is live."
+    );
+    describe_gauge!(
+        LEDGER_TABLE_BYTES,
+        "Bytes of each ledger table with its indexes."
+    );
+    describe_gauge!(
+        LEDGER_TABLE_ROWS,
+        "Estimated live rows of each ledger table."
     );
 }
 
@@ -351,5 +364,24 @@ impl EventsFigure<'_> {
         if let Some(a) = self.replay_age_seconds {
             gauge!(EVENTS_REPLAY_AGE, "object" => object).set(a.max(0.0));
         }
+    }
+}
+
+/// One ledger table's size (retention keeps it bounded).
+#[derive(Debug, Clone, Copy)]
+pub struct LedgerTable<'a> {
+    /// The table's name in the `orgpool` schema.
+    pub table: &'a str,
+    /// Estimated live rows.
+    pub rows: i64,
+    /// Bytes with indexes and TOAST.
+    pub bytes: i64,
+}
+
+impl LedgerTable<'_> {
+    /// Records it.
+    pub fn emit(self) {
+        gauge!(LEDGER_TABLE_BYTES, "table" => self.table.to_string()).set(self.bytes as f64);
+        gauge!(LEDGER_TABLE_ROWS, "table" => self.table.to_string()).set(self.rows as f64);
     }
 }

@@ -103,6 +103,14 @@ fn record(snap: &Snapshot) {
         }
         .emit();
     }
+    for t in &st.ledger_tables {
+        crate::telemetry::fleet::LedgerTable {
+            table: &t.table,
+            rows: t.rows_estimate,
+            bytes: t.bytes,
+        }
+        .emit();
+    }
     let a = &st.api;
     ApiUsage {
         fleet_used: a.fleet_used,

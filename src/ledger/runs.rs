@@ -216,28 +216,6 @@ pub async fn last_created(
     Ok(last)
 }
 
-/// Deletes up to `batch` succeeded runs of `kind` (with their chunks) that finished more
-/// than `keep` ago: write-back starts a run per burst of changes, and their record is
-/// the log itself. Returns how many.
-pub async fn prune_succeeded(
-    pool: &PgPool,
-    kind: &str,
-    keep: std::time::Duration,
-    batch: i64,
-) -> Result<u64, LedgerError> {
-    Ok(sqlx::query(
-        "DELETE FROM orgpool.runs WHERE id IN (
-           SELECT id FROM orgpool.runs WHERE kind = $1 AND state = 'succeeded'
-             AND finished_at < now() - make_interval(secs => $2) ORDER BY id LIMIT $3)",
-    )
-    .bind(kind)
-    .bind(keep.as_secs_f64())
-    .bind(batch)
-    .execute(pool)
-    .await?
-    .rows_affected())
-}
-
 /// The ids of every run of `kind`, oldest first (benchmarks and tests count them).
 pub async fn ids_of_kind(pool: &PgPool, kind: &str) -> Result<Vec<i64>, LedgerError> {
     let ids: Vec<(i64,)> =

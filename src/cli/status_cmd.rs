@@ -86,8 +86,8 @@ impl StatusArgs {
         for q in &st.queues {
             let d = q.depth;
             println!(
-                "  {:<13} active {:<6} scheduled {:<6} in flight {:<6} poison {}",
-                q.kind, d.active, d.scheduled, d.inflight, d.poison
+                "  {:<13} ready {:<6} scheduled {:<6} running {:<6} dead {:<6} poison {}",
+                q.kind, d.active, d.scheduled, d.inflight, d.dead, d.poison
             );
         }
         println!("DEAD CHUNKS: {} (orgpool jobs dead)", st.dead_chunks);

@@ -30,11 +30,13 @@ pub enum QueueError {
 /// How much work a queue holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Depth {
-    /// Ready to run.
+    /// Ready to run (`ready`, as metrics, the CLI and the page name it).
+    #[serde(rename = "ready")]
     pub active: u64,
     /// Waiting for their time (snoozed or retried).
     pub scheduled: u64,
-    /// Held by workers.
+    /// Held by workers (`running`).
+    #[serde(rename = "running")]
     pub inflight: u64,
     /// apalis's dead set.
     pub dead: u64,

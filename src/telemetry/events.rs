@@ -44,7 +44,7 @@ pub struct Received<'a> {
 impl Received<'_> {
     /// Counts them and logs at debug level.
     pub fn emit(self) {
-        let object = self.object.to_ascii_lowercase();
+        let object = self.object.to_string();
         for e in self.events {
             metrics::counter!(RECEIVED_TOTAL, "object" => object.clone(), "change_type" => e.change_type.label())
                 .increment(1);
@@ -80,7 +80,7 @@ pub struct Applied<'a> {
 impl Applied<'_> {
     /// Counts them, records each event's lag, logs one line.
     pub fn emit(self) {
-        let object = self.object.to_ascii_lowercase();
+        let object = self.object.to_string();
         let now = chrono::Utc::now().timestamp_millis();
         let h = metrics::histogram!(LAG_SECONDS, "object" => object.clone());
         let mut max_lag = Duration::ZERO;
@@ -130,7 +130,7 @@ pub struct SubscriptionState<'a> {
 impl SubscriptionState<'_> {
     /// Sets the gauge and logs the change.
     pub fn emit(self) {
-        let object = self.object.to_ascii_lowercase();
+        let object = self.object.to_string();
         for s in STATES {
             metrics::gauge!(SUBSCRIPTION_STATE, "object" => object.clone(), "state" => s)
                 .set(if s == self.state { 1.0 } else { 0.0 });
@@ -162,7 +162,7 @@ pub struct Gap<'a> {
 impl Gap<'_> {
     /// Counts it and logs it.
     pub fn emit(self) {
-        metrics::counter!(GAPS_TOTAL, "object" => self.object.to_ascii_lowercase(), "cause" => self.cause)
+        metrics::counter!(GAPS_TOTAL, "object" => self.object.to_string(), "cause" => self.cause)
             .increment(1);
         tracing::warn!(
             object = self.object,

@@ -15,8 +15,8 @@ pub const QUEUE_TASKS: &str = "orgpool_queue_tasks";
 pub const WORKERS: &str = "orgpool_fleet_workers";
 /// Runs by `job_kind` (the run's kind) and `state`.
 pub const RUNS: &str = "orgpool_runs";
-/// Work chunks by `run_id`, `job_kind`, `object` and `state`, for active runs and runs
-/// that ended in the last hour.
+/// Work chunks by `job_kind`, `object` and `state`, summed over the active runs and the
+/// runs that ended in the last hour (no `run_id` label: a new series per run).
 pub const RUN_CHUNKS: &str = "orgpool_run_chunks";
 /// Work chunks done, by `job_kind`, as the ledger holds them.
 pub const CHUNKS_DONE: &str = "orgpool_ledger_chunks_done_total";
@@ -161,10 +161,9 @@ pub enum LedgerFigure<'a> {
         /// How many.
         count: i64,
     },
-    /// Work chunks of one run in one state.
+    /// Work chunks of the active runs of one kind and object in one state (no run id:
+    /// a label per run would make a new series per run).
     RunChunks {
-        /// The run.
-        run_id: i64,
         /// The chunks' job kind.
         job_kind: &'a str,
         /// The run's object.
@@ -194,14 +193,12 @@ impl LedgerFigure<'_> {
                     .set(count as f64);
             }
             LedgerFigure::RunChunks {
-                run_id,
                 job_kind,
                 object,
                 state,
                 count,
             } => {
                 gauge!(RUN_CHUNKS,
-                    "run_id" => run_id.to_string(),
                     "job_kind" => job_kind.to_string(),
                     "object" => object.to_string(),
                     "state" => state.to_string())
@@ -334,10 +331,10 @@ impl WriteBackBacklog<'_> {
             ("PENDING", self.pending),
             ("FAILED", self.failed),
         ] {
-            gauge!(WRITE_BACK_BACKLOG, "object" => self.object.to_ascii_lowercase(), "state" => state)
+            gauge!(WRITE_BACK_BACKLOG, "object" => self.object.to_string(), "state" => state)
                 .set(n as f64);
         }
-        gauge!(WRITE_BACK_OLDEST, "object" => self.object.to_ascii_lowercase())
+        gauge!(WRITE_BACK_OLDEST, "object" => self.object.to_string())
             .set(self.oldest_seconds.unwrap_or(0.0).max(0.0));
     }
 }
@@ -358,7 +355,7 @@ pub struct EventsFigure<'a> {
 impl EventsFigure<'_> {
     /// Records it.
     pub fn emit(self) {
-        let object = self.object.to_ascii_lowercase();
+        let object = self.object.to_string();
         gauge!(EVENTS_BACKLOG, "object" => object.clone()).set(self.waiting as f64);
         gauge!(EVENTS_LIVE, "object" => object.clone()).set(if self.live { 1.0 } else { 0.0 });
         if let Some(a) = self.replay_age_seconds {

@@ -70,7 +70,7 @@ impl RowsWritten<'_> {
             rows = self.rows,
             "mirror rows written"
         );
-        metrics::counter!(ROWS_TOTAL, "job_kind" => self.kind, "object" => self.object.to_ascii_lowercase())
+        metrics::counter!(ROWS_TOTAL, "job_kind" => self.kind, "object" => self.object.to_string())
             .increment(self.rows);
     }
 }

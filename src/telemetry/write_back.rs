@@ -37,7 +37,7 @@ pub struct ChangesSettled<'a> {
 impl ChangesSettled<'_> {
     /// Counts them, records the lags, logs one line.
     pub fn emit(self) {
-        let object = self.object.to_ascii_lowercase();
+        let object = self.object.to_string();
         let p_max = self.lags.iter().max().copied().unwrap_or_default();
         tracing::info!(
             object = self.object,
@@ -86,7 +86,7 @@ impl Conflict<'_> {
             winner = self.winner,
             "write-back conflict: the later write wins"
         );
-        metrics::counter!(CONFLICTS_TOTAL, "object" => self.object.to_ascii_lowercase(), "winner" => self.winner)
+        metrics::counter!(CONFLICTS_TOTAL, "object" => self.object.to_string(), "winner" => self.winner)
             .increment(1);
     }
 }

@@ -37,13 +37,19 @@ fn record(snap: &Snapshot) {
         }
         .emit();
     }
+    // Summed over runs: one series per kind, object and state, not one per run.
+    let mut chunks: std::collections::BTreeMap<(&str, &str, &str), i64> = Default::default();
     for c in &snap.run_chunks {
+        *chunks
+            .entry((c.job_kind.as_str(), c.object.as_str(), c.state.as_str()))
+            .or_default() += c.count;
+    }
+    for ((job_kind, object, state), count) in chunks {
         LedgerFigure::RunChunks {
-            run_id: c.run_id,
-            job_kind: &c.job_kind,
-            object: &c.object,
-            state: &c.state,
-            count: c.count,
+            job_kind,
+            object,
+            state,
+            count,
         }
         .emit();
     }
@@ -86,7 +92,7 @@ fn record(snap: &Snapshot) {
     }
     for t in &st.write_back.tables {
         WriteBackBacklog {
-            object: &t.table,
+            object: &t.object,
             new: t.count("NEW"),
             pending: t.count("PENDING"),
             failed: t.count("FAILED"),

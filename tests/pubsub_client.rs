@@ -349,7 +349,10 @@ async fn salesforce_pubsub_client_decodes_the_fake_orgs_events() {
     assert_eq!(billing["City"], "Paris", "{e}");
     assert_eq!(billing["Street"], Json::Null, "unchanged parts are null");
     assert_eq!(billing["StateCode"], Json::Null);
-    assert!(e["payload"].get("BillingCity").is_none(), "no flat part: {e}");
+    assert!(
+        e["payload"].get("BillingCity").is_none(),
+        "no flat part: {e}"
+    );
     assert_eq!(e["payload"]["ShippingAddress"], Json::Null);
     node.event(all).await;
 

@@ -90,10 +90,10 @@ pub fn layout(def: &ObjectDef) -> Vec<TopField> {
             _ => None,
         };
         if let Some(g) = group {
-            if !out.iter().any(|t| t.name() == g) {
-                if let Some(top) = compound(def, &g, person.as_ref()) {
-                    out.push(top);
-                }
+            if !out.iter().any(|t| t.name() == g)
+                && let Some(top) = compound(def, &g, person.as_ref())
+            {
+                out.push(top);
             }
             continue;
         }

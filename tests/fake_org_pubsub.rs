@@ -2,7 +2,8 @@
 //! events from REST and Collections writes (Avro payloads, bitmaps naming the right
 //! fields, several recordIds per event), flow control, replay, keepalives, gaps and
 //! dropped subscriptions; `changeOrigin` on every write path (REST, Collections, Bulk
-//! 2.0 and 1.0, SOAP undelete; empty for admin and churn) and UNDELETE events.
+//! 2.0 and 1.0, SOAP undelete; empty for admin and churn) and UNDELETE events; compound
+//! fields (addresses, a contact's `Name`) as nested records with `<i>-0x…` bitmaps.
 
 mod fake_org_common;
 
@@ -264,6 +265,266 @@ async fn auth_topics_schema_and_rest_events() {
     let mut want = vec![id, b];
     want.sort();
     assert_eq!(ids, want);
+}
+
+/// The schema JSON of `topic`'s events.
+async fn schema_of(c: &Ctx, client: &mut PubSubClient<Channel>, topic: &str) -> String {
+    let topic = client
+        .get_topic(authed(
+            c,
+            &c.token,
+            TopicRequest {
+                topic_name: topic.into(),
+            },
+        ))
+        .await
+        .expect("topic")
+        .into_inner();
+    client
+        .get_schema(authed(
+            c,
+            &c.token,
+            SchemaRequest {
+                schema_id: topic.schema_id,
+            },
+        ))
+        .await
+        .expect("schema")
+        .into_inner()
+        .schema_json
+}
+
+/// Top-level position of field `name` in the schema (0 is the header).
+fn position(schema_json: &str, name: &str) -> usize {
+    let schema: serde_json::Value = serde_json::from_str(schema_json).expect("json");
+    schema["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .position(|f| f["name"] == name)
+        .unwrap_or_else(|| panic!("{name} in {schema_json}"))
+}
+
+/// The parts of a nested record value, by name.
+fn parts(v: &Avro) -> Vec<(String, Avro)> {
+    match v {
+        Avro::Union(1, inner) => match inner.as_ref() {
+            Avro::Record(p) => p.clone(),
+            o => panic!("not a record: {o:?}"),
+        },
+        o => panic!("not a present record: {o:?}"),
+    }
+}
+
+fn text(v: &str) -> Avro {
+    Avro::Union(1, Box::new(Avro::String(v.into())))
+}
+
+fn null() -> Avro {
+    Avro::Union(0, Box::new(Avro::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compound_fields_are_nested_records_with_part_bitmaps() {
+    let c = Ctx::new().await;
+    let mut client = channel(&c).await;
+
+    // The schema: one top-level field per compound, a record of prefix-less parts.
+    let account = schema_of(&c, &mut client, "/data/AccountChangeEvent").await;
+    let js: serde_json::Value = serde_json::from_str(&account).expect("json");
+    let top: Vec<&str> = js["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    for flat in [
+        "BillingCity",
+        "BillingStreet",
+        "ShippingCity",
+        "BillingLatitude",
+    ] {
+        assert!(
+            !top.contains(&flat),
+            "{flat} is nested, not top-level: {top:?}"
+        );
+    }
+    let billing = position(&account, "BillingAddress");
+    assert_eq!(position(&account, "ShippingAddress"), billing + 1);
+    let record = &js["fields"][billing]["type"];
+    assert_eq!(record[0], "null");
+    assert_eq!(record[1]["type"], "record");
+    assert_eq!(record[1]["name"], "Address");
+    let part_names: Vec<&str> = record[1]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        part_names,
+        [
+            "Street",
+            "City",
+            "State",
+            "PostalCode",
+            "Country",
+            "StateCode",
+            "CountryCode",
+            "Latitude",
+            "Longitude",
+            "GeocodeAccuracy"
+        ]
+    );
+    assert_eq!(record[1]["fields"][1]["type"], json!(["null", "string"]));
+    assert_eq!(record[1]["fields"][7]["type"], json!(["null", "double"]));
+    // Avro defines a named type once: the second address names it.
+    assert_eq!(
+        js["fields"][billing + 1]["type"],
+        json!(["null", "Address"])
+    );
+
+    let contact = schema_of(&c, &mut client, "/data/ContactChangeEvent").await;
+    let cj: serde_json::Value = serde_json::from_str(&contact).expect("json");
+    let name = &cj["fields"][position(&contact, "Name")]["type"][1];
+    assert_eq!(name["name"], "Name");
+    let name_parts: Vec<&str> = name["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(name_parts, ["Salutation", "FirstName", "LastName"]);
+    for flat in ["FirstName", "LastName", "Salutation", "MailingCity"] {
+        assert!(
+            cj["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["name"] != flat),
+            "{flat} is nested, not top-level"
+        );
+    }
+    position(&contact, "MailingAddress");
+
+    // CREATE: the parts with values inside the record; an empty address is null.
+    let mut sub = subscribe(
+        &c,
+        &mut client,
+        "/data/AccountChangeEvent",
+        ReplayPreset::Earliest,
+        Vec::new(),
+        10,
+    )
+    .await
+    .expect("subscribe");
+    let id = c
+        .create(
+            "Account",
+            json!({"Name": "Nested", "BillingStreet": "1 Main St", "BillingCity": "Lyon"}),
+        )
+        .await;
+    let r = next_events(&mut sub).await;
+    let rec = decode(&account, &r.events[0].event.as_ref().unwrap().payload);
+    let b = parts(get(&rec, "BillingAddress"));
+    assert_eq!(b[0], ("Street".to_string(), text("1 Main St")));
+    assert_eq!(b[1], ("City".to_string(), text("Lyon")));
+    assert_eq!(b[2], ("State".to_string(), null()));
+    assert_eq!(get(&rec, "ShippingAddress"), &null());
+    assert!(strings(get(&header(&rec), "changedFields")).is_empty());
+
+    // UPDATE of one part: the compound's top-level bit, and `<i>-0x2` for City.
+    let resp = c
+        .patch(
+            &format!("/sobjects/Account/{id}"),
+            &json!({"BillingCity": "Paris"}),
+        )
+        .await;
+    assert!(resp.status().is_success());
+    let r = next_events(&mut sub).await;
+    let rec = decode(&account, &r.events[0].event.as_ref().unwrap().payload);
+    let h = header(&rec);
+    let changed = strings(get(&h, "changedFields"));
+    assert_eq!(changed.len(), 2, "{changed:?}");
+    let mut names = bitmap_fields(&account, &changed[0]);
+    names.sort();
+    assert_eq!(names, ["BillingAddress", "LastModifiedDate"]);
+    assert_eq!(changed[1], format!("{billing}-0x2"));
+    assert!(strings(get(&h, "nulledFields")).is_empty());
+    let b = parts(get(&rec, "BillingAddress"));
+    assert_eq!(b[1], ("City".to_string(), text("Paris")));
+    assert_eq!(
+        b[0],
+        ("Street".to_string(), null()),
+        "unchanged parts are null"
+    );
+
+    // Nulling a part: the record is there, the part null, both lists name it.
+    let resp = c
+        .patch(
+            &format!("/sobjects/Account/{id}"),
+            &json!({"BillingStreet": null}),
+        )
+        .await;
+    assert!(resp.status().is_success());
+    let r = next_events(&mut sub).await;
+    let rec = decode(&account, &r.events[0].event.as_ref().unwrap().payload);
+    let h = header(&rec);
+    let nulled = strings(get(&h, "nulledFields"));
+    assert_eq!(bitmap_fields(&account, &nulled[0]), ["BillingAddress"]);
+    assert_eq!(&nulled[1..], [format!("{billing}-0x1")]);
+    assert_eq!(
+        strings(get(&h, "changedFields"))[1],
+        format!("{billing}-0x1")
+    );
+    assert!(
+        parts(get(&rec, "BillingAddress"))
+            .iter()
+            .all(|(_, v)| *v == null())
+    );
+
+    // A contact's Name: FirstName is part 1 of the Name record.
+    let cid = c
+        .create(
+            "Contact",
+            json!({"FirstName": "Ada", "LastName": "Lovelace"}),
+        )
+        .await;
+    let resp = c
+        .patch(
+            &format!("/sobjects/Contact/{cid}"),
+            &json!({"FirstName": "Augusta"}),
+        )
+        .await;
+    assert!(resp.status().is_success());
+    let mut csub = subscribe(
+        &c,
+        &mut client,
+        "/data/ContactChangeEvent",
+        ReplayPreset::Earliest,
+        Vec::new(),
+        10,
+    )
+    .await
+    .expect("subscribe");
+    let mut events = Vec::new();
+    while events.len() < 2 {
+        events.extend(next_events(&mut csub).await.events);
+    }
+    let created = decode(&contact, &events[0].event.as_ref().unwrap().payload);
+    let n = parts(get(&created, "Name"));
+    assert_eq!(
+        n,
+        [
+            ("Salutation".to_string(), null()),
+            ("FirstName".to_string(), text("Ada")),
+            ("LastName".to_string(), text("Lovelace")),
+        ]
+    );
+    let updated = decode(&contact, &events[1].event.as_ref().unwrap().payload);
+    let changed = strings(get(&header(&updated), "changedFields"));
+    assert_eq!(changed[1], format!("{}-0x2", position(&contact, "Name")));
+    assert_eq!(parts(get(&updated, "Name"))[1].1, text("Augusta"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,9 @@
 //! subscribes to `/data/AccountChangeEvent` and `/data/ChangeEvents`, and prints what
 //! the client decoded as JSON lines. The test makes changes through REST and checks
 //! each decoded event: change type, record ids, field values, `changeOrigin`, and the
-//! field names the client makes of the `changedFields` / `nulledFields` bitmaps. Then
+//! field names the client makes of the `changedFields` / `nulledFields` bitmaps, also
+//! for a compound field (`BillingAddress`, a nested record whose changed parts the
+//! `<i>-0x…` entries name: `BillingAddress.City`). Then
 //! the client disconnects, more changes happen, and it reconnects with user-supplied
 //! auth and resumes from a stored replay id (CUSTOM); an undelete shows up as UNDELETE.
 //!
@@ -326,6 +328,61 @@ async fn salesforce_pubsub_client_decodes_the_fake_orgs_events() {
     );
     assert_eq!(header(&on_all)["recordIds"], json!([id]));
 
+    // UPDATE of one part of a compound field: the value is nested in its record, and
+    // the client names the compound and the part (`<i>-0x…` entry).
+    o.rest(
+        Method::PATCH,
+        &format!("/sobjects/Account/{id}"),
+        Some(json!({"BillingCity": "Paris"})),
+        true,
+    )
+    .await;
+    let e = node.event(acct).await;
+    let h = header(&e);
+    assert_eq!(h["changeType"], "UPDATE");
+    assert_eq!(
+        names(&h["changedFields"]),
+        vec!["BillingAddress", "BillingAddress.City", "LastModifiedDate"]
+    );
+    assert!(names(&h["nulledFields"]).is_empty());
+    let billing = &e["payload"]["BillingAddress"];
+    assert_eq!(billing["City"], "Paris", "{e}");
+    assert_eq!(billing["Street"], Json::Null, "unchanged parts are null");
+    assert_eq!(billing["StateCode"], Json::Null);
+    assert!(
+        e["payload"].get("BillingCity").is_none(),
+        "no flat part: {e}"
+    );
+    assert_eq!(e["payload"]["ShippingAddress"], Json::Null);
+    node.event(all).await;
+
+    // Two parts at once, one of them nulled.
+    o.rest(
+        Method::PATCH,
+        &format!("/sobjects/Account/{id}"),
+        Some(json!({"BillingCity": null, "BillingStreet": "1 Main St"})),
+        true,
+    )
+    .await;
+    let e = node.event(acct).await;
+    let h = header(&e);
+    assert_eq!(
+        names(&h["changedFields"]),
+        vec![
+            "BillingAddress",
+            "BillingAddress.City",
+            "BillingAddress.Street",
+            "LastModifiedDate"
+        ]
+    );
+    assert_eq!(
+        names(&h["nulledFields"]),
+        vec!["BillingAddress", "BillingAddress.City"]
+    );
+    assert_eq!(e["payload"]["BillingAddress"]["Street"], "1 Main St");
+    assert_eq!(e["payload"]["BillingAddress"]["City"], Json::Null);
+    node.event(all).await;
+
     // UPDATE with a nulled field: the client turns the bitmaps into field names.
     o.rest(
         Method::PATCH,
@@ -421,5 +478,7 @@ async fn salesforce_pubsub_client_decodes_the_fake_orgs_events() {
     assert_eq!(e["payload"]["Name"], "PubSub Client One");
     assert_eq!(e["payload"]["Phone"], "555-0100");
     assert_eq!(e["payload"]["Industry"], Json::Null);
+    assert_eq!(e["payload"]["BillingAddress"]["Street"], "1 Main St");
+    assert_eq!(e["payload"]["BillingAddress"]["City"], Json::Null);
     node.send(json!({"op": "exit"}));
 }

@@ -173,3 +173,39 @@ pub async fn applied(env: &Env) -> i64 {
     env.count("SELECT coalesce(sum(applied), 0)::bigint FROM orgpool.subscriptions")
         .await
 }
+
+/// Restores deleted records with the SOAP partner `undelete` call, as a client sends
+/// it; panics unless every id came back.
+pub async fn soap_undelete(env: &Env, ids: &[&str]) {
+    let t = token(env).await;
+    let ids: String = ids
+        .iter()
+        .map(|i| format!("<urn:ids>{i}</urn:ids>"))
+        .collect();
+    let envelope = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:urn="urn:partner.soap.sforce.com">
+  <soapenv:Header><urn:SessionHeader><urn:sessionId>{t}</urn:sessionId></urn:SessionHeader></soapenv:Header>
+  <soapenv:Body><urn:undelete>{ids}</urn:undelete></soapenv:Body>
+</soapenv:Envelope>"#
+    );
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/services/Soap/u/62.0/{}",
+            env.org.base_url,
+            env.org.org_id()
+        ))
+        .header("Content-Type", "text/xml; charset=utf-8")
+        .header("SOAPAction", "undelete")
+        .body(envelope)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body = resp.text().await.unwrap();
+    assert!(status.is_success(), "undelete: {status} {body}");
+    assert!(
+        !body.contains("<success>false</success>"),
+        "undelete: {body}"
+    );
+}

@@ -4,7 +4,10 @@
 //! them to the mirror whatever their origin. The field lists of the header are bitmaps:
 //! `0x` + hex of a number whose bit `i` is top-level schema field `i`, and
 //! `<i>-0x<hex>` for the parts of compound field `i` (`BillingAddress`: its parts are
-//! the fields `BillingStreet`, `BillingCity`, ...).
+//! the fields `BillingStreet`, `BillingCity`, ...). Salesforce sets compound field
+//! `i`'s top-level bit as well, so only a top-level bit with no `<i>-` entry means the
+//! whole compound. A record type is defined once and named afterwards
+//! (`ShippingAddress` is `["null", "Address"]`), so named records are resolved.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -36,8 +39,10 @@ impl EventSchema {
         };
         let fields: Vec<String> = top.iter().map(|f| f.name.clone()).collect();
         let mut parts = BTreeMap::new();
+        // Record types by name, in definition order (a reference follows its definition).
+        let mut named: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (i, f) in top.iter().enumerate() {
-            if let Some(names) = record_fields(&f.schema) {
+            if let Some(names) = record_fields(&f.schema, &mut named) {
                 parts.insert(i, names);
             }
         }
@@ -138,6 +143,12 @@ impl EventSchema {
     /// The field names a bitmap list names.
     pub fn names(&self, bitmaps: &[String]) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
+        // Compound fields whose changed parts an `<i>-` entry lists.
+        let listed: BTreeSet<usize> = bitmaps
+            .iter()
+            .filter_map(|e| e.split_once('-'))
+            .filter_map(|(p, _)| p.parse().ok())
+            .collect();
         for entry in bitmaps {
             match entry.split_once('-') {
                 Some((parent, bits)) => {
@@ -157,7 +168,9 @@ impl EventSchema {
                 None => {
                     for i in bits_of(entry) {
                         if let Some(name) = self.fields.get(i).filter(|_| i > 0) {
-                            if self.parts.contains_key(&i) {
+                            if listed.contains(&i) {
+                                // Its `<i>-` entry names the parts.
+                            } else if self.parts.contains_key(&i) {
                                 // A whole compound field: every part.
                                 for part in &self.parts[&i] {
                                     out.insert(part_field(name, part));
@@ -195,19 +208,30 @@ pub fn bits_of(bitmap: &str) -> Vec<usize> {
 }
 
 /// The real field of part `part` of compound field `parent`: an address's parts carry
-/// its prefix (`BillingAddress.Street` is `BillingStreet`); a name's are fields already
-/// (`Name.FirstName` is `FirstName`).
+/// its prefix (`BillingAddress.Street` is `BillingStreet`); a geolocation's are its
+/// component fields (`Site__c.Latitude` is `Site__Latitude__s`); a name's are fields
+/// already (`Name.FirstName` is `FirstName`).
 fn part_field(parent: &str, part: &str) -> String {
-    match parent.strip_suffix("Address") {
-        Some(prefix) if !prefix.is_empty() => format!("{prefix}{part}"),
+    if let Some(prefix) = parent.strip_suffix("Address").filter(|p| !p.is_empty()) {
+        return format!("{prefix}{part}");
+    }
+    match parent.strip_suffix("__c") {
+        Some(base) if !base.is_empty() => format!("{base}__{part}__s"),
         _ => part.to_string(),
     }
 }
 
-fn record_fields(s: &Schema) -> Option<Vec<String>> {
+/// The part names of a (nullable) record field; records seen are remembered in `named`
+/// so a later reference by name resolves.
+fn record_fields(s: &Schema, named: &mut BTreeMap<String, Vec<String>>) -> Option<Vec<String>> {
     match s {
-        Schema::Record(r) => Some(r.fields.iter().map(|f| f.name.clone()).collect()),
-        Schema::Union(u) => u.variants().iter().find_map(record_fields),
+        Schema::Record(r) => {
+            let names: Vec<String> = r.fields.iter().map(|f| f.name.clone()).collect();
+            named.insert(r.name.name.clone(), names.clone());
+            Some(names)
+        }
+        Schema::Ref { name } => named.get(&name.name).cloned(),
+        Schema::Union(u) => u.variants().iter().find_map(|v| record_fields(v, named)),
         _ => None,
     }
 }

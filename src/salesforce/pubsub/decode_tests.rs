@@ -32,7 +32,12 @@ fn schema_json() -> String {
                 {"name": "Street", "type": ["null", "string"], "default": null},
                 {"name": "City", "type": ["null", "string"], "default": null}
             ]}], "default": null},
-            {"name": "Founded__c", "type": ["null", {"type": "int", "logicalType": "date"}], "default": null}
+            {"name": "Founded__c", "type": ["null", {"type": "int", "logicalType": "date"}], "default": null},
+            {"name": "ShippingAddress", "type": ["null", "Address"], "default": null},
+            {"name": "Site__c", "type": ["null", {"type": "record", "name": "Location", "fields": [
+                {"name": "Latitude", "type": ["null", "double"], "default": null},
+                {"name": "Longitude", "type": ["null", "double"], "default": null}
+            ]}], "default": null}
         ]
     })
     .to_string()
@@ -86,6 +91,8 @@ fn payload(
         "LastModifiedDate",
         "BillingAddress",
         "Founded__c",
+        "ShippingAddress",
+        "Site__c",
     ];
     let mut record = vec![("ChangeEventHeader".to_string(), header)];
     record.extend(names.iter().map(|n| n.to_string()).zip(fields));
@@ -100,7 +107,13 @@ fn bitmaps_name_top_level_fields_and_compound_parts() {
     assert!(bits_of("0xZZ").is_empty());
     let names: Vec<String> = s.names(&["0x6".into()]).into_iter().collect();
     assert_eq!(names, ["AnnualRevenue", "Name"]);
-    // Field 4 is BillingAddress; `4-0x2` is its part 1, City.
+    // Field 4 is BillingAddress; `4-0x2` is its part 1, City. Salesforce sets the
+    // compound's top-level bit 4 too; that does not make every part changed.
+    let names: Vec<String> = s
+        .names(&["0x18".into(), "4-0x2".into()])
+        .into_iter()
+        .collect();
+    assert_eq!(names, ["BillingCity", "LastModifiedDate"]);
     let names: Vec<String> = s
         .names(&["0x8".into(), "4-0x2".into()])
         .into_iter()
@@ -109,6 +122,16 @@ fn bitmaps_name_top_level_fields_and_compound_parts() {
     // The whole compound field named at top level: every part.
     let names: Vec<String> = s.names(&["0x10".into()]).into_iter().collect();
     assert_eq!(names, ["BillingCity", "BillingStreet"]);
+    // ShippingAddress (6) names the Address record defined by BillingAddress; a
+    // geolocation's parts are its `__s` component fields.
+    let names: Vec<String> = s
+        .names(&["0xC0".into(), "6-0x1".into(), "7-0x3".into()])
+        .into_iter()
+        .collect();
+    assert_eq!(
+        names,
+        ["ShippingStreet", "Site__Latitude__s", "Site__Longitude__s"]
+    );
 }
 
 #[test]
@@ -128,6 +151,14 @@ fn a_create_carries_every_non_null_field_as_text() {
                 ("City".into(), none()),
             ])),
             some(Avro::Date(19_844)),
+            some(Avro::Record(vec![
+                ("Street".into(), none()),
+                ("City".into(), some(Avro::String("Lyon".into()))),
+            ])),
+            some(Avro::Record(vec![
+                ("Latitude".into(), some(Avro::Double(45.75))),
+                ("Longitude".into(), none()),
+            ])),
         ],
     );
     let e = s.decode(&bytes).unwrap();
@@ -145,6 +176,9 @@ fn a_create_carries_every_non_null_field_as_text() {
     assert_eq!(v("BillingStreet").as_deref(), Some("1 Main St"));
     assert_eq!(v("Founded__c").as_deref(), Some("2024-05-01"));
     assert!(!e.values.contains_key("BillingCity"));
+    assert_eq!(v("ShippingCity").as_deref(), Some("Lyon"));
+    assert_eq!(v("Site__Latitude__s").as_deref(), Some("45.75"));
+    assert!(!e.values.contains_key("Site__Longitude__s"));
 }
 
 #[test]
@@ -160,6 +194,8 @@ fn an_update_carries_only_changed_fields_and_nulls_the_nulled() {
             some(Avro::String("Acme 2".into())),
             none(),
             some(Avro::TimestampMillis(1_714_564_800_000)),
+            none(),
+            none(),
             none(),
             none(),
         ],
@@ -182,4 +218,33 @@ fn a_payload_that_does_not_fit_the_schema_is_a_decode_error() {
     let err = s.decode(&[0xff, 0x01]).unwrap_err();
     assert!(matches!(err, PubSubError::Decode(_)), "{err}");
     assert!(EventSchema::parse("{\"type\": \"string\"}").is_err());
+}
+
+#[test]
+fn an_update_of_compound_parts_changes_only_those_parts() {
+    let s = EventSchema::parse(&schema_json()).unwrap();
+    // BillingAddress (4): City set, Street nulled; LastModifiedDate (3) changed.
+    let bytes = payload(
+        &s,
+        (1, "UPDATE"),
+        &["0x18", "4-0x3"],
+        &["0x10", "4-0x1"],
+        vec![
+            none(),
+            none(),
+            some(Avro::TimestampMillis(1_714_564_800_000)),
+            some(Avro::Record(vec![
+                ("Street".into(), none()),
+                ("City".into(), some(Avro::String("Paris".into()))),
+            ])),
+            none(),
+            none(),
+            none(),
+        ],
+    );
+    let e = s.decode(&bytes).unwrap();
+    let keys: Vec<&str> = e.values.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["BillingCity", "BillingStreet", "LastModifiedDate"]);
+    assert_eq!(e.values["BillingCity"].as_deref(), Some("Paris"));
+    assert_eq!(e.values["BillingStreet"], None);
 }

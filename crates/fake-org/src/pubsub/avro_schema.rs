@@ -1,15 +1,16 @@
 //! The Avro schema of an object's change event, as `GetSchema` returns it: the record
 //! `<Object>ChangeEvent` whose field 0 is the real `ChangeEventHeader` and whose other
-//! fields are the object's fields as `["null", T]` unions (CDC never carries formula
-//! fields, compound fields' wrappers, `Id` (the header has it), `IsDeleted` or `SystemModstamp`). The schema id is
-//! a hash of the JSON, so it changes exactly when the schema does.
+//! fields are the object's fields as `["null", T]` unions, compound fields as nested
+//! records (the layout is `compound.rs`'s). The schema id is a hash of the JSON, so it
+//! changes exactly when the schema does.
 
 use base64::Engine;
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 
 use super::PubSubError;
-use crate::model::{FieldType, ObjectDef};
+use super::compound::{TopField, layout, schema_fields};
+use crate::model::ObjectDef;
 
 /// The change types of `ChangeEventHeader.changeType`, in the schema's symbol order.
 pub const CHANGE_TYPES: [&str; 10] = [
@@ -34,25 +35,26 @@ pub struct EventSchema {
     pub json: String,
     /// The parsed schema, for encoding.
     pub avro: apache_avro::Schema,
-    /// Top-level fields after the header: `(value slot, type, name)`; field `i` of this
-    /// list is top-level schema field `i + 1`, the bit the bitmaps use.
-    pub fields: Vec<(usize, FieldType, String)>,
+    /// Top-level fields after the header; field `i` of this list is top-level schema
+    /// field `i + 1`, the bit the bitmaps use.
+    pub top: Vec<TopField>,
+    /// Every value slot the events carry (plain fields and stored compound parts).
+    pub slots: Vec<usize>,
 }
 
 impl EventSchema {
     /// The schema of `def`'s change events.
     pub fn of(def: &ObjectDef) -> Result<EventSchema, PubSubError> {
-        let fields: Vec<(usize, FieldType, String)> = def
-            .fields
+        let top = layout(def);
+        let slots = top
             .iter()
-            .filter(|f| !f.calculated && !f.ftype.is_compound())
-            .filter(|f| !matches!(f.name.as_str(), "Id" | "IsDeleted" | "SystemModstamp"))
-            .filter_map(|f| f.slot.map(|s| (s, f.ftype, f.name.clone())))
+            .flat_map(|t| match t {
+                TopField::Plain(slot, _, _) => vec![*slot],
+                TopField::Compound(_, _, parts) => parts.iter().filter_map(|p| p.slot).collect(),
+            })
             .collect();
         let mut avro_fields = vec![json!({"name": "ChangeEventHeader", "type": header_type()})];
-        avro_fields.extend(fields.iter().map(
-            |(_, t, name)| json!({"name": name, "type": ["null", avro_type(*t)], "default": null}),
-        ));
+        avro_fields.extend(schema_fields(&top));
         let record = json!({
             "type": "record",
             "name": event_name(&def.name),
@@ -68,16 +70,21 @@ impl EventSchema {
             id,
             json,
             avro,
-            fields,
+            top,
+            slots,
         })
     }
 
-    /// Top-level schema position of a value slot (1-based after the header).
-    pub fn position(&self, slot: usize) -> Option<usize> {
-        self.fields
-            .iter()
-            .position(|(s, _, _)| *s == slot)
-            .map(|i| i + 1)
+    /// Where a value slot is: its top-level schema position (1-based after the header)
+    /// and, for a part of a compound field, the part's index in the nested record.
+    pub fn locate(&self, slot: usize) -> Option<(usize, Option<usize>)> {
+        self.top.iter().enumerate().find_map(|(i, t)| match t {
+            TopField::Plain(s, _, _) => (*s == slot).then_some((i + 1, None)),
+            TopField::Compound(_, _, parts) => parts
+                .iter()
+                .position(|p| p.slot == Some(slot))
+                .map(|j| (i + 1, Some(j))),
+        })
     }
 }
 
@@ -99,18 +106,6 @@ pub fn object_of_event(event: &str) -> Option<String> {
         Some(custom) => format!("{custom}__c"),
         None => base.to_string(),
     })
-}
-
-fn avro_type(t: FieldType) -> Json {
-    match t {
-        FieldType::Boolean => json!("boolean"),
-        FieldType::Int => json!("int"),
-        FieldType::Double | FieldType::Currency | FieldType::Percent => json!("double"),
-        FieldType::Date => json!({"type": "int", "logicalType": "date"}),
-        FieldType::DateTime => json!({"type": "long", "logicalType": "timestamp-millis"}),
-        FieldType::Time => json!({"type": "int", "logicalType": "time-millis"}),
-        _ => json!("string"),
-    }
 }
 
 fn header_type() -> Json {

@@ -64,18 +64,18 @@ pub fn commit(
         let (fields, changed, nulled) = match p.kind {
             Kind::Create | Kind::Undelete => {
                 let fields: Vec<(usize, Value)> = schema
-                    .fields
+                    .slots
                     .iter()
-                    .map(|(s, _, _)| (*s, value(*s)))
+                    .map(|s| (*s, value(*s)))
                     .filter(|(_, v)| !v.is_null())
                     .collect();
                 (fields, Vec::new(), Vec::new())
             }
             Kind::Update => {
                 let changed: Vec<usize> = schema
-                    .fields
+                    .slots
                     .iter()
-                    .map(|(s, _, _)| *s)
+                    .copied()
                     .filter(|s| p.slots.contains(s))
                     .collect();
                 let nulled: Vec<usize> = changed

@@ -7,6 +7,7 @@
 pub mod avro_schema;
 pub mod bus;
 pub mod capture;
+pub mod compound;
 pub mod encode;
 pub mod events;
 pub mod listen;

@@ -349,6 +349,14 @@ async fn every_dashboard_expression_returns_data_from_a_real_prometheus() {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     assert!(empty.is_empty(), "expressions without data: {empty:#?}");
+    // Each process's own process_* metrics, not only the web process's.
+    for job in ["orgpool_web", "orgpool_workers", "orgpool_scheduler"] {
+        let r = query(prom, &format!("process_resident_memory_bytes{{job=\"{job}\"}}")).await;
+        assert!(
+            r["data"]["result"].as_array().is_some_and(|a| !a.is_empty()),
+            "{job} exports process_resident_memory_bytes: {r}"
+        );
+    }
 
     // The "Dead chunks" panel shows the ledger's figure: mark three chunks failed for
     // good (as a run whose chunks ran out of attempts leaves them) and watch it follow.

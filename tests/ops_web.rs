@@ -186,7 +186,7 @@ async fn the_enqueue_api_needs_the_token_and_its_run_shows_on_the_page_and_in_me
     let total = run["chunks_total"].as_i64().unwrap();
     for want in [
         format!(
-            "orgpool_run_chunks{{run_id=\"{id}\",job_kind=\"initial_load\",object=\"Opportunity\",state=\"done\"}} {total}"
+            "orgpool_run_chunks{{job_kind=\"initial_load\",object=\"Opportunity\",state=\"done\"}} {total}"
         ),
         format!("orgpool_ledger_chunks_done_total{{job_kind=\"initial_load\"}} {total}"),
         "orgpool_mirror_table_rows{object=\"Opportunity\"} 20000".to_string(),
@@ -197,6 +197,11 @@ async fn the_enqueue_api_needs_the_token_and_its_run_shows_on_the_page_and_in_me
         assert!(metrics.contains(&want), "/metrics has {want}\n{metrics}");
     }
     assert!(metrics.contains("orgpool_fleet_workers 1"), "{metrics}");
+    assert!(!metrics.contains("run_id="), "no label per run: {metrics}");
+    // The web process's own process metrics.
+    for want in ["process_resident_memory_bytes", "process_cpu_seconds_total"] {
+        assert!(metrics.contains(want), "/metrics has {want}\n{metrics}");
+    }
     assert!(
         metrics.contains("# TYPE orgpool_ledger_chunks_done_total counter"),
         "{metrics}"

@@ -76,10 +76,10 @@ async fn the_status_page_metrics_status_and_failures_show_write_back() {
         .await
         .unwrap();
     for want in [
-        "orgpool_write_back_backlog{object=\"account\",state=\"FAILED\"} 1",
-        "orgpool_write_back_backlog{object=\"account\",state=\"NEW\"} 0",
-        "orgpool_write_back_backlog{object=\"contact\",state=\"PENDING\"} 0",
-        "orgpool_write_back_oldest_seconds{object=\"account\"} 0",
+        "orgpool_write_back_backlog{object=\"Account\",state=\"FAILED\"} 1",
+        "orgpool_write_back_backlog{object=\"Account\",state=\"NEW\"} 0",
+        "orgpool_write_back_backlog{object=\"Contact\",state=\"PENDING\"} 0",
+        "orgpool_write_back_oldest_seconds{object=\"Account\"} 0",
     ] {
         assert!(metrics.contains(want), "/metrics has {want}\n{metrics}");
     }

@@ -69,6 +69,7 @@ pub fn install(port: Option<u16>) -> Result<Option<PrometheusHandle>, ExporterEr
                 .with_http_listener(addr)
                 .install()
                 .map_err(|source| ExporterError::Listen { addr, source })?;
+            super::process::sample_in_background();
             Ok(None)
         }
         None => Ok(Some(builder()?.install_recorder()?)),

@@ -8,6 +8,7 @@ pub mod events;
 pub mod exporter;
 pub mod fleet;
 pub mod jobs;
+pub mod process;
 pub mod salesforce;
 pub mod scheduler;
 pub mod write_back;

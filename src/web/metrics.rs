@@ -14,7 +14,10 @@ use crate::telemetry::fleet::{
 pub fn render(snap: &Snapshot) -> String {
     let recorder = PrometheusBuilder::new().build_recorder();
     let handle = recorder.handle();
-    metrics::with_local_recorder(&recorder, || record(snap));
+    metrics::with_local_recorder(&recorder, || {
+        record(snap);
+        crate::telemetry::process::collect();
+    });
     handle.render()
 }
 

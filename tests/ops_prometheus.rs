@@ -351,9 +351,15 @@ async fn every_dashboard_expression_returns_data_from_a_real_prometheus() {
     assert!(empty.is_empty(), "expressions without data: {empty:#?}");
     // Each process's own process_* metrics, not only the web process's.
     for job in ["orgpool_web", "orgpool_workers", "orgpool_scheduler"] {
-        let r = query(prom, &format!("process_resident_memory_bytes{{job=\"{job}\"}}")).await;
+        let r = query(
+            prom,
+            &format!("process_resident_memory_bytes{{job=\"{job}\"}}"),
+        )
+        .await;
         assert!(
-            r["data"]["result"].as_array().is_some_and(|a| !a.is_empty()),
+            r["data"]["result"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty()),
             "{job} exports process_resident_memory_bytes: {r}"
         );
     }

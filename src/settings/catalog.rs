@@ -199,6 +199,8 @@ pub const SETTINGS: &[Setting] = &[
         "the address the web process binds"),
     s("ORGPOOL_WEB_TOKEN", Note("none"), Web,
         "bearer token (16 characters or more) for `POST /api/runs` and, by default, every page but `/healthz`; without one the enqueue API answers 401").secret(),
+    s("ORGPOOL_WEB_READ_TOKEN", Note("none"), Web,
+        "a second token (16 characters or more) that opens the pages and the console but cannot act: its POSTs answer 403").secret(),
     s("ORGPOOL_WEB_PROTECT_READS", Value("true"), Web,
         "`false` leaves the status page, `/metrics` and `GET /api/*` open while the token still guards the enqueue API"),
     s("ORGPOOL_WEB_REFRESH_SECS", Value("5"), Web,

@@ -109,8 +109,9 @@ pub async fn run(s: Services, leader: Leader, mut shutdown: watch::Receiver<bool
     let _ = leader.release().await;
 }
 
-/// The mappings that want a stream: `events = true` and loaded. A mapping switched off
-/// loses its subscription row and inbox.
+/// The mappings that want a stream: `events = true`, loaded and not paused (a paused
+/// mapping's stream stops; its subscription row keeps the replay id, so resuming picks
+/// up where it stopped). A mapping switched off loses its subscription row and inbox.
 async fn wanted(s: &Services) -> Result<Vec<(String, Duration)>, ledger::LedgerError> {
     let rows = ledger::mappings::all(&s.pool).await?;
     let subs = ledger::events::subscriptions(&s.pool).await?;
@@ -118,7 +119,7 @@ async fn wanted(s: &Services) -> Result<Vec<(String, Duration)>, ledger::LedgerE
     for row in &rows {
         let Ok(m) = row.mapping() else { continue };
         if m.events {
-            if row.watermark.is_some() && row.state != "loading" {
+            if row.watermark.is_some() && row.state != "loading" && !row.paused {
                 out.push((row.object.clone(), m.interval()));
             }
         } else if subs

@@ -98,10 +98,18 @@ pub async fn list(
         Ok(k) => k,
         Err(e) => return unavailable(e),
     };
-    let objects = match crate::ledger::mappings::tables(pool).await {
+    let mut objects = match crate::ledger::mappings::tables(pool).await {
         Ok(t) => t.into_iter().map(|t| t.object).collect::<Vec<_>>(),
         Err(e) => return unavailable(e),
     };
+    // A mapping not run yet is in the mappings file only; the start form offers it too.
+    if let Ok(file) = crate::scheduler::catalog::read(&st.services.settings.mappings_path) {
+        for m in file.mapping {
+            if !objects.iter().any(|o| o.eq_ignore_ascii_case(&m.object)) {
+                objects.push(m.object);
+            }
+        }
+    }
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     let link = |p: i64| {
         let mut parts = vec![format!("page={p}")];

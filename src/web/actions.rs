@@ -65,13 +65,13 @@ fn check(st: &WebState, headers: &HeaderMap, f: &ActionForm, back: &str) -> Opti
     }
 }
 
-fn id_of(raw: &str, what: &str) -> Result<i64, Response> {
+fn id_of(raw: &str, what: &str) -> Result<i64, Box<Response>> {
     raw.parse::<i64>().map_err(|_| {
-        refused(
+        Box::new(refused(
             StatusCode::BAD_REQUEST,
             &format!("{raw:?} is not a {what} id (a whole number)"),
             "/runs",
-        )
+        ))
     })
 }
 
@@ -85,7 +85,7 @@ pub async fn retry_run(
 ) -> Response {
     let id = match id_of(&raw, "run") {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let back = format!("/runs/{id}");
     if let Some(r) = check(&st, &headers, &f, &back) {
@@ -103,7 +103,7 @@ pub async fn retry_chunk(
 ) -> Response {
     let id = match id_of(&raw, "chunk") {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Some(r) = check(&st, &headers, &f, "/runs") {
         return r;
@@ -158,7 +158,7 @@ pub async fn cancel_run(
 ) -> Response {
     let id = match id_of(&raw, "run") {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let back = format!("/runs/{id}");
     if let Some(r) = check(&st, &headers, &f, &back) {

@@ -121,6 +121,16 @@ async fn wanted(s: &Services) -> Result<Vec<(String, Duration)>, ledger::LedgerE
         if m.events {
             if row.watermark.is_some() && row.state != "loading" && !row.paused {
                 out.push((row.object.clone(), m.interval()));
+            } else if row.paused
+                && let Some(sub) = subs
+                    .iter()
+                    .find(|s| s.object == row.object && s.state != "stopped")
+            {
+                // Its stream is being stopped; say why where status reads it (a stream
+                // that went live meanwhile is marked again on the next look).
+                let why = format!("mapping paused: `orgpool mappings resume {}`", row.object);
+                ledger::events::set_state(&s.pool, &row.object, &sub.topic, "stopped", Some(&why))
+                    .await?;
             }
         } else if subs
             .iter()

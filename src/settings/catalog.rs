@@ -204,7 +204,7 @@ pub const SETTINGS: &[Setting] = &[
     s("ORGPOOL_WEB_PROTECT_READS", Value("true"), Web,
         "`false` leaves the status page, `/metrics` and `GET /api/*` open while the token still guards the enqueue API"),
     s("ORGPOOL_WEB_REFRESH_SECS", Value("5"), Web,
-        "seconds between reloads of the status page"),
+        "seconds between refreshes of the status page and the console's tables"),
     s("SALESFORCE_LOGIN_URL", Value("https://login.salesforce.com"), Salesforce,
         "where the token endpoint is: `https://test.salesforce.com` for sandboxes, your My Domain for client credentials"),
     s("SALESFORCE_INSTANCE_URL", Note("none"), Salesforce,

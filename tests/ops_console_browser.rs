@@ -185,15 +185,20 @@ impl Browser {
 }
 
 impl Drop for Browser {
+    /// Ends the session (which closes Chromium) with a plain HTTP DELETE, also when the
+    /// test panicked, then stops ChromeDriver.
     fn drop(&mut self) {
-        let _ = std::process::Command::new("curl")
-            .args([
-                "-s",
-                "-X",
-                "DELETE",
-                &format!("{}/session/{}", self.base, self.session),
-            ])
-            .output();
+        use std::io::{Read, Write};
+        let addr = self.base.trim_start_matches("http://").to_string();
+        if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let _ = write!(
+                s,
+                "DELETE /session/{} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n",
+                self.session
+            );
+            let _ = s.read_to_end(&mut Vec::new());
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }

@@ -7,7 +7,7 @@
 use maud::{Markup, html};
 
 use super::access::Access;
-use super::layout::{self, when};
+use super::layout::{self, maybe, when};
 use super::runs_page::urlencode;
 use super::snapshot::Snapshot;
 
@@ -23,7 +23,7 @@ pub fn render(snap: &Snapshot, access: &Access, refresh_secs: u64) -> Markup {
                     " · " (snap.workers) " worker process(es) live · Salesforce: "
                     @if api.outage { span.bad { "OUTAGE (workers wait, no attempts spent)" } }
                     @else { span.ok { "no outage flagged" } }
-                    @if let Some(p) = &api.paused { " · " span.bad { "paused by the API budget" @if let Some(t) = p.until { " until ~" (t.format("%H:%M UTC")) } } }
+                    @if let Some(p) = &api.paused { " · " span.bad { "paused by the API budget" @if let Some(t) = p.until { " until ~" (when(t)) } } }
                     " · " a href="metrics" { "metrics" }
                 }
                 h2 { "Mappings" }
@@ -39,7 +39,7 @@ pub fn render(snap: &Snapshot, access: &Access, refresh_secs: u64) -> Markup {
                             }
                             td.num { (m.rows.map_or("-".into(), |r| r.to_string())) }
                             td.num { (m.lag_seconds.map_or("-".into(), human_secs)) }
-                            td { (m.last_sync_at.map_or("never".into(), |t| t.format("%H:%M:%S").to_string())) }
+                            td { (maybe(m.last_sync_at, "never")) }
                             td.num { (m.failed_chunks) }
                             td {
                                 @if let Some(e) = &m.error { span.bad { (e) } }
@@ -66,7 +66,7 @@ pub fn render(snap: &Snapshot, access: &Access, refresh_secs: u64) -> Markup {
                                 td.num { (r.chunks_done) "/" (r.chunks_total) }
                                 td class=(num_class(r.chunks_failed > 0)) { (r.chunks_failed) }
                                 td.num { (r.rows) }
-                                td { (r.created_at.format("%H:%M:%S")) }
+                                td { (when(r.created_at)) }
                             }
                         }
                     }
@@ -115,7 +115,7 @@ pub fn render(snap: &Snapshot, access: &Access, refresh_secs: u64) -> Markup {
                                 td { (f.opportunity_sfid.as_deref().unwrap_or("")) }
                                 td { (f.code) } td { (f.message) }
                                 td.num { (f.attempts) }
-                                td { (f.at.format("%H:%M:%S")) }
+                                td { (when(f.at)) }
                             }
                         }
                     }
@@ -126,7 +126,7 @@ pub fn render(snap: &Snapshot, access: &Access, refresh_secs: u64) -> Markup {
                     @if let Some(a) = api.allowed { " of " (a) " allowed" }
                     ". The org reports " (api.org_used) " used"
                     @if api.org_limit > 0 { " of " (api.org_limit) }
-                    @if let Some(at) = api.org_reported_at { " (reported " (at.format("%H:%M:%S UTC")) ")" }
+                    @if let Some(at) = api.org_reported_at { " (reported " (when(at)) ")" }
                     "."
                 }
                 @if let Some(p) = &api.paused { p.bad { "Work is " (p.describe(snap.at)) "." } }
@@ -175,7 +175,7 @@ fn write_back(wb: &crate::status::write_back::WriteBackStatus) -> Markup {
                             td.num { (f.record_id.map_or(String::new(), |r| r.to_string())) }
                             td { code { (f.sfid.as_deref().unwrap_or("")) } }
                             td.bad { (f.sf_message.as_deref().unwrap_or("")) }
-                            td { (f.at.map_or(String::new(), |t| t.format("%H:%M:%S").to_string())) }
+                            td { (maybe(f.at, "")) }
                         }
                     }
                 }

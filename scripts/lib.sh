@@ -130,6 +130,16 @@ ensure_prometheus() {
   fi
 }
 
+# Debian's Chromium and ChromeDriver (the console's browser test drives them over
+# WebDriver); nothing is downloaded but the two packages.
+ensure_chromium() {
+  [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] && return 0
+  header "Installing Chromium and ChromeDriver (for the console's browser test)"
+  apt_install chromium chromium-driver
+  [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] \
+    || die "chromium/chromedriver still missing after installing chromium and chromium-driver"
+}
+
 pg_answering() {
   if have pg_isready; then
     pg_isready -q -t 3 -d "$DATABASE_URL" >/dev/null 2>&1

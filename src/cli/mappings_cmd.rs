@@ -1,7 +1,9 @@
 //! `orgpool mappings import FILE.json`: writes jobs/mappings.toml from a Heroku Connect
 //! mapping export. `orgpool mappings check [--file F]`: the scheduler's checks of the
 //! file against the org's describe, as a command that starts nothing (exit 0 when
-//! good, 1 with every problem listed when not).
+//! good, 1 with every problem listed when not). `orgpool mappings pause|resume OBJECT`:
+//! the scheduler starts no run for a paused mapping and it gets no change-event
+//! stream, until resumed.
 
 use clap::{Args, Subcommand};
 
@@ -37,6 +39,17 @@ pub enum MappingsCommand {
         #[arg(long)]
         file: Option<String>,
     },
+    /// Pause a mapping: the scheduler starts no run for it (loads, resyncs, reconciles)
+    /// and its change-event stream stops. Runs under way go on (`orgpool jobs cancel`).
+    Pause {
+        /// The object, as mapped.
+        object: String,
+    },
+    /// Resume a paused mapping: its schedule and change events go on where they stood.
+    Resume {
+        /// The object, as mapped.
+        object: String,
+    },
 }
 
 impl MappingsArgs {
@@ -49,8 +62,24 @@ impl MappingsArgs {
                 force,
             } => import(&file, &output, force),
             MappingsCommand::Check { file } => check(file).await,
+            MappingsCommand::Pause { object } => pause(&object, true).await,
+            MappingsCommand::Resume { object } => pause(&object, false).await,
         }
     }
+}
+
+async fn pause(object: &str, paused: bool) -> anyhow::Result<()> {
+    let s = crate::app::Services::connect(crate::app::SalesforceUse::None, 2, None).await?;
+    let (name, changed) = crate::ledger::mappings::set_paused(&s.pool, object, paused).await?;
+    let word = if paused { "paused" } else { "resumed" };
+    match (changed, paused) {
+        (true, true) => println!(
+            "{name} paused: the scheduler starts no run for it and its change events stop; `orgpool mappings resume {name}` undoes it"
+        ),
+        (true, false) => println!("{name} resumed: its schedule and change events go on"),
+        (false, _) => println!("{name} was already {word}; nothing changed"),
+    }
+    Ok(())
 }
 
 fn import(file: &str, output: &str, force: bool) -> anyhow::Result<()> {

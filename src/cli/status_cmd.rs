@@ -46,6 +46,12 @@ impl StatusArgs {
                 "  {:<24} {:<8} rows {:<10} last sync {:<19} lag {:<8} failed chunks {}",
                 m.object, m.state, rows, last, lag, m.failed_chunks
             );
+            if m.paused {
+                println!(
+                    "      PAUSED: no run starts (`orgpool mappings resume {}`)",
+                    m.object
+                );
+            }
             if let Some(e) = &m.error {
                 println!("      error: {e}");
             }

@@ -36,6 +36,10 @@ pub struct MappingRow {
     pub last_resync_at: Option<DateTime<Utc>>,
     /// Last reconcile run created.
     pub last_reconcile_at: Option<DateTime<Utc>>,
+    /// Paused: the scheduler starts no run for it and it gets no change-event stream.
+    pub paused: bool,
+    /// Since when, while paused.
+    pub paused_at: Option<DateTime<Utc>>,
 }
 
 impl MappingRow {
@@ -80,6 +84,37 @@ pub async fn all(pool: &PgPool) -> Result<Vec<MappingRow>, LedgerError> {
             .fetch_all(pool)
             .await?,
     )
+}
+
+/// Pauses (`paused` true) or resumes a mapping; returns the object as the ledger spells
+/// it and whether that changed anything (pausing a paused mapping is no error). The
+/// object is matched without regard to case, as everywhere else.
+pub async fn set_paused(
+    pool: &PgPool,
+    object: &str,
+    paused: bool,
+) -> Result<(String, bool), LedgerError> {
+    let changed: Option<(String,)> = sqlx::query_as(
+        "UPDATE orgpool.mappings SET paused = $2,
+                paused_at = CASE WHEN $2 THEN now() ELSE NULL END, updated_at = now()
+         WHERE lower(object) = lower($1) AND paused <> $2 RETURNING object",
+    )
+    .bind(object)
+    .bind(paused)
+    .fetch_optional(pool)
+    .await?;
+    if let Some((name,)) = changed {
+        return Ok((name, true));
+    }
+    let found: Option<(String,)> =
+        sqlx::query_as("SELECT object FROM orgpool.mappings WHERE lower(object) = lower($1)")
+            .bind(object)
+            .fetch_optional(pool)
+            .await?;
+    match found {
+        Some((name,)) => Ok((name, false)),
+        None => Err(LedgerError::NoSuchMapping(object.to_string())),
+    }
 }
 
 /// Where a mapped object's mirror table is.

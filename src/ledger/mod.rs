@@ -6,6 +6,7 @@
 //! the `orgpool` control schema is in this module (`tests/layering.rs` checks it).
 
 pub mod chunks;
+pub mod console;
 pub mod decode;
 pub mod error;
 pub mod events;

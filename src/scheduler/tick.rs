@@ -1,6 +1,7 @@
 //! One scheduler pass: start the runs that are due (an initial load for a new mapping,
-//! a resync when its interval has passed, a reconcile when its period has), re-push
-//! chunks Redis lost, and prune what is past retention ([`super::retention`]). Runs close themselves, with
+//! a resync when its interval has passed, a reconcile when its period has; none for a
+//! paused mapping), re-push chunks Redis lost, and prune what is past retention
+//! ([`super::retention`]). Runs close themselves, with
 //! their last chunk (`ledger::lifecycle`).
 
 use std::time::Duration;
@@ -37,6 +38,11 @@ pub async fn tick(
         let Some(row) = rows.iter().find(|r| r.object == m.object) else {
             continue;
         };
+        // Paused by an operator (`orgpool mappings pause`, the console): no run starts,
+        // not even the initial load, until it is resumed.
+        if row.paused {
+            continue;
+        }
         let due = |last: Option<chrono::DateTime<Utc>>, every: Duration| {
             last.is_none_or(|t| now - t >= chrono::Duration::from_std(every).unwrap_or_default())
         };

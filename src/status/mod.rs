@@ -5,6 +5,7 @@
 //! the ledger's own tables. Used by `orgpool status` (text or JSON) and the web process.
 
 pub mod events;
+pub mod tables;
 pub mod write_back;
 
 use chrono::{DateTime, Utc};
@@ -73,6 +74,10 @@ pub struct MappingStatus {
     pub fix: Option<String>,
     /// Columns kept for fields that left the org.
     pub missing_columns: serde_json::Value,
+    /// Paused by an operator: the scheduler starts no run for it.
+    pub paused: bool,
+    /// Since when, while paused.
+    pub paused_at: Option<DateTime<Utc>>,
 }
 
 /// One active run, or one that ended with refused records still open.
@@ -185,6 +190,8 @@ pub async fn read(s: &Services) -> Result<Status, StatusError> {
             error: m.error.or_else(|| gone.clone().map(|g| g.0)),
             fix: m.fix.or_else(|| gone.map(|g| g.1)),
             missing_columns: m.missing,
+            paused: m.paused,
+            paused_at: m.paused_at,
         });
     }
     let mut runs = Vec::new();

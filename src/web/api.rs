@@ -31,6 +31,12 @@ pub async fn create_runs(
             "the enqueue API is off: set ORGPOOL_WEB_TOKEN on the web process and send it as `Authorization: Bearer TOKEN`",
         );
     };
+    if st.read_token.as_ref().is_some_and(|t| t.allows(&headers)) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "this token is read-only (ORGPOOL_WEB_READ_TOKEN); starting runs needs ORGPOOL_WEB_TOKEN",
+        );
+    }
     if !token.allows(&headers) {
         return error(
             StatusCode::UNAUTHORIZED,

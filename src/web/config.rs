@@ -19,6 +19,9 @@ pub struct WebConfig {
     /// but `/healthz` (`ORGPOOL_WEB_TOKEN`, default none: the enqueue API refuses all
     /// requests and the pages are open).
     pub token: Option<Secret>,
+    /// A token that opens the pages but cannot act (`ORGPOOL_WEB_READ_TOKEN`, default
+    /// none): the console's forms and `POST /api/runs` answer it 403.
+    pub read_token: Option<Secret>,
     /// Whether the read-only pages need the token too (`ORGPOOL_WEB_PROTECT_READS`,
     /// default true; only matters when a token is set).
     pub protect_reads: bool,
@@ -32,6 +35,7 @@ impl Default for WebConfig {
             port: 5000,
             bind: IpAddr::from([0, 0, 0, 0]),
             token: None,
+            read_token: None,
             protect_reads: true,
             refresh: Duration::from_secs(5),
         }
@@ -53,11 +57,12 @@ impl WebConfig {
     ) -> Result<WebConfig, SettingsError> {
         let v = Vars::checked(vars)?;
         let d = WebConfig::default();
-        let token = v.text("ORGPOOL_WEB_TOKEN");
-        if token.as_ref().is_some_and(|t| t.len() < MIN_TOKEN_LEN) {
+        let token = long_enough(&v, "ORGPOOL_WEB_TOKEN")?;
+        let read_token = long_enough(&v, "ORGPOOL_WEB_READ_TOKEN")?;
+        if read_token.is_some() && read_token == token {
             return Err(SettingsError::invalid(
-                "ORGPOOL_WEB_TOKEN",
-                "it is shorter than 16 characters; use a long random value (e.g. `openssl rand -hex 32`)",
+                "ORGPOOL_WEB_READ_TOKEN",
+                "it is the same as ORGPOOL_WEB_TOKEN, so it could act; give it a value of its own",
             ));
         }
         Ok(WebConfig {
@@ -69,6 +74,7 @@ impl WebConfig {
                 )?
                 .unwrap_or(d.bind),
             token: token.map(Secret::new),
+            read_token: read_token.map(Secret::new),
             protect_reads: v
                 .flag("ORGPOOL_WEB_PROTECT_READS")?
                 .unwrap_or(d.protect_reads),
@@ -77,6 +83,18 @@ impl WebConfig {
                 .map_or(d.refresh, Duration::from_secs),
         })
     }
+}
+
+/// The token in `name`, refused when shorter than [`MIN_TOKEN_LEN`] (never echoed).
+fn long_enough(v: &Vars, name: &str) -> Result<Option<String>, SettingsError> {
+    let token = v.text(name);
+    if token.as_ref().is_some_and(|t| t.len() < MIN_TOKEN_LEN) {
+        return Err(SettingsError::invalid(
+            name,
+            "it is shorter than 16 characters; use a long random value (e.g. `openssl rand -hex 32`)",
+        ));
+    }
+    Ok(token)
 }
 
 #[cfg(test)]
@@ -106,6 +124,7 @@ mod tests {
         for (k, v) in [
             ("PORT", "http"),
             ("ORGPOOL_WEB_TOKEN", "short"),
+            ("ORGPOOL_WEB_READ_TOKEN", "short"),
             ("ORGPOOL_WEB_PROTECT_READS", "maybe"),
             ("ORGPOOL_WEB_REFRESH_SECS", "0"),
             ("ORGPOOL_WEB_TOKN", "x"),

@@ -1,39 +1,29 @@
 //! The HTML status page: mappings with state, rows, lag and errors; current runs with
 //! progress; queues; write-back per read_write table with its refused changes; dead
-//! chunks and failed records; API usage. Plain HTML and a little
-//! CSS (no JavaScript); it reloads itself with a meta refresh. Every value goes through
-//! maud, which escapes it.
+//! chunks and failed records; API usage. Plain HTML in the console's chrome
+//! ([`super::layout`]: its sections refresh in place); objects and runs link to their
+//! console pages. Every value goes through maud, which escapes it.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, html};
 
+use super::access::Access;
+use super::layout::{self, maybe, when};
+use super::runs_page::urlencode;
 use super::snapshot::Snapshot;
 
-const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border-bottom:1px solid #ddd;padding:.25em .7em;text-align:left}
-th{background:#f4f4f4}.num{text-align:right;font-variant-numeric:tabular-nums}
-.ok{color:#176f2c}.bad{color:#b00020;font-weight:600}.muted{color:#777}progress{width:12em}";
-
-/// Renders the page; `refresh_secs` is the reload interval.
-pub fn render(snap: &Snapshot, refresh_secs: u64) -> Markup {
+/// Renders the page for a viewer with `access`; `refresh_secs` is the reload interval.
+pub fn render(snap: &Snapshot, access: &Access, refresh_secs: u64) -> Markup {
     let st = &snap.status;
     let api = &st.api;
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta http-equiv="refresh" content=(refresh_secs);
-                title { "orgpool status" }
-                style { (PreEscaped(STYLE)) }
-            }
-            body {
+    let body = html! {
+            div #status data-live {
                 h1 { "orgpool" }
                 p {
-                    "Updated " (snap.at.format("%Y-%m-%d %H:%M:%S UTC"))
+                    "Updated " (when(snap.at))
                     " · " (snap.workers) " worker process(es) live · Salesforce: "
                     @if api.outage { span.bad { "OUTAGE (workers wait, no attempts spent)" } }
                     @else { span.ok { "no outage flagged" } }
-                    @if let Some(p) = &api.paused { " · " span.bad { "paused by the API budget" @if let Some(t) = p.until { " until ~" (t.format("%H:%M UTC")) } } }
+                    @if let Some(p) = &api.paused { " · " span.bad { "paused by the API budget" @if let Some(t) = p.until { " until ~" (when(t)) } } }
                     " · " a href="metrics" { "metrics" }
                 }
                 h2 { "Mappings" }
@@ -41,12 +31,15 @@ pub fn render(snap: &Snapshot, refresh_secs: u64) -> Markup {
                     tr { th { "object" } th { "table" } th { "state" } th.num { "rows" } th.num { "lag" } th { "last sync" } th.num { "failed chunks" } th { "problem" } }
                     @for m in &st.mappings {
                         tr {
-                            td { (m.object) }
+                            td { a href={"/mappings/" (urlencode(&m.object))} { (m.object) } }
                             td { code { (m.table) } }
-                            td class=(if m.state == "error" { "bad" } else { "" }) { (m.state) }
+                            td class=(if m.state == "error" { "bad" } else { "" }) {
+                                (m.state)
+                                @if m.paused { " " span.bad { "(paused)" } }
+                            }
                             td.num { (m.rows.map_or("-".into(), |r| r.to_string())) }
                             td.num { (m.lag_seconds.map_or("-".into(), human_secs)) }
-                            td { (m.last_sync_at.map_or("never".into(), |t| t.format("%H:%M:%S").to_string())) }
+                            td { (maybe(m.last_sync_at, "never")) }
                             td.num { (m.failed_chunks) }
                             td {
                                 @if let Some(e) = &m.error { span.bad { (e) } }
@@ -62,7 +55,7 @@ pub fn render(snap: &Snapshot, refresh_secs: u64) -> Markup {
                         tr { th { "run" } th { "kind" } th { "object" } th { "state" } th { "progress" } th.num { "chunks" } th.num { "failed" } th.num { "rows" } th { "started" } }
                         @for r in &st.runs {
                             tr {
-                                td { (r.id) }
+                                td { a href={"/runs/" (r.id)} { (r.id) } }
                                 td { (r.kind) }
                                 td { (r.object) }
                                 td class=(if r.records_refused > 0 { "bad" } else { "" }) {
@@ -73,7 +66,7 @@ pub fn render(snap: &Snapshot, refresh_secs: u64) -> Markup {
                                 td.num { (r.chunks_done) "/" (r.chunks_total) }
                                 td class=(num_class(r.chunks_failed > 0)) { (r.chunks_failed) }
                                 td.num { (r.rows) }
-                                td { (r.created_at.format("%H:%M:%S")) }
+                                td { (when(r.created_at)) }
                             }
                         }
                     }
@@ -97,12 +90,12 @@ pub fn render(snap: &Snapshot, refresh_secs: u64) -> Markup {
                 h2 { "Dead chunks (" (st.dead_chunks) ")" }
                 @if snap.dead.is_empty() { p.muted { "None." } }
                 @else {
-                    p.muted { "Retry with " code { "orgpool jobs retry" } "." }
+                    p.muted { "Retry from the run's page, or with " code { "orgpool jobs retry" } "." }
                     table {
                         tr { th { "chunk" } th { "run" } th { "kind" } th.num { "attempts" } th { "class" } th { "error" } }
                         @for c in &snap.dead {
                             tr {
-                                td { (c.id) } td { (c.run_id) } td { (c.kind) }
+                                td { (c.id) } td { a href={"/runs/" (c.run_id)} { (c.run_id) } } td { (c.kind) }
                                 td.num { (c.attempts) }
                                 td { (c.error_class.as_deref().unwrap_or("")) }
                                 td { (c.error.as_deref().unwrap_or("")) }
@@ -122,7 +115,7 @@ pub fn render(snap: &Snapshot, refresh_secs: u64) -> Markup {
                                 td { (f.opportunity_sfid.as_deref().unwrap_or("")) }
                                 td { (f.code) } td { (f.message) }
                                 td.num { (f.attempts) }
-                                td { (f.at.format("%H:%M:%S")) }
+                                td { (when(f.at)) }
                             }
                         }
                     }
@@ -133,13 +126,13 @@ pub fn render(snap: &Snapshot, refresh_secs: u64) -> Markup {
                     @if let Some(a) = api.allowed { " of " (a) " allowed" }
                     ". The org reports " (api.org_used) " used"
                     @if api.org_limit > 0 { " of " (api.org_limit) }
-                    @if let Some(at) = api.org_reported_at { " (reported " (at.format("%H:%M:%S UTC")) ")" }
+                    @if let Some(at) = api.org_reported_at { " (reported " (when(at)) ")" }
                     "."
                 }
                 @if let Some(p) = &api.paused { p.bad { "Work is " (p.describe(snap.at)) "." } }
             }
-        }
-    }
+    };
+    layout::page("Status", access, refresh_secs, body)
 }
 
 /// Per read_write table its log rows by state and the oldest waiting change, then the
@@ -182,7 +175,7 @@ fn write_back(wb: &crate::status::write_back::WriteBackStatus) -> Markup {
                             td.num { (f.record_id.map_or(String::new(), |r| r.to_string())) }
                             td { code { (f.sfid.as_deref().unwrap_or("")) } }
                             td.bad { (f.sf_message.as_deref().unwrap_or("")) }
-                            td { (f.at.map_or(String::new(), |t| t.format("%H:%M:%S").to_string())) }
+                            td { (maybe(f.at, "")) }
                         }
                     }
                 }

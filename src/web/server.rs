@@ -1,23 +1,26 @@
-//! The router and the listener: read-only routes (`/`, `/metrics`, `/api/status`,
-//! `/api/runs/{id}`) behind the token when one is set and reads are protected, the
-//! enqueue route (`POST /api/runs`) always behind it, `/healthz` always open (platform
-//! health checks carry no token).
+//! The router and the listener: read-only routes (`/`, the console's `/runs`,
+//! `/runs/{id}` and `/mappings/{object}`, `/metrics`, `/api/status`, `/api/runs/{id}`)
+//! behind a token when one is set and reads are protected ([`super::access`]), the
+//! console's POST forms and the enqueue route (`POST /api/runs`) always behind the
+//! operator token, `/login` and `/healthz` always open (platform health checks carry
+//! no token).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{Extension, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::sync::watch;
 
+use super::access::{self, Access};
 use super::auth::Token;
 use super::config::WebConfig;
 use super::error::{WebError, unavailable};
-use super::{api, page, snapshot};
+use super::{actions, api, mapping_page, page, run_page, runs_page, snapshot};
 use crate::app::Services;
 
 /// What every handler shares.
@@ -27,18 +30,22 @@ pub struct WebState {
     pub services: Services,
     /// Settings.
     pub config: WebConfig,
-    /// The token's digest, when one is set.
+    /// The operator token's digest, when one is set.
     pub token: Option<Token>,
+    /// The read-only token's digest, when one is set.
+    pub read_token: Option<Token>,
 }
 
 impl WebState {
     /// State for `services` under `config`.
     pub fn new(services: Services, config: WebConfig) -> WebState {
         let token = config.token.as_ref().map(Token::new);
+        let read_token = config.read_token.as_ref().map(Token::new);
         WebState {
             services,
             config,
             token,
+            read_token,
         }
     }
 }
@@ -47,12 +54,30 @@ impl WebState {
 pub fn router(state: Arc<WebState>) -> Router {
     let reads = Router::new()
         .route("/", get(status_page))
+        .route("/runs", get(runs_page::list))
+        .route("/runs/{id}", get(run_page::show))
+        .route("/mappings/{object}", get(mapping_page::show))
         .route("/metrics", get(metrics))
         .route("/api/status", get(api::status))
         .route("/api/runs/{id}", get(api::run))
-        .layer(middleware::from_fn_with_state(state.clone(), guard_reads));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            access::guard_reads,
+        ));
+    // Each action checks the operator token, the origin and the CSRF token itself, so
+    // a refusal can say which failed.
+    let actions = Router::new()
+        .route("/runs", post(actions::start_run))
+        .route("/runs/{id}/retry", post(actions::retry_run))
+        .route("/runs/{id}/cancel", post(actions::cancel_run))
+        .route("/chunks/{id}/retry", post(actions::retry_chunk))
+        .route("/mappings/{object}/pause", post(actions::pause))
+        .route("/mappings/{object}/resume", post(actions::resume));
     Router::new()
         .merge(reads)
+        .merge(actions)
+        .route("/login", get(access::login_form).post(access::login))
+        .route("/logout", post(access::logout))
         .route("/api/runs", post(api::create_runs))
         .route("/healthz", get(healthz))
         .with_state(state)
@@ -76,27 +101,12 @@ pub async fn serve(
         .map_err(WebError::Serve)
 }
 
-async fn guard_reads(State(st): State<Arc<WebState>>, req: Request, next: Next) -> Response {
-    match &st.token {
-        Some(t) if st.config.protect_reads && !t.allows(req.headers()) => {
-            let mut r = (
-                StatusCode::UNAUTHORIZED,
-                "this page needs the token: send `Authorization: Bearer $ORGPOOL_WEB_TOKEN`, or sign in with any user name and the token as the password\n",
-            )
-                .into_response();
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"orgpool\", charset=\"UTF-8\""),
-            );
-            r
-        }
-        _ => next.run(req).await,
-    }
-}
-
-async fn status_page(State(st): State<Arc<WebState>>) -> Response {
+async fn status_page(
+    State(st): State<Arc<WebState>>,
+    Extension(access): Extension<Access>,
+) -> Response {
     match snapshot::read(&st.services).await {
-        Ok(s) => page::render(&s, st.config.refresh.as_secs()).into_response(),
+        Ok(s) => page::render(&s, &access, st.config.refresh.as_secs()).into_response(),
         Err(e) => unavailable(e),
     }
 }

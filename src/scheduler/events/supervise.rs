@@ -109,8 +109,9 @@ pub async fn run(s: Services, leader: Leader, mut shutdown: watch::Receiver<bool
     let _ = leader.release().await;
 }
 
-/// The mappings that want a stream: `events = true` and loaded. A mapping switched off
-/// loses its subscription row and inbox.
+/// The mappings that want a stream: `events = true`, loaded and not paused (a paused
+/// mapping's stream stops; its subscription row keeps the replay id, so resuming picks
+/// up where it stopped). A mapping switched off loses its subscription row and inbox.
 async fn wanted(s: &Services) -> Result<Vec<(String, Duration)>, ledger::LedgerError> {
     let rows = ledger::mappings::all(&s.pool).await?;
     let subs = ledger::events::subscriptions(&s.pool).await?;
@@ -118,8 +119,18 @@ async fn wanted(s: &Services) -> Result<Vec<(String, Duration)>, ledger::LedgerE
     for row in &rows {
         let Ok(m) = row.mapping() else { continue };
         if m.events {
-            if row.watermark.is_some() && row.state != "loading" {
+            if row.watermark.is_some() && row.state != "loading" && !row.paused {
                 out.push((row.object.clone(), m.interval()));
+            } else if row.paused
+                && let Some(sub) = subs
+                    .iter()
+                    .find(|s| s.object == row.object && s.state != "stopped")
+            {
+                // Its stream is being stopped; say why where status reads it (a stream
+                // that went live meanwhile is marked again on the next look).
+                let why = format!("mapping paused: `orgpool mappings resume {}`", row.object);
+                ledger::events::set_state(&s.pool, &row.object, &sub.topic, "stopped", Some(&why))
+                    .await?;
             }
         } else if subs
             .iter()

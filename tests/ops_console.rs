@@ -90,6 +90,7 @@ async fn the_console_shows_every_page_and_its_actions_change_the_ledger() {
                 "1500 rows",
                 "watermark",
                 "Recent runs",
+                "Lag history",
                 "no subscription",
                 "Pause",
             ],

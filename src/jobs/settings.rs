@@ -51,6 +51,15 @@ impl Default for JobSettings {
 }
 
 impl JobSettings {
+    /// When a resync that must read a change made by now may start: after the resync
+    /// lag, and past the current second, since a resync's window ends at a whole second
+    /// (exclusive) and Salesforce stamps changes to the second.
+    pub fn resync_covering_now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+            + chrono::Duration::from_std(self.resync_lag).unwrap_or_default()
+            + chrono::Duration::seconds(2)
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<JobSettings, SettingsError> {
         JobSettings::from_vars(Vars::from_env())

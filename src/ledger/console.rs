@@ -223,3 +223,37 @@ struct FailureRow {
     at: DateTime<Utc>,
     resolved: bool,
 }
+
+/// One sync's lag: when a load or resync of the object ended, and how far behind the
+/// org its table was then (the run's end minus the watermark it left).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LagPoint {
+    /// The run.
+    pub run_id: i64,
+    /// `initial_load`, `reload` or `resync`.
+    pub kind: String,
+    /// When it ended.
+    pub finished_at: DateTime<Utc>,
+    /// Seconds between its end and the watermark it set.
+    pub lag_seconds: f64,
+}
+
+/// The lag each of the object's last `limit` succeeded syncs left, newest first.
+pub async fn lag_history(
+    pool: &PgPool,
+    object: &str,
+    limit: i64,
+) -> Result<Vec<LagPoint>, LedgerError> {
+    Ok(sqlx::query_as(
+        "SELECT id AS run_id, kind, finished_at,
+                extract(epoch FROM finished_at - window_to)::float8 AS lag_seconds
+         FROM orgpool.runs
+         WHERE lower(object) = lower($1) AND kind IN ('initial_load', 'reload', 'resync')
+           AND state = 'succeeded' AND window_to IS NOT NULL AND finished_at IS NOT NULL
+         ORDER BY finished_at DESC LIMIT $2",
+    )
+    .bind(object)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}

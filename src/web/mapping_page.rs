@@ -62,6 +62,10 @@ pub async fn show(
         Ok(r) => r,
         Err(e) => return unavailable(e),
     };
+    let lags = match console::lag_history(pool, &row.object, LISTED).await {
+        Ok(l) => l,
+        Err(e) => return unavailable(e),
+    };
     let dead = match console::failed_chunks_of(pool, &row.object, LISTED).await {
         Ok(d) => d,
         Err(e) => return unavailable(e),
@@ -140,6 +144,21 @@ pub async fn show(
             h2 { "Recent runs" }
             p.muted { (total) " in all · " a href={"/runs?object=" (urlencode(&row.object))} { "all of them" } }
             (run_table(&runs))
+            h2 { "Lag history" }
+            @if lags.is_empty() { p.muted { "No load or resync has finished yet." } }
+            @else {
+                p.muted { "How far behind the org the table was as each load or resync ended (its end minus the watermark it left)." }
+                (layout::table(&["run", "kind", "ended", "lag"], html! {
+                    @for l in &lags {
+                        tr {
+                            td { a href={"/runs/" (l.run_id)} { (l.run_id) } }
+                            td { (l.kind) }
+                            td { (when(l.finished_at)) }
+                            td.num { (human_secs(l.lag_seconds)) }
+                        }
+                    }
+                }))
+            }
             h2 { "Failed chunks" }
             @if dead.is_empty() { p.muted { "None." } }
             @else {

@@ -172,8 +172,7 @@ async fn apply_batch(
         ledger::mappings::resync_due_by(
             &ctx.pool,
             &run.object,
-            chrono::Utc::now()
-                + chrono::Duration::from_std(ctx.settings.resync_lag).unwrap_or_default(),
+            ctx.settings.resync_covering_now(),
             mapping.interval(),
         )
         .await?;

@@ -203,8 +203,7 @@ async fn store(
 /// Makes the object's next resync due once the resync lag has passed.
 async fn heal(ctx: &StreamCtx, object: &str, cause: &'static str) {
     telemetry::Gap { object, cause }.emit();
-    let lag = chrono::Duration::from_std(ctx.s.settings.resync_lag).unwrap_or_default();
-    let at = chrono::Utc::now() + lag;
+    let at = ctx.s.settings.resync_covering_now();
     if let Err(e) = ledger::mappings::resync_due_by(&ctx.s.pool, object, at, ctx.interval).await {
         tracing::warn!(object, error = %e, "gap resync not scheduled; the regular resync covers it");
     }

@@ -170,6 +170,12 @@ async fn the_enqueue_api_needs_the_token_and_its_run_shows_on_the_page_and_in_me
         },
     )
     .await;
+    // The ledger's own table sizes, which retention bounds.
+    let (_, page) = get(&page_url, Some(TOKEN)).await;
+    assert!(
+        page.contains("Ledger tables") && page.contains("orgpool.runs"),
+        "the status page shows the ledger's table sizes:\n{page}"
+    );
     env.wait_succeeded(id, Duration::from_secs(180)).await;
     let (code, run) = get(&format!("{base}/api/runs/{id}"), Some(TOKEN)).await;
     let run: serde_json::Value = serde_json::from_str(&run).unwrap();

@@ -130,6 +130,17 @@ pub fn render(snap: &Snapshot, access: &Access, refresh_secs: u64) -> Markup {
                     "."
                 }
                 @if let Some(p) = &api.paused { p.bad { "Work is " (p.describe(snap.at)) "." } }
+                h2 { "Ledger tables" }
+                p.muted { "Sizes of the control schema's tables (rows as Postgres estimates them); the scheduler prunes them by the retention settings (docs/mirror.md, Retention)." }
+                (layout::table(&["table", "rows", "size"], html! {
+                    @for t in &st.ledger_tables {
+                        tr {
+                            td { code { "orgpool." (t.table) } }
+                            td.num { (t.rows_estimate) }
+                            td.num { (layout::bytes(t.bytes)) }
+                        }
+                    }
+                }))
             }
     };
     layout::page("Status", access, refresh_secs, body)

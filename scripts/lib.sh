@@ -308,55 +308,43 @@ ensure_redis() {
   info "Redis is ready on $bind:$port (nothing saved to disk; log: ${TMPDIR:-/tmp}/orgpool-redis-$port.log)"
 }
 
-# ---------------------------------------------------------- jsforce client
+# ------------------------------------------------------ Node test clients
 
 JSFORCE_DIR="$ORGPOOL_ROOT/tests/clients/jsforce"
+PUBSUB_CLIENT_DIR="$ORGPOOL_ROOT/tests/clients/pubsub"
 
-# Installs the pinned jsforce into tests/clients/jsforce/node_modules, unless
-# the installed tree already matches package.json and package-lock.json.
-ensure_jsforce_client() {
+# Installs the pinned npm packages of the test client in DIR (named NAME in messages)
+# into DIR/node_modules, unless the installed tree already matches package.json and
+# package-lock.json; fails unless DIR/node_modules/PACKAGE is there afterwards.
+ensure_npm_client() {
+  local dir=$1 name=$2 package=$3
   ensure_node
-  local stamp="$JSFORCE_DIR/node_modules/.orgpool-installed" want
-  want=$(cat "$JSFORCE_DIR/package.json" "$JSFORCE_DIR/package-lock.json" 2>/dev/null | cksum)
+  local stamp="$dir/node_modules/.orgpool-installed" want rel=${dir#"$ORGPOOL_ROOT"/}
+  want=$(cat "$dir/package.json" "$dir/package-lock.json" 2>/dev/null | cksum)
   if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
     return 0
   fi
-  header "Installing the jsforce test client (tests/clients/jsforce)"
-  local npm_args=(--prefix "$JSFORCE_DIR" --no-audit --no-fund --loglevel=error)
-  if [[ -f $JSFORCE_DIR/package-lock.json ]]; then
-    npm ci "${npm_args[@]}" || die "npm ci in tests/clients/jsforce failed"
+  header "Installing the $name test client ($rel)"
+  local npm_args=(--prefix "$dir" --no-audit --no-fund --loglevel=error)
+  if [[ -f $dir/package-lock.json ]]; then
+    npm ci "${npm_args[@]}" || die "npm ci in $rel failed"
   else
-    npm install "${npm_args[@]}" || die "npm install in tests/clients/jsforce failed"
-    want=$(cat "$JSFORCE_DIR/package.json" "$JSFORCE_DIR/package-lock.json" 2>/dev/null | cksum)
+    npm install "${npm_args[@]}" || die "npm install in $rel failed"
+    want=$(cat "$dir/package.json" "$dir/package-lock.json" 2>/dev/null | cksum)
   fi
+  [[ -f $dir/node_modules/$package/package.json ]] \
+    || die "$package is still missing from $rel/node_modules"
   printf '%s\n' "$want" >"$stamp"
 }
 
-# ------------------------------------------------------ Pub/Sub client
+# jsforce, for tests/jsforce_client.rs.
+ensure_jsforce_client() {
+  ensure_npm_client "$JSFORCE_DIR" jsforce jsforce
+}
 
-PUBSUB_CLIENT_DIR="$ORGPOOL_ROOT/tests/clients/pubsub"
-
-# Installs the pinned salesforce-pubsub-api-client into tests/clients/pubsub/node_modules
-# (for tests/pubsub_client.rs), unless the installed tree already matches package.json
-# and package-lock.json.
+# Salesforce's Node Pub/Sub API client, for tests/pubsub_client.rs.
 ensure_pubsub_client() {
-  ensure_node
-  local stamp="$PUBSUB_CLIENT_DIR/node_modules/.orgpool-installed" want
-  want=$(cat "$PUBSUB_CLIENT_DIR/package.json" "$PUBSUB_CLIENT_DIR/package-lock.json" 2>/dev/null | cksum)
-  if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
-    return 0
-  fi
-  header "Installing the Pub/Sub test client (tests/clients/pubsub)"
-  local npm_args=(--prefix "$PUBSUB_CLIENT_DIR" --no-audit --no-fund --loglevel=error)
-  if [[ -f $PUBSUB_CLIENT_DIR/package-lock.json ]]; then
-    npm ci "${npm_args[@]}" || die "npm ci in tests/clients/pubsub failed"
-  else
-    npm install "${npm_args[@]}" || die "npm install in tests/clients/pubsub failed"
-    want=$(cat "$PUBSUB_CLIENT_DIR/package.json" "$PUBSUB_CLIENT_DIR/package-lock.json" 2>/dev/null | cksum)
-  fi
-  [[ -f $PUBSUB_CLIENT_DIR/node_modules/salesforce-pubsub-api-client/package.json ]] \
-    || die "salesforce-pubsub-api-client is still missing from tests/clients/pubsub/node_modules"
-  printf '%s\n' "$want" >"$stamp"
+  ensure_npm_client "$PUBSUB_CLIENT_DIR" Pub/Sub salesforce-pubsub-api-client
 }
 
 # ------------------------------------------------- simple-salesforce client

@@ -25,18 +25,10 @@ async fn rename(env: &jobs_common::Env, id: &str, name: &str) {
     .await;
 }
 
-async fn some_accounts(env: &jobs_common::Env, n: i64) -> Vec<String> {
-    sqlx::query_scalar("SELECT sfid::text FROM salesforce.account ORDER BY sfid LIMIT $1")
-        .bind(n)
-        .fetch_all(&env.pool)
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_scheduler_resumes_from_the_stored_replay_id() {
     let mut env = started("events_restart", 1).await;
-    let ids = some_accounts(&env, 3).await;
+    let ids = accounts(&env, 3).await;
     rename(&env, &ids[0], "before the kill").await;
     until_cell(
         &env,
@@ -108,7 +100,7 @@ async fn a_dropped_subscription_and_an_expired_token_are_survived() {
         &[("ORGPOOL_EVENTS_CREDIT", "2")],
     )
     .await;
-    let ids = some_accounts(&env, 2).await;
+    let ids = accounts(&env, 2).await;
 
     env.org.pubsub().bus.drop_subscriptions();
     env.eventually("the subscriber sees the drop", SOON, || async {
@@ -169,7 +161,7 @@ async fn of_two_schedulers_one_subscribes_and_the_other_takes_over() {
         || async { env.log_of("scheduler", 2).contains("leading=true") },
     )
     .await;
-    let ids = some_accounts(&env, 1).await;
+    let ids = accounts(&env, 1).await;
     rename(&env, &ids[0], "after the hand-over").await;
     until_cell(
         &env,

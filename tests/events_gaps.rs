@@ -15,14 +15,6 @@ use serde_json::json;
 
 const SOON: Duration = Duration::from_secs(30);
 
-async fn accounts(env: &jobs_common::Env, n: i64) -> Vec<String> {
-    sqlx::query_scalar("SELECT sfid::text FROM salesforce.account ORDER BY sfid LIMIT $1")
-        .bind(n)
-        .fetch_all(&env.pool)
-        .await
-        .unwrap()
-}
-
 async fn gaps(env: &jobs_common::Env) -> i64 {
     env.count("SELECT gaps FROM orgpool.subscriptions WHERE object = 'Account'")
         .await

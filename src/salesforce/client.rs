@@ -271,7 +271,10 @@ impl Client {
             .http
             .request(req.method.clone(), self.url(session, &req.path))
             .bearer_auth(session.access_token.expose())
-            .header("Sforce-Call-Options", "client=orgpool");
+            .header(
+                "Sforce-Call-Options",
+                format!("client={}", super::pubsub::CLIENT_NAME),
+            );
         if !req.query.is_empty() {
             b = b.query(&req.query);
         }

@@ -209,3 +209,12 @@ pub async fn soap_undelete(env: &Env, ids: &[&str]) {
         "undelete: {body}"
     );
 }
+
+/// The Ids of the first `n` mirrored Accounts.
+pub async fn accounts(env: &Env, n: i64) -> Vec<String> {
+    sqlx::query_scalar("SELECT sfid::text FROM salesforce.account ORDER BY sfid LIMIT $1")
+        .bind(n)
+        .fetch_all(&env.pool)
+        .await
+        .unwrap()
+}

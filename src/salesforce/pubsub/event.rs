@@ -112,6 +112,7 @@ impl Event {
     pub fn is_own(&self) -> bool {
         self.origin
             .split(';')
-            .any(|p| p.trim() == format!("client={}", super::CLIENT_NAME))
+            .filter_map(|p| p.trim().strip_prefix("client="))
+            .any(|c| c == super::CLIENT_NAME)
     }
 }
